@@ -1,0 +1,5 @@
+"""``python -m scorebridge`` runs the command line."""
+
+from scorebridge.cli import main
+
+main()
