@@ -110,6 +110,8 @@ class Score(SQLModel, table=True):
 class TriggerState(SQLModel, table=True):
     """Edge-trigger state per (contact, trigger): armed/fired and the episode number."""
 
+    __tablename__ = "trigger_state"
+
     contact_id: int = Field(foreign_key="contact.id", primary_key=True)
     trigger_id: str = Field(primary_key=True)
     armed: bool = True
@@ -151,6 +153,8 @@ class Outbox(SQLModel, table=True):
 class DeadLetter(SQLModel, table=True):
     """A record or an operation that failed permanently, with a redacted reason."""
 
+    __tablename__ = "dead_letter"
+
     id: int | None = Field(default=None, primary_key=True)
     kind: str
     source: str
@@ -159,6 +163,7 @@ class DeadLetter(SQLModel, table=True):
     payload: dict[str, Any] = _json()
     attempts: int = 0
     created_at: datetime | None = _dt()
+    replay_requested_at: datetime | None = _dt()
     resolved_at: datetime | None = _dt()
 
 

@@ -1,0 +1,448 @@
+"""The connection and schedule settings (``scorebridge.toml``), validated at load.
+
+Owns: the pydantic models of every key (unknown keys are errors), durations such as ``"5m"``,
+relative paths (resolved against the file's directory), and secrets: each comes from an
+environment variable, else a ``*_file`` (refused unless only its owner can read it), else the
+TOML value, and is kept as :class:`~pydantic.SecretStr` (never in a repr) and registered for
+redaction (never in a log).
+Must not: open connections, read the scoring rules themselves (only their path), or log.
+
+Every problem becomes one :class:`~scorebridge.errors.ConfigError` that names the file, the
+dotted key, what is wrong and what to do, e.g.
+``scorebridge.toml: mautic.auth: expected 'basic' or 'oauth2', got 'token'``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from scorebridge.errors import ConfigError
+from scorebridge.logging import register_secret
+
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SECRET_KEYS = ("password", "client_secret", "token")
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        parts = _DURATION.findall(text)
+        if parts and _DURATION.sub("", text).strip() == "":
+            return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+    raise ValueError(f"expected a duration like '30s', '5m', '1h' or '1h30m', got {value!r}")
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+def _parse_utc_time(value: Any) -> Any:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"expected a UTC time of day like '03:00', got {value!r}")
+    return time(int(match[1]), int(match[2]), tzinfo=UTC)
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    path = value.expanduser()
+    return path if path.is_absolute() or base is None else Path(base) / path
+
+
+def _existing_file(value: Path) -> Path:
+    if not value.is_file():
+        raise ValueError(f"no such file: {value}")
+    return value
+
+
+def _alias(pattern: str, what: str) -> Any:
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration), AfterValidator(_positive)]
+RelPath = Annotated[Path, AfterValidator(_resolve_path)]
+CaBundle = Annotated[Path, AfterValidator(_resolve_path), AfterValidator(_existing_file)]
+MauticAlias = Annotated[
+    str, _alias(r"([a-z][a-z0-9_]{0,24})?", "Mautic field alias (a-z, 0-9, _; at most 25)")
+]
+CrmProperty = Annotated[str, _alias(r"[a-z][a-z0-9_]{0,99}", "CRM property name (a-z, 0-9, _)")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Section):
+    """Per-request timeouts in seconds."""
+
+    connect: float = Field(default=5.0, gt=0)
+    read: float = Field(default=30.0, gt=0)
+
+
+class PageSizes(_Section):
+    """Rows per page for contact lists and ``/api/stats`` tables."""
+
+    contacts: int = Field(default=200, ge=1, le=1000)
+    stats: int = Field(default=500, ge=1, le=5000)
+
+
+def _resolve_secrets(data: Any, info: ValidationInfo, section: str, secrets: dict[str, str]) -> Any:
+    """Fill each secret from its env var, else its ``*_file``, else leave the TOML value."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    context = info.context or {}
+    for key, env_var in secrets.items():
+        file_key = f"{key}_file"
+        if data.get(key) is not None and data.get(file_key) is not None:
+            raise ConfigError(
+                f"set either {key} or {file_key}, not both",
+                file=context.get("file"),
+                key=f"{section}.{key}",
+            )
+        env_value = context.get("environ", os.environ).get(env_var)
+        if env_value:
+            data[key] = env_value
+        elif data.get(file_key) is not None:
+            path = _resolve_path(Path(str(data[file_key])), info)
+            data[key] = _read_secret_file(path, context.get("file"), f"{section}.{file_key}")
+    return data
+
+
+def _read_secret_file(path: Path, file: str | None, key: str) -> str:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"{path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`",
+                file=file,
+                key=key,
+            )
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", file=file, key=key) from exc
+    if not value:
+        raise ConfigError(f"{path} is empty", file=file, key=key)
+    return value
+
+
+class MauticSettings(_Section):
+    """How to reach Mautic. Secrets: ``SCOREBRIDGE_MAUTIC_PASSWORD`` and
+    ``SCOREBRIDGE_MAUTIC_CLIENT_SECRET`` override ``password(_file)`` and
+    ``client_secret(_file)``."""
+
+    url: str
+    auth: Literal["basic", "oauth2"] = "basic"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: RelPath | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    client_secret_file: RelPath | None = None
+    ca_bundle: CaBundle | None = None
+    insecure: bool = False
+    timeouts: Timeouts = Timeouts()
+    page_size: PageSizes = PageSizes()
+    requests_per_hour: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any, info: ValidationInfo) -> Any:
+        return _resolve_secrets(
+            data,
+            info,
+            "mautic",
+            {
+                "password": "SCOREBRIDGE_MAUTIC_PASSWORD",
+                "client_secret": "SCOREBRIDGE_MAUTIC_CLIENT_SECRET",
+            },
+        )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"expected an http(s):// URL, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> MauticSettings:
+        if self.auth == "basic" and (not self.username or self.password is None):
+            raise ValueError(
+                "basic auth needs username and a password (password_file, or the environment "
+                "variable SCOREBRIDGE_MAUTIC_PASSWORD)"
+            )
+        if self.auth == "oauth2" and (not self.client_id or self.client_secret is None):
+            raise ValueError(
+                "oauth2 needs client_id and a client secret (client_secret_file, or the "
+                "environment variable SCOREBRIDGE_MAUTIC_CLIENT_SECRET)"
+            )
+        return self
+
+
+class CrmSettings(_Section):
+    """Which CRM, and how to reach it. ``SCOREBRIDGE_<KIND>_TOKEN`` (e.g.
+    ``SCOREBRIDGE_HUBSPOT_TOKEN``) overrides ``token(_file)``."""
+
+    kind: Literal["hubspot", "none"] = "none"
+    url: str = "https://api.hubapi.com"
+    token: SecretStr | None = None
+    token_file: RelPath | None = None
+    ca_bundle: CaBundle | None = None
+    insecure: bool = False
+    timeouts: Timeouts = Timeouts()
+    create_at_stage: str = "mql"
+    reps: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any, info: ValidationInfo) -> Any:
+        kind = str(data.get("kind", "none")) if isinstance(data, dict) else "none"
+        return _resolve_secrets(data, info, "crm", {"token": f"SCOREBRIDGE_{kind.upper()}_TOKEN"})
+
+    @model_validator(mode="after")
+    def _credentials(self) -> CrmSettings:
+        if self.kind != "none" and self.token is None:
+            raise ValueError(
+                f"crm kind {self.kind!r} needs a token (token_file, or the environment variable "
+                f"SCOREBRIDGE_{self.kind.upper()}_TOKEN)"
+            )
+        return self
+
+
+class ScheduleSettings(_Section):
+    """When the daemon runs a cycle and the daily decay sweep."""
+
+    interval: Duration = timedelta(minutes=5)
+    decay_sweep_at: Annotated[time, BeforeValidator(_parse_utc_time)] = time(3, 0, tzinfo=UTC)
+    misfire_grace: Duration = timedelta(minutes=5)
+
+
+class StreamSwitches(_Section):
+    """Which Mautic streams are pulled."""
+
+    contacts: bool = True
+    points: bool = True
+    page_hits: bool = True
+    form_submissions: bool = True
+    asset_downloads: bool = True
+    email_stats: bool = True
+    dnc: bool = True
+    stages: bool = True
+
+
+class PullSettings(_Section):
+    """Incremental reading: the overlap window, the streams, how far the first pull goes back."""
+
+    overlap: Duration = timedelta(minutes=10)
+    streams: StreamSwitches = StreamSwitches()
+    backfill_days: int = Field(default=90, ge=0)
+
+
+class ScoringSettings(_Section):
+    """Where the scoring rules live."""
+
+    rules: RelPath = Path("config/scoring.toml")
+
+
+class MauticWrite(_Section):
+    """What is written back to Mautic (an empty field alias turns that write off)."""
+
+    enabled: bool = True
+    group_scores: bool = True
+    score_field: MauticAlias = "sb_score"
+    band_field: MauticAlias = "sb_band"
+    stage: bool = True
+    segments: bool = True
+    tags: bool = True
+    notes: bool = True
+
+
+class CrmWrite(_Section):
+    """What is written to the CRM."""
+
+    enabled: bool = True
+    score_property: CrmProperty = "scorebridge_score"
+    band_property: CrmProperty = "scorebridge_band"
+    group_properties: bool = True
+    lifecycle: bool = True
+    tasks: bool = True
+    deals: bool = True
+    pipeline: str = "default"
+    deal_stage: str = "appointmentscheduled"
+
+
+class WriteSettings(_Section):
+    """The ``[write.mautic]`` and ``[write.crm]`` tables."""
+
+    mautic: MauticWrite = MauticWrite()
+    crm: CrmWrite = CrmWrite()
+
+
+class DaemonSettings(_Section):
+    """The long-running process."""
+
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    lock_file: RelPath | None = None
+
+
+class LoggingSettings(_Section):
+    """Log verbosity and format (stderr)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    json_lines: bool = Field(default=False, alias="json")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StoreSettings(_Section):
+    """Where the store lives (a relative SQLite path is relative to the config file)."""
+
+    url: str = "sqlite:///./scorebridge.db"
+
+    @field_validator("url")
+    @classmethod
+    def _resolve(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"expected sqlite:///PATH or postgresql+psycopg://..., got {value!r}")
+        if url.get_backend_name() == "sqlite":
+            if not url.database or url.database == ":memory:":
+                raise ValueError("a SQLite store needs a file path: sqlite:///./scorebridge.db")
+            path = _resolve_path(Path(url.database), info)
+            return url.set(database=str(path)).render_as_string(hide_password=False)
+        return value
+
+
+class Settings(_Section):
+    """The whole ``scorebridge.toml``."""
+
+    store: StoreSettings = StoreSettings()
+    mautic: MauticSettings
+    crm: CrmSettings = CrmSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    pull: PullSettings = PullSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    write: WriteSettings = WriteSettings()
+    daemon: DaemonSettings = DaemonSettings()
+    logging: LoggingSettings = LoggingSettings()
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        """The file these settings were loaded from."""
+        return self._path
+
+    def secret_values(self) -> list[str]:
+        """Every secret value, for :func:`scorebridge.logging.configure_logging`."""
+        found = (self.mautic.password, self.mautic.client_secret, self.crm.token)
+        values = [s.get_secret_value() for s in found if s is not None]
+        store_password = make_url(self.store.url).password
+        return values + ([str(store_password)] if store_password else [])
+
+
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate ``path``; ``environ`` (default ``os.environ``) supplies secrets.
+
+    Every secret found is registered with :func:`scorebridge.logging.register_secret`, so it is
+    redacted from logs, tracebacks, dead letters and run errors from then on.
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or any key is wrong (all are listed).
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "no such file; create one with `scorebridge sandbox --write-config "
+            f"{name}` (to try scorebridge against the sandbox) or copy "
+            "config/scorebridge.example.toml and edit it",
+            file=name,
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=name) from exc
+    context = {
+        "base_dir": path.resolve().parent,
+        "file": name,
+        "environ": os.environ if environ is None else environ,
+    }
+    try:
+        settings = Settings.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise _config_error(exc, name) from None
+    settings._path = path.resolve()
+    for secret in settings.secret_values():
+        register_secret(secret)
+    return settings
+
+
+def _config_error(exc: ValidationError, file: str) -> ConfigError:
+    problems = [_describe(err) for err in exc.errors(include_url=False)]
+    key, message = problems[0]
+    more = "".join(f"\n{file}: {k}: {m}" if k else f"\n{file}: {m}" for k, m in problems[1:])
+    return ConfigError(message + more, file=file, key=key or None)
+
+
+def _describe(err: Any) -> tuple[str, str]:
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return key, "unknown key (check the spelling; config/scorebridge.example.toml lists all)"
+    if kind == "missing":
+        return key, (f"missing [{key}] section" if len(loc) == 1 else "required key missing")
+    message = str(err["ctx"]["error"]) if kind == "value_error" else err["msg"]
+    message = message.replace("Input should be", "expected")
+    if (
+        kind != "value_error"
+        and not _is_secret(loc)
+        and isinstance(err["input"], str | int | float)
+    ):
+        message += f", got {err['input']!r}"
+    return key, message[0].lower() + message[1:]
+
+
+def _is_secret(loc: list[str]) -> bool:
+    return any(part in _SECRET_KEYS for part in loc)

@@ -1,0 +1,103 @@
+"""Builds the runtime objects of a command or a cycle from the settings: the store, the Mautic
+client, the clock, the pull options. Owns the wiring only; no step logic lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scorebridge.clock import Clock, SystemClock
+from scorebridge.config import Settings, load_config
+from scorebridge.http import RateLimit, Timeouts
+from scorebridge.logging import configure_logging
+from scorebridge.mautic import BasicAuth, MauticClient, OAuth2ClientCredentials
+from scorebridge.mautic.streams import ALL_STREAMS
+from scorebridge.store.engine import Store, open_store
+from scorebridge.sync.pull import PullOptions
+
+USER_AGENT_SYSTEMS = ("mautic", "crm")
+
+
+@dataclass
+class Runtime:
+    """Everything a command needs, opened lazily and closed together."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    _store: Store | None = None
+    _mautic: MauticClient | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store (opened and migrated on first use)."""
+        if self._store is None:
+            self._store = open_store(self.settings.store.url)
+        return self._store
+
+    @property
+    def mautic(self) -> MauticClient:
+        """The Mautic client."""
+        if self._mautic is None:
+            self._mautic = build_mautic_client(self.settings, self.clock)
+        return self._mautic
+
+    def pull_options(self) -> PullOptions:
+        """The pull options from ``[pull]`` and ``[mautic.page_size]``."""
+        pull = self.settings.pull
+        switches = pull.streams
+        return PullOptions(
+            streams=tuple(s for s in ALL_STREAMS if getattr(switches, s)),
+            overlap=pull.overlap,
+            backfill_days=pull.backfill_days,
+            contacts_page_size=self.settings.mautic.page_size.contacts,
+            stats_page_size=self.settings.mautic.page_size.stats,
+            ignore_fields=frozenset(
+                a
+                for a in (
+                    self.settings.write.mautic.score_field,
+                    self.settings.write.mautic.band_field,
+                )
+                if a
+            ),
+        )
+
+    def close(self) -> None:
+        """Close what was opened."""
+        if self._store is not None:
+            self._store.close()
+
+
+def build_mautic_client(settings: Settings, clock: Clock) -> MauticClient:
+    """A Mautic client configured from ``[mautic]``."""
+    cfg = settings.mautic
+    auth: BasicAuth | OAuth2ClientCredentials
+    if cfg.auth == "basic":
+        assert cfg.username is not None
+        assert cfg.password is not None
+        auth = BasicAuth(cfg.username, cfg.password.get_secret_value())
+    else:
+        assert cfg.client_id is not None
+        assert cfg.client_secret is not None
+        auth = OAuth2ClientCredentials(cfg.client_id, cfg.client_secret.get_secret_value())
+    rate = (
+        RateLimit(per_second=cfg.requests_per_hour / 3600, burst=min(cfg.requests_per_hour, 20))
+        if cfg.requests_per_hour
+        else None
+    )
+    return MauticClient(
+        cfg.url,
+        auth,
+        clock=clock,
+        rate_limit=rate,
+        timeouts=Timeouts(cfg.timeouts.connect, cfg.timeouts.read),
+        ca_bundle=str(cfg.ca_bundle) if cfg.ca_bundle else None,
+        insecure=cfg.insecure,
+    )
+
+
+def open_runtime(config_path: Path, *, quiet: bool = False) -> Runtime:
+    """Load the configuration, set up logging with its secrets redacted, and wrap it."""
+    settings = load_config(config_path)
+    level = "warning" if quiet else settings.logging.level
+    configure_logging(level, json=settings.logging.json_lines, secrets=settings.secret_values())
+    return Runtime(settings)

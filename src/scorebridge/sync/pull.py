@@ -1,0 +1,465 @@
+"""The pull half of a cycle: read each enabled Mautic stream from its cursor and store every page
+together with its cursor in one transaction (DESIGN §4).
+
+Owns: linking Mautic ids to local contacts (placeholders for contacts not seen yet), contact
+upserts, event inserts (unique by source/stream/external id, so overlap re-reads are free),
+marking contacts whose events or fields changed for rescoring, dead-lettering rows that cannot be
+understood, and the cursor moves. Must not: score, plan or write to any remote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from scorebridge.clock import Clock, FrozenClock
+from scorebridge.crashpoints import crash_point
+from scorebridge.mautic.schemas import MauticContact, StatsPage
+from scorebridge.mautic.streams import (
+    ALL_STREAMS,
+    CONTACTS,
+    ID_STREAMS,
+    TIME_STREAMS,
+    Page,
+    PulledEvent,
+    Reject,
+    fmt,
+    map_rows,
+    read_contacts,
+    read_id_stream,
+    read_time_stream,
+)
+from scorebridge.store import cursors, deadletter
+from scorebridge.store.engine import Store, insert
+from scorebridge.store.tables import Contact, Event
+
+log = logging.getLogger(__name__)
+
+SOURCE = "mautic"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Event kinds that count as the lead being active (for inactivity rules).
+ACTIVE_KINDS = frozenset({"page.hit", "email.open", "email.click", "form.submit", "asset.download"})
+
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_event = Event.__table__  # type: ignore[attr-defined]
+
+
+class MauticSource(Protocol):
+    """What the pull needs from the Mautic client."""
+
+    def stats(
+        self,
+        table: str,
+        *,
+        where: list[dict[str, Any]] | None = ...,
+        order: list[dict[str, str]] | None = ...,
+        start: int = ...,
+        limit: int = ...,
+    ) -> StatsPage:
+        """One page of ``/api/stats/{table}``."""
+        ...
+
+    def list_contacts(
+        self,
+        *,
+        where: list[dict[str, Any]] | None = ...,
+        order_by: str | None = ...,
+        order_dir: str | None = ...,
+        start: int = ...,
+        limit: int = ...,
+    ) -> Any:
+        """One page of ``GET /api/contacts``."""
+        ...
+
+    def get_contact(self, contact_id: int) -> MauticContact:
+        """One contact."""
+        ...
+
+    def list_point_groups(self) -> Sequence[Any]:
+        """Mautic's point groups (``id``, ``name``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """How to pull (from ``[pull]`` and ``[mautic]`` of the configuration)."""
+
+    streams: Sequence[str] = ALL_STREAMS
+    overlap: timedelta = timedelta(minutes=10)
+    backfill_days: int = 90
+    contacts_page_size: int = 200
+    stats_page_size: int = 1000
+    ignore_fields: frozenset[str] = frozenset()  # aliases scorebridge writes itself (echoes)
+
+
+@dataclass
+class StreamReport:
+    """What one stream did in one pull."""
+
+    pages: int = 0
+    rows: int = 0
+    new_events: int = 0
+    contacts: int = 0
+    rejects: int = 0
+
+
+@dataclass
+class PullReport:
+    """What a pull did, per stream."""
+
+    started_at: datetime
+    streams: dict[str, StreamReport] = field(default_factory=dict)
+
+    def total(self, name: str) -> int:
+        """Sum of one counter over the streams."""
+        return sum(getattr(s, name) for s in self.streams.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "started_at": self.started_at.isoformat(),
+            "streams": {k: vars(v) for k, v in self.streams.items()},
+            "new_events": self.total("new_events"),
+            "contacts": self.total("contacts"),
+            "rejects": self.total("rejects"),
+        }
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Lower-cased, trimmed e-mail, or ``None`` when blank."""
+    cleaned = (email or "").strip().lower()
+    return cleaned or None
+
+
+class Puller:
+    """Runs the pull for every enabled stream; one instance per cycle or command."""
+
+    def __init__(
+        self, store: Store, source: MauticSource, clock: Clock, options: PullOptions
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.clock = clock
+        self.options = options
+
+    def pull(self, should_stop: Any = None) -> PullReport:
+        """Pull every enabled stream to its end (or until ``should_stop()`` between pages)."""
+        started = self.clock.now()
+        report = PullReport(started)
+        groups = (
+            {g.id: g.name for g in self.source.list_point_groups()}
+            if "points" in self.options.streams
+            else {}
+        )
+        for name in self.options.streams:
+            stats = report.streams.setdefault(name, StreamReport())
+            for page in self._pages(name, started, groups):
+                self.store_page(page, stats)
+                crash_point("pull.after_page_commit")
+                if should_stop is not None and should_stop():
+                    return report
+        return report
+
+    def _pages(self, name: str, started: datetime, groups: Mapping[int, str]) -> Iterator[Page]:
+        opts = self.options
+        with self.store.read() as conn:
+            cursor = cursors.get(conn, SOURCE, name)
+        backfill_from = started - timedelta(days=opts.backfill_days)
+        if name == CONTACTS:
+            # Contacts are the identity base and fit scoring reads their fields: the first
+            # pull reads all of them, however old.
+            return read_contacts(
+                self.source,
+                cursor,
+                cycle_start=started,
+                overlap=opts.overlap,
+                backfill_from=EPOCH,
+                page_size=opts.contacts_page_size,
+            )
+        if name in TIME_STREAMS:
+            return read_time_stream(
+                self.source,
+                TIME_STREAMS[name],
+                cursor,
+                cycle_start=started,
+                overlap=opts.overlap,
+                backfill_from=backfill_from,
+                page_size=opts.stats_page_size,
+            )
+        if name in ID_STREAMS:
+            return read_id_stream(
+                self.source,
+                ID_STREAMS[name],
+                cursor,
+                settle_before=started - opts.overlap,
+                page_size=opts.stats_page_size,
+                groups=groups,
+            )
+        raise ValueError(f"unknown stream {name!r}; known: {', '.join(ALL_STREAMS)}")
+
+    def store_page(self, page: Page, stats: StreamReport, *, keep_cursor: bool = False) -> None:
+        """Store one page (contacts, events, dead letters) and its cursor in one transaction."""
+        now = self.clock.now()
+        with self.store.write() as conn:
+            if page.contacts:
+                upsert_contacts(conn, page.contacts, now, self.options.ignore_fields)
+            new = store_events(conn, page.events, now) if page.events else 0
+            for reject in page.rejects:
+                _dead_letter(conn, reject, now)
+            crash_point("pull.inside_page_transaction")
+            if not keep_cursor:
+                cursors.set(conn, SOURCE, page.stream, page.cursor, now)
+        stats.pages += 1
+        stats.rows += page.rows
+        stats.new_events += new
+        stats.contacts += len(page.contacts)
+        stats.rejects += len(page.rejects)
+
+
+def _dead_letter(conn: Connection, reject: Reject, now: datetime) -> None:
+    log.warning("dead-lettered %s row %s: %s", reject.stream, reject.record_id, reject.reason)
+    deadletter.add(
+        conn,
+        kind="record",
+        source=f"{SOURCE}.{reject.stream}",
+        record_id=reject.record_id,
+        reason=reject.reason,
+        payload=reject.payload,
+        now=now,
+    )
+
+
+def link_contacts(conn: Connection, mautic_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    """Local contact id per Mautic id, creating placeholder contacts for unknown ids."""
+    wanted = sorted(set(mautic_ids))
+    found: dict[int, int] = {}
+    for chunk in _chunks(wanted, 500):
+        rows = conn.execute(
+            sa.select(_contact.c.mautic_id, _contact.c.id).where(_contact.c.mautic_id.in_(chunk))
+        )
+        found.update({m: i for m, i in rows})
+    missing = [m for m in wanted if m not in found]
+    if missing:
+        conn.execute(
+            insert(conn, _contact).on_conflict_do_nothing(index_elements=["mautic_id"]),
+            [_placeholder(m, now) for m in missing],
+        )
+        for chunk in _chunks(missing, 500):
+            rows = conn.execute(
+                sa.select(_contact.c.mautic_id, _contact.c.id).where(
+                    _contact.c.mautic_id.in_(chunk)
+                )
+            )
+            found.update({m: i for m, i in rows})
+    return found
+
+
+def _placeholder(mautic_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "mautic_id": mautic_id,
+        "fields": {},
+        "crm_fields": {},
+        "placeholder": True,
+        "rescore_needed": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def store_events(conn: Connection, events: Sequence[PulledEvent], now: datetime) -> int:
+    """Insert events (duplicates ignored); mark their contacts for rescoring. Returns new rows."""
+    ids = link_contacts(conn, (e.mautic_contact_id for e in events), now)
+    rows = [
+        {
+            "source": SOURCE,
+            "stream": e.stream,
+            "external_id": e.external_id,
+            "contact_id": ids[e.mautic_contact_id],
+            "kind": e.kind,
+            "occurred_at": e.occurred_at,
+            "attributes": e.attributes,
+        }
+        for e in events
+    ]
+    statement = (
+        insert(conn, _event)
+        .on_conflict_do_nothing(index_elements=["source", "stream", "external_id"])
+        .returning(_event.c.contact_id, _event.c.kind, _event.c.occurred_at)
+    )
+    inserted = conn.execute(statement, rows).all() if rows else []
+    touched: dict[int, datetime | None] = {}
+    for contact_id, kind, occurred_at in inserted:
+        latest = touched.get(contact_id)
+        if kind in ACTIVE_KINDS and (latest is None or occurred_at > latest):
+            touched[contact_id] = occurred_at
+        else:
+            touched.setdefault(contact_id, latest)
+    _mark_touched(conn, touched, now)
+    return len(inserted)
+
+
+def _mark_touched(conn: Connection, touched: Mapping[int, datetime | None], now: datetime) -> None:
+    for chunk in _chunks(sorted(touched), 500):
+        conn.execute(
+            sa.update(_contact)
+            .where(_contact.c.id.in_(chunk))
+            .values(rescore_needed=True, updated_at=now)
+        )
+    active = {cid: at for cid, at in touched.items() if at is not None}
+    if active:
+        latest = sa.bindparam("at", type_=_contact.c.last_activity_at.type)
+        conn.execute(
+            sa.update(_contact)
+            .where(_contact.c.id == sa.bindparam("cid"))
+            .where(
+                sa.or_(_contact.c.last_activity_at.is_(None), _contact.c.last_activity_at < latest)
+            )
+            .values(last_activity_at=latest),
+            [{"cid": cid, "at": at} for cid, at in active.items()],
+        )
+
+
+def upsert_contacts(
+    conn: Connection, contacts: Sequence[MauticContact], now: datetime, ignore: frozenset[str]
+) -> int:
+    """Insert or update contacts from Mautic; mark them for rescoring when what scoring reads
+    changed (fields other than scorebridge's own outputs, owner). Returns how many changed."""
+    ids = link_contacts(conn, (c.id for c in contacts), now)
+    current = {
+        row.id: row
+        for chunk in _chunks(sorted(ids.values()), 500)
+        for row in conn.execute(
+            sa.select(
+                _contact.c.id, _contact.c.fields, _contact.c.mautic_owner_id, _contact.c.placeholder
+            ).where(_contact.c.id.in_(chunk))
+        )
+    }
+    updates = []
+    for contact in contacts:
+        local_id = ids[contact.id]
+        fields = {k: v for k, v in contact.fields.items() if k not in ignore}
+        owner_id = contact.owner.id if contact.owner else None
+        before = current[local_id]
+        changed = (
+            before.placeholder or before.fields != fields or before.mautic_owner_id != owner_id
+        )
+        updates.append(
+            {
+                "cid": local_id,
+                "email": normalize_email(contact.email),
+                "fields": fields,
+                "owner": owner_id,
+                "points": contact.points,
+                "modified": contact.changed_at,
+                "active": contact.last_active,
+                "dirty": changed,
+                "now": now,
+            }
+        )
+    if updates:
+        conn.execute(
+            sa.update(_contact)
+            .where(_contact.c.id == sa.bindparam("cid"))
+            .values(
+                email=sa.bindparam("email"),
+                fields=sa.bindparam("fields", type_=sa.JSON),
+                mautic_owner_id=sa.bindparam("owner"),
+                mautic_points=sa.bindparam("points"),
+                mautic_date_modified=sa.bindparam("modified", type_=_contact.c.updated_at.type),
+                last_activity_at=sa.case(
+                    (
+                        sa.and_(
+                            sa.bindparam("active", type_=_contact.c.updated_at.type).is_not(None),
+                            sa.or_(
+                                _contact.c.last_activity_at.is_(None),
+                                _contact.c.last_activity_at
+                                < sa.bindparam("active", type_=_contact.c.updated_at.type),
+                            ),
+                        ),
+                        sa.bindparam("active", type_=_contact.c.updated_at.type),
+                    ),
+                    else_=_contact.c.last_activity_at,
+                ),
+                rescore_needed=sa.or_(_contact.c.rescore_needed, sa.bindparam("dirty")),
+                placeholder=False,
+                updated_at=sa.bindparam("now", type_=_contact.c.updated_at.type),
+            ),
+            updates,
+        )
+    return sum(1 for u in updates if u["dirty"])
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def reset_cursors(
+    store: Store, source: MauticSource, *, since: datetime | None, now: datetime
+) -> dict[str, str]:
+    """Point every Mautic cursor at ``since`` (or the beginning of time) so that the next pull
+    re-reads history from there. Returns the new cursors. Nothing is duplicated by the re-read:
+    events are unique by external id and contacts by Mautic id."""
+    start = since or EPOCH
+    new: dict[str, str] = {CONTACTS: json.dumps({"since": start.isoformat()})}
+    for name in TIME_STREAMS:
+        new[name] = json.dumps({"since": start.isoformat()})
+    for name, stream in ID_STREAMS.items():
+        after = 0
+        if since is not None:
+            first = source.stats(
+                stream.table,
+                where=[{"col": stream.time_column, "expr": "gte", "val": fmt(since)}],
+                order=[{"col": "id", "dir": "ASC"}],
+                start=0,
+                limit=1,
+            ).rows
+            if not first:
+                continue  # nothing since then: the stream's cursor stays where it is
+            after = int(str(first[0]["id"])) - 1
+        new[name] = json.dumps({"after": after})
+    with store.write() as conn:
+        for name, value in new.items():
+            cursors.set(conn, SOURCE, name, value, now)
+    return new
+
+
+def pull_one_contact(
+    store: Store, source: MauticSource, mautic_id: int, options: PullOptions, now: datetime
+) -> StreamReport:
+    """Re-read everything Mautic has about one contact (its record and its rows in every
+    enabled stats stream) without moving any cursor."""
+    report = StreamReport()
+    puller = Puller(store, source, FrozenClock(now), options)
+    contact = source.get_contact(mautic_id)
+    puller.store_page(Page(CONTACTS, "", [], [contact], [], 1), report, keep_cursor=True)
+    groups = {g.id: g.name for g in source.list_point_groups()}
+    tables = [(s.name, s.table, s.mapper) for s in ID_STREAMS.values()]
+    tables += [(s.name, s.table, s.mapper) for s in TIME_STREAMS.values()]
+    for name, table, mapper in tables:
+        if name not in options.streams:
+            continue
+        start = 0
+        while True:
+            rows = source.stats(
+                table,
+                where=[{"col": "lead_id", "expr": "eq", "val": str(mautic_id)}],
+                order=[{"col": "id", "dir": "ASC"}],
+                start=start,
+                limit=options.stats_page_size,
+            ).rows
+            events, rejects = map_rows(name, rows, mapper, groups)
+            puller.store_page(
+                Page(name, "", events, [], rejects, len(rows)), report, keep_cursor=True
+            )
+            if len(rows) < options.stats_page_size:
+                break
+            start += len(rows)
+    return report
