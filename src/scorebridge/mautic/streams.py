@@ -90,7 +90,10 @@ def _int(row: Mapping[str, Any], key: str) -> int:
     value = row.get(key)
     if value in (None, ""):
         raise ValueError(f"missing {key}")
-    return int(str(value))
+    try:
+        return int(str(value))
+    except ValueError:
+        raise ValueError(f"{key} is not an integer: {str(value)[:40]!r}") from None
 
 
 def _opt_int(row: Mapping[str, Any], key: str) -> int | None:

@@ -191,6 +191,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Quiet: the request counter is the log."""
@@ -326,7 +327,10 @@ class RunningServer:
         scheme = "https" if context else "http"
         self.url = f"{scheme}://{LOOPBACK}:{self.port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{emulator.name}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() returns within 50 ms
+            name=f"sandbox-{emulator.name}",
+            daemon=True,
         )
         self._thread.start()
 

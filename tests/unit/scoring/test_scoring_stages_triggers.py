@@ -1,0 +1,169 @@
+"""Stages (order, forward only, allow_back, reset) and triggers (episodes, hysteresis, priming)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from scoring_support import T0, days, ev, ruleset, run
+
+from scorebridge.scoring import CompiledRules, PriorState, ScoreResult, TriggerState
+
+STAGES = [
+    {"key": "mql", "when": {"total": {"gte": 25}}},
+    {"key": "sql", "when": {"total": {"gte": 75}}},
+]
+
+
+def points_rules(**extra: Any) -> CompiledRules:
+    """Rules with bands and a product group; the tests set totals by manual adjustments."""
+    return ruleset(bands={"warm": 25, "hot": 75}, groups=[{"key": "product_a"}], **extra)
+
+
+def at_level(rules: CompiledRules, total: int, prior: PriorState, when: Any = T0) -> ScoreResult:
+    """Score with ``total`` points from manual adjustments (exact, undecayed)."""
+    events = [ev("m", "manual", when - days(1), delta=total, reason="test")]
+    return run(rules, events, when, prior=prior)
+
+
+def carry(result: ScoreResult) -> PriorState:
+    return PriorState(result.stage, result.stage_entered_at, result.triggers)
+
+
+def walk(rules: CompiledRules, levels: list[int]) -> list[ScoreResult]:
+    prior, out = PriorState(), []
+    for i, level in enumerate(levels):
+        result = at_level(rules, level, prior, T0 + days(i))
+        out.append(result)
+        prior = carry(result)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("levels", "stages"),
+    [
+        ([10, 30, 80], [None, "mql", "sql"]),
+        ([80], ["sql"]),  # may skip stages
+        ([30, 10, 0], ["mql", "mql", "mql"]),  # never back
+    ],
+)
+def test_stages_forward_only(levels: list[int], stages: list[str | None]) -> None:
+    rules = points_rules(stages=STAGES)
+    assert [r.stage for r in walk(rules, levels)] == stages
+
+
+def test_allow_back_moves_down_and_keeps_entry_times() -> None:
+    rules = points_rules(stages=[{**STAGES[0], "allow_back": True}, STAGES[1]])
+    results = walk(rules, [30, 30, 10])
+    assert [r.stage for r in results] == ["mql", "mql", None]
+    assert results[0].stage_entered_at == results[1].stage_entered_at == T0
+    assert results[2].stage_entered_at is None
+
+
+def test_reset_stage_counts_from_entry_from_the_next_run_on() -> None:
+    rules = ruleset(
+        bands={"hot": 75},
+        rules=[{"id": "dl", "event": "asset.download", "points": 40}],
+        stages=[{"key": "sql", "when": {"total": {"gte": 75}}, "reset_score": True}],
+        triggers=[{"id": "hot", "when": {"band": "hot"}, "actions": [{"do": "crm.deal"}]}],
+    )
+    before = [ev(f"d{i}", "asset.download", T0 - days(3 - i), asset_id=1) for i in range(2)]
+    entering = run(rules, before, T0)
+    assert (entering.stage, entering.total_value, entering.band) == ("sql", 80, "hot")
+    assert [f.trigger_id for f in entering.fired] == ["hot"]
+    again = run(rules, before, T0, prior=carry(entering))
+    assert again.total_value == 80
+    assert not again.fired
+    later = run(
+        rules,
+        [*before, ev("d9", "asset.download", T0 + days(1))],
+        T0 + days(2),
+        prior=carry(entering),
+    )
+    assert (later.stage, later.stage_entered_at, later.total_value) == ("sql", T0, 40)
+    assert [c.event_key for c in later.ledger] == ["d9"]
+
+
+def test_trigger_fires_once_per_episode_and_rearms_with_hysteresis() -> None:
+    rules = points_rules(
+        triggers=[
+            {
+                "id": "warm",
+                "when": {"total": {"gte": 50}},
+                "rearm_below": 40,
+                "actions": [{"do": "crm.task", "subject": "Warm lead"}],
+            }
+        ]
+    )
+    levels = [55, 60, 45, 52, 39, 50, 10]
+    results = walk(rules, levels)
+    fired = [[(f.episode, f.idempotency_key) for f in r.fired] for r in results]
+    assert fired == [[(1, "warm:7:1")], [], [], [], [], [(2, "warm:7:2")], []]
+    assert results[-1].triggers["warm"] == TriggerState(armed=True, episode=2, primed=True)
+    assert results[0].fired[0].actions == ({"do": "crm.task", "subject": "Warm lead"},)
+
+
+def test_trigger_without_rearm_below_rearms_under_the_threshold() -> None:
+    rules = points_rules(
+        triggers=[{"id": "w", "when": {"total": {"gte": 50}}, "actions": [{"do": "crm.task"}]}]
+    )
+    assert [len(r.fired) for r in walk(rules, [50, 49, 50, 50])] == [1, 0, 1, 0]
+
+
+def test_group_and_band_conditions() -> None:
+    rules = ruleset(
+        bands={"warm": 25, "hot": 75},
+        groups=[{"key": "product_a"}],
+        triggers=[
+            {"id": "a", "when": {"group": "product_a", "gte": 50}, "actions": [{"do": "crm.task"}]},
+            {"id": "hot", "when": {"band": "hot"}, "actions": [{"do": "crm.deal"}]},
+        ],
+    )
+    result = run(
+        rules,
+        [
+            ev("m", "manual", T0, delta=60, group="product_a", reason="x"),
+            ev("n", "manual", T0, delta=20, reason="y"),
+        ],
+    )
+    assert sorted(f.trigger_id for f in result.fired) == ["a", "hot"]
+    only_general = run(rules, [ev("n", "manual", T0, delta=80, reason="y")])
+    assert [f.trigger_id for f in only_general.fired] == ["hot"]
+
+
+def test_only_after_primes_and_each_firing_consumes_the_priming() -> None:
+    rules = points_rules(
+        stages=STAGES,
+        triggers=[
+            {
+                "id": "cool",
+                "when": {"total": {"lt": 20}},
+                "only_after": {"total": {"gte": 40}},
+                "before_stage": "sql",
+                "actions": [{"do": "mautic.segment.add"}],
+            }
+        ],
+    )
+    # never reached 40: no firing; reached 40 then fell under 20: fires; again under 20 after
+    # only 30: not primed again; after 45 then 5: second episode
+    levels = [10, 45, 15, 30, 10, 45, 5]
+    results = walk(rules, levels)
+    assert [[f.episode for f in r.fired] for r in results] == [[], [], [1], [], [], [], [2]]
+
+
+def test_before_stage_blocks_firing() -> None:
+    rules = points_rules(
+        stages=STAGES,
+        triggers=[
+            {
+                "id": "cool",
+                "when": {"total": {"lt": 20}},
+                "only_after": {"total": {"gte": 40}},
+                "before_stage": "sql",
+                "actions": [{"do": "mautic.segment.add"}],
+            }
+        ],
+    )
+    results = walk(rules, [80, 5])
+    assert results[1].stage == "sql"
+    assert not results[1].fired
