@@ -67,6 +67,381 @@ def emit_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def _scoring() -> tuple[Any, Any]:
+    """The open store and compiled rules named by the configuration (ConfigError -> exit 2)."""
+    from scorebridge.config import load_config
+    from scorebridge.scoring import compile_rules, load_rules
+    from scorebridge.store.engine import open_store
+
+    settings = load_config(state.config_path)
+    rules = compile_rules(load_rules(settings.scoring.rules))
+    return open_store(settings.store.url), rules
+
+
+def _as_of(value: str | None) -> Any:
+    from datetime import datetime
+
+    from scorebridge.clock import SystemClock, utc
+
+    if value is None:
+        return SystemClock().now()
+    try:
+        return utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--as-of") from None
+
+
+@app.command()
+def rescore(
+    everyone: bool = typer.Option(False, "--all", help="Rescore every contact (decay sweep)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Recompute scores of the changed contacts (or all) and queue fired trigger actions."""
+    from scorebridge.sync.score import rescore as run_rescore
+
+    store, rules = _scoring()
+    try:
+        report = run_rescore(store, rules, _as_of(None), all=everyone)
+    finally:
+        store.close()
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    bands = ", ".join(f"{b} {n}" for b, n in sorted(report.bands.items())) or "none"
+    typer.echo(
+        f"rescored {report.contacts} contact(s) ({report.mode}, rules {report.rule_version}): "
+        f"{bands}; {report.stage_changes} stage change(s), {report.fired} trigger(s) fired, "
+        f"{report.enqueued} action(s) queued"
+    )
+
+
+@app.command()
+def leads(
+    band: str = typer.Option(None, "--band", help="Only this band (e.g. hot)."),
+    group: str = typer.Option(None, "--group", help="Rank by this group's score."),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many leads."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """The leads by score, at a glance."""
+    from rich.table import Table
+
+    from scorebridge.sync.leads import leads as read_leads
+
+    store, _ = _scoring()
+    try:
+        rows = read_leads(store, band=band, group=group, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        emit_json({"leads": [r.as_dict() for r in rows]})
+        return
+    table = Table(title=f"Leads by {'group ' + group if group else 'total'} score")
+    for title in ("id", "email", "name", "total", "band", "stage", "top groups", "last activity"):
+        table.add_column(title, justify="right" if title in ("id", "total") else "left")
+    for r in rows:
+        top = ", ".join(f"{g} {v}" for g, v in list(r.groups.items())[:3])
+        last = r.last_activity_at.strftime("%Y-%m-%d") if r.last_activity_at else "-"
+        table.add_row(
+            str(r.mautic_id or r.contact_id),
+            escape(r.email or "-"),
+            escape(r.name or "-"),
+            str(r.total),
+            r.band or "-",
+            r.stage or "-",
+            top or "-",
+            last,
+        )
+    Console().print(table)
+
+
+@app.command()
+def explain(
+    contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
+    as_of: str = typer.Option(None, "--as-of", help="Explain the score at this ISO time."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Why a lead has its score: every contribution, groups, band, stage, triggers."""
+    from scorebridge.scoring import explain_json, explain_text
+    from scorebridge.sync.leads import explain_contact
+
+    store, rules = _scoring()
+    try:
+        who, result = explain_contact(store, rules, contact, _as_of(as_of))
+    finally:
+        store.close()
+    if as_json:
+        person = {"mautic_id": who.mautic_id, "email": who.email, "name": who.name}
+        emit_json({"contact": person} | explain_json(result, rules))
+        return
+    typer.echo(f"{who.name or who.email or who.id} <{who.email or '-'}> mautic id {who.mautic_id}")
+    typer.echo(explain_text(result, rules))
+
+
+@app.command()
+def adjust(
+    contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
+    points: float = typer.Argument(..., help="Points to add (negative to subtract)."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept, shown in explain)."),
+    group: str = typer.Option(None, "--group", help="The scoring group (default general)."),
+) -> None:
+    """Adjust a lead's score by hand; it is rescored on the next cycle or `rescore`."""
+    from scorebridge.sync.score import adjust as record
+
+    store, rules = _scoring()
+    if group is not None and group not in rules.groups:
+        store.close()
+        raise typer.BadParameter(
+            f"unknown group {group!r} (known: {', '.join(rules.groups)})", param_hint="--group"
+        )
+    try:
+        record(store, contact, points, reason, group, now=_as_of(None))
+    finally:
+        store.close()
+    typer.echo(f"recorded {points:+g} point(s) for {contact} ({reason}); run `scorebridge rescore`")
+
+
+@app.command()
+def sandbox(
+    contacts: int = typer.Option(2000, "--contacts", min=3, help="Persons in the seeded world."),
+    days: int = typer.Option(60, "--days", min=3, help="Days of behaviour to seed."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the world generator."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Mautic port (0: a free one)."),
+    ready_file: Path = typer.Option(  # noqa: B008
+        None, "--ready-file", help="Write connection JSON here once listening."
+    ),
+    write_config: Path = typer.Option(  # noqa: B008
+        None, "--write-config", help="Write a scorebridge.toml pointing at the sandbox."
+    ),
+) -> None:
+    """Serve the Mautic and CRM emulators on 127.0.0.1 with a seeded world (Ctrl-C stops)."""
+    from scorebridge.sandbox.runner import SandboxOptions, serve
+
+    def announce(info: dict[str, Any]) -> None:
+        for name, entry in info.items():
+            stderr.print(f"{name}: {entry['url']}", highlight=False)
+        mautic = info["mautic"]
+        stderr.print(
+            f"mautic basic auth: {mautic['username']} / {mautic['password']}; "
+            f"OAuth2 client {mautic['client_id']} (secret in the ready file)",
+            highlight=False,
+        )
+        stderr.print("serving; Ctrl-C or SIGTERM stops", highlight=False)
+
+    options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port)
+    stderr.print(f"seeding {contacts} contacts x {days} days (seed {seed}) ...", highlight=False)
+    raise typer.Exit(
+        serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)
+    )
+
+
+def _pull_run(command: str, work: Any) -> Any:
+    """Run ``work(runtime)`` as a recorded run (its counts and requests land in ``run``)."""
+    from scorebridge.runtime import open_runtime
+    from scorebridge.store import runs
+
+    runtime = open_runtime(state.config_path)
+    store = runtime.store
+    with store.write() as conn:
+        run_id = runs.start_run(conn, command, now=runtime.clock.now())
+    try:
+        report = work(runtime)
+    except BaseException as exc:
+        with store.write() as conn:
+            runs.finish_run(
+                conn,
+                run_id,
+                now=runtime.clock.now(),
+                outcome="failed",
+                requests=runtime.mautic.http.counter.snapshot(),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        runtime.close()
+        raise
+    with store.write() as conn:
+        runs.finish_run(
+            conn,
+            run_id,
+            now=runtime.clock.now(),
+            outcome="ok",
+            counts=report.as_dict(),
+            requests=runtime.mautic.http.counter.snapshot(),
+        )
+    requests = runtime.mautic.http.counter.total()
+    runtime.close()
+    return report, requests
+
+
+def _print_pull(report: Any, requests: int) -> None:
+    from rich.table import Table
+
+    table = Table(title="pull")
+    for title in ("stream", "pages", "rows", "new events", "contacts", "dead letters"):
+        table.add_column(title, justify="left" if title == "stream" else "right")
+    for name, s in report.streams.items():
+        table.add_row(
+            name, str(s.pages), str(s.rows), str(s.new_events), str(s.contacts), str(s.rejects)
+        )
+    Console().print(table)
+    typer.echo(f"{requests} request(s) to Mautic")
+
+
+@app.command()
+def pull(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Pull new contacts and behaviour from Mautic into the store (the pull half of a cycle)."""
+    from scorebridge.sync.pull import Puller
+
+    report, requests = _pull_run(
+        "pull",
+        lambda rt: Puller(rt.store, rt.mautic, rt.clock, rt.pull_options()).pull(),
+    )
+    if as_json:
+        emit_json(report.as_dict() | {"requests": requests})
+    else:
+        _print_pull(report, requests)
+
+
+@app.command()
+def resync(
+    full: bool = typer.Option(False, "--full", help="Re-read all history."),
+    since: str = typer.Option(None, "--since", help="Re-read history from this ISO time."),
+    contact: int = typer.Option(None, "--contact", help="Re-read only this Mautic contact id."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Re-read history from a point in time (or one contact's) without duplicating anything."""
+    from scorebridge.sync.pull import Puller, PullReport, pull_one_contact, reset_cursors
+
+    if contact is None and full == (since is not None):
+        raise typer.BadParameter("give exactly one of --full or --since ISO (or --contact ID)")
+    start = None if since is None else _as_of(since)
+
+    def work(rt: Any) -> PullReport:
+        now = rt.clock.now()
+        if contact is not None:
+            report = PullReport(now)
+            report.streams[f"contact {contact}"] = pull_one_contact(
+                rt.store, rt.mautic, contact, rt.pull_options(), now
+            )
+            return report
+        reset_cursors(rt.store, rt.mautic, since=start, now=now)
+        return Puller(rt.store, rt.mautic, rt.clock, rt.pull_options()).pull()
+
+    report, requests = _pull_run("resync", work)
+    if as_json:
+        emit_json(report.as_dict() | {"requests": requests})
+    else:
+        _print_pull(report, requests)
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Cursors, stored rows per stream, dead letters, outbox depth, lease holder, last runs."""
+    from rich.table import Table
+
+    from scorebridge.clock import SystemClock
+    from scorebridge.config import load_config
+    from scorebridge.store.engine import open_store
+    from scorebridge.sync.status import gather_status
+
+    store = open_store(load_config(state.config_path).store.url)
+    try:
+        snapshot = gather_status(store, SystemClock().now())
+    finally:
+        store.close()
+    if as_json:
+        emit_json(snapshot)
+        return
+    console = Console()
+    c = snapshot["contacts"]
+    console.print(
+        f"contacts: {c['total']} ({c['placeholders']} placeholders, {c['awaiting_rescore']} "
+        f"awaiting rescore, {c['linked_to_crm']} linked to the CRM)",
+        highlight=False,
+    )
+    streams = Table(title="streams")
+    for title in ("stream", "stored rows", "cursor", "cursor moved"):
+        streams.add_column(title)
+    names = sorted(set(snapshot["events"]) | set(snapshot["cursors"]))
+    for name in names:
+        cursor = snapshot["cursors"].get(name, {})
+        streams.add_row(
+            name,
+            str(snapshot["events"].get(name, 0)),
+            escape(cursor.get("value", "-")),
+            cursor.get("updated_at") or "-",
+        )
+    console.print(streams)
+    lease = snapshot["lease"]
+    console.print(
+        f"dead letters: {snapshot['dead_letters']}; outbox: {snapshot['outbox']}; lease: "
+        + ("free" if lease is None else f"{lease['holder']} (expires {lease['expires_at']})"),
+        highlight=False,
+    )
+    runs = Table(title="last runs")
+    for title in ("id", "command", "started", "seconds", "outcome", "requests", "error"):
+        runs.add_column(title)
+    for r in snapshot["runs"]:
+        seconds = f"{r['seconds']:.1f}" if r["seconds"] is not None else "-"
+        runs.add_row(
+            str(r["id"]), r["command"], r["started_at"] or "-", seconds, r["outcome"],
+            str(r["requests"]), escape(r["error"] or ""),
+        )
+    console.print(runs)
+
+
+@app.command()
+def run() -> None:
+    """Run the daemon: a cycle every [schedule] interval until SIGTERM (drains, then exits 0)."""
+    from scorebridge.config import load_config
+    from scorebridge.daemon import run_daemon
+    from scorebridge.logging import configure_logging
+
+    settings = load_config(state.config_path)
+    configure_logging(
+        settings.logging.level, json=settings.logging.json_lines, secrets=settings.secret_values()
+    )
+    try:
+        from scorebridge.sync.cycle import build_cycle  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        if exc.name != "scorebridge.sync.cycle":
+            raise
+        raise BridgeError(
+            "this build has no sync cycle yet (scorebridge.sync.cycle.build_cycle is missing)"
+        ) from exc
+    raise typer.Exit(run_daemon(settings, build_cycle))
+
+
+@app.command()
+def doctor(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Check the store, the rules, Mautic and the CRM, and say what to fix (exit 1 if any fail)."""
+    from scorebridge.doctor import FAIL, WARN, run_checks
+    from scorebridge.doctor import as_json as checks_json
+    from scorebridge.runtime import open_runtime
+
+    runtime = open_runtime(state.config_path, quiet=True)
+    try:
+        checks = run_checks(runtime)
+    finally:
+        runtime.close()
+    if as_json:
+        emit_json(checks_json(checks))
+    else:
+        marks = {FAIL: "[red]FAIL[/red]", WARN: "[yellow]warn[/yellow]"}
+        console = Console()
+        for check in checks:
+            mark = marks.get(check.status, "[green] ok [/green]")
+            console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}")
+            if check.fix and check.status != "ok":
+                console.print(f"       fix: {escape(check.fix)}")
+    if any(c.status == FAIL for c in checks):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: run the app and turn errors into the exit codes of DESIGN §7."""
     try:

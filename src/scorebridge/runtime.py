@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from scorebridge import __version__
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.config import Settings, load_config
-from scorebridge.http import RateLimit, Timeouts
+from scorebridge.http import RateLimit, Timeouts, make_session
 from scorebridge.logging import configure_logging
 from scorebridge.mautic import BasicAuth, MauticClient, OAuth2ClientCredentials
 from scorebridge.mautic.streams import ALL_STREAMS
@@ -26,6 +28,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _store: Store | None = None
     _mautic: MauticClient | None = None
+    _crm: Any = None
 
     @property
     def store(self) -> Store:
@@ -40,6 +43,12 @@ class Runtime:
         if self._mautic is None:
             self._mautic = build_mautic_client(self.settings, self.clock)
         return self._mautic
+
+    def crm_adapter(self) -> Any:
+        """The configured CRM adapter (``None`` when ``[crm] kind = "none"``)."""
+        if self._crm is None and self.settings.crm.kind != "none":
+            self._crm = build_crm_adapter(self.settings, self.clock)
+        return self._crm
 
     def pull_options(self) -> PullOptions:
         """The pull options from ``[pull]`` and ``[mautic.page_size]``."""
@@ -93,6 +102,28 @@ def build_mautic_client(settings: Settings, clock: Clock) -> MauticClient:
         ca_bundle=str(cfg.ca_bundle) if cfg.ca_bundle else None,
         insecure=cfg.insecure,
     )
+
+
+def build_crm_adapter(settings: Settings, clock: Clock) -> Any:
+    """The CRM adapter of ``[crm] kind``, found through the ``scorebridge.crm`` entry points.
+
+    An adapter class may offer ``from_settings(settings.crm, clock, session)``; otherwise it is
+    built with the common keywords (``token``, ``base_url``, ``clock``, ``session``).
+    """
+    from scorebridge.crm.registry import get_adapter_class
+
+    cfg = settings.crm
+    cls = get_adapter_class(cfg.kind)
+    session = make_session(
+        user_agent=f"scorebridge/{__version__}",
+        ca_bundle=str(cfg.ca_bundle) if cfg.ca_bundle else None,
+        insecure=cfg.insecure,
+        timeouts=Timeouts(cfg.timeouts.connect, cfg.timeouts.read),
+    )
+    if hasattr(cls, "from_settings"):
+        return cls.from_settings(cfg, clock, session)
+    assert cfg.token is not None  # validated by config
+    return cls(token=cfg.token.get_secret_value(), base_url=cfg.url, clock=clock, session=session)
 
 
 def open_runtime(config_path: Path, *, quiet: bool = False) -> Runtime:

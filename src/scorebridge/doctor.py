@@ -1,0 +1,179 @@
+"""``scorebridge doctor``: check everything scorebridge needs and say what to fix.
+
+Each check is a small function returning a :class:`Check`; a failed check never stops the others
+(a bad Mautic password still lets the store and the rules be checked). Checks only read: doctor
+never writes to Mautic, the CRM or the store (opening the store may migrate it, as any command
+does).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import requests
+
+from scorebridge.errors import AuthError, BridgeError, TerminalError, UpstreamError
+from scorebridge.runtime import Runtime
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome; ``fix`` says what to do when it is not ok."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def _run(name: str, probe: Callable[[], Check], fix: str) -> Check:
+    try:
+        return probe()
+    except AuthError as exc:
+        return Check(name, FAIL, str(exc), "check the credentials and that the API is enabled")
+    except requests.exceptions.SSLError as exc:
+        return Check(name, FAIL, f"TLS: {type(exc).__name__}", "set ca_bundle to your CA file")
+    except (UpstreamError, requests.RequestException) as exc:
+        return Check(name, FAIL, f"{type(exc).__name__}: {exc}", fix)
+    except BridgeError as exc:
+        return Check(name, FAIL, str(exc), fix)
+
+
+def _store_checks(runtime: Runtime) -> list[Check]:
+    def store() -> Check:
+        path = runtime.store.path
+        if path is None:
+            return Check("store", OK, "PostgreSQL store opened and at the current schema")
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o077:
+            return Check("store", FAIL, f"{path} has mode {mode:o}", f"chmod 600 {path}")
+        return Check("store", OK, f"{path} (mode {mode:o}) at the current schema")
+
+    return [_run("store", store, "check [store] url and that its directory is writable")]
+
+
+def _rules_check(runtime: Runtime) -> Check:
+    from scorebridge.scoring import compile_rules, load_rules
+
+    def rules() -> Check:
+        compiled = compile_rules(load_rules(runtime.settings.scoring.rules))
+        return Check(
+            "scoring rules",
+            OK,
+            f"{runtime.settings.scoring.rules}: version {compiled.version}, "
+            f"{len(compiled.rules)} behaviour rules, {len(compiled.fit)} fit rules, "
+            f"{len(compiled.triggers)} triggers",
+        )
+
+    return _run("scoring rules", rules, "fix the rule file; the error names the rule and field")
+
+
+def _mautic_checks(runtime: Runtime) -> list[Check]:
+    client = runtime.mautic
+    url = runtime.settings.mautic.url
+    checks = [
+        _run(
+            "mautic reachable and authenticated",
+            lambda: Check(
+                "mautic reachable and authenticated",
+                OK,
+                f"{url} (Mautic {client.api_version() or 'version unknown'}, "
+                f"{runtime.settings.mautic.auth} auth)",
+            ),
+            f"check that {url} is reachable from this host",
+        )
+    ]
+    if checks[0].status != OK:
+        return checks
+
+    def can(name: str, call: Callable[[], Any], needs: str) -> Check:
+        def probe() -> Check:
+            try:
+                call()
+            except (AuthError, TerminalError) as exc:
+                return Check(name, FAIL, str(exc), f"give the API user the {needs} permission")
+            return Check(name, OK, "allowed")
+
+        return _run(name, probe, "retry later; Mautic answered with an error")
+
+    checks += [
+        can("read contacts", lambda: client.list_contacts(limit=1), "lead:leads:viewother"),
+        can(
+            "read the point log",
+            lambda: client.stats("lead_points_change_log", limit=1),
+            "lead:leads:viewother",
+        ),
+        can("read point groups", client.list_point_groups, "point:groups:view"),
+        can("read segments", client.list_segments, "lead:lists:viewother"),
+        can("read stages", client.list_stages, "stage:stages:view"),
+    ]
+    write = runtime.settings.write.mautic
+
+    def fields() -> Check:
+        aliases = {f.alias for f in client.list_contact_fields()}
+        wanted = [a for a in (write.score_field, write.band_field) if a]
+        missing = [a for a in wanted if a not in aliases]
+        if missing:
+            return Check(
+                "mautic score fields",
+                WARN,
+                f"missing custom field(s) {', '.join(missing)}",
+                "they are created on the first sync (needs lead:fields:full), or create them "
+                "in Mautic: Settings > Custom Fields",
+            )
+        return Check("mautic score fields", OK, ", ".join(wanted) or "score fields not written")
+
+    checks.append(_run("mautic score fields", fields, "give the API user lead:fields:full"))
+    return checks
+
+
+def _crm_checks(runtime: Runtime) -> list[Check]:
+    crm = runtime.settings.crm
+    if crm.kind == "none":
+        return [Check("crm", WARN, "no CRM configured ([crm] kind = none)", "set [crm] kind")]
+    from scorebridge.crm.registry import get_adapter_class
+
+    def owners() -> Check:
+        adapter = runtime.crm_adapter()
+        found = adapter.owners()
+        return Check(
+            "crm reachable and authenticated", OK, f"{crm.kind} at {crm.url}: {len(found)} owner(s)"
+        )
+
+    checks = [
+        _run(
+            "crm adapter",
+            lambda: Check("crm adapter", OK, get_adapter_class(crm.kind).__name__),
+            "install the adapter package",
+        ),
+    ]
+    if checks[0].status == OK:
+        checks.append(
+            _run(
+                "crm reachable and authenticated",
+                owners,
+                f"check that {crm.url} is reachable and the token is valid",
+            )
+        )
+    return checks
+
+
+def run_checks(runtime: Runtime) -> list[Check]:
+    """Every check, in the order an operator would fix them."""
+    return [
+        *_store_checks(runtime),
+        _rules_check(runtime),
+        *_mautic_checks(runtime),
+        *_crm_checks(runtime),
+    ]
+
+
+def as_json(checks: list[Check]) -> dict[str, Any]:
+    """The ``--json`` document."""
+    return {"ok": all(c.status != FAIL for c in checks), "checks": [asdict(c) for c in checks]}
