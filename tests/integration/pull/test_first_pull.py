@@ -102,7 +102,11 @@ def test_behaviour_recorded_in_the_sandbox_appears_in_the_next_pull(small_world:
         "POST",
         "events",
         [
-            {"contact_id": 5, "kind": "page.hit", "url": "https://www.nordlicht-analytics.example/pricing"},
+            {
+                "contact_id": 5,
+                "kind": "page.hit",
+                "url": "https://www.nordlicht-analytics.example/pricing",
+            },
             {"contact_id": 5, "kind": "form.submit", "form_id": 3},
             {"contact_id": 5, "kind": "asset.download", "asset_id": 1},
         ],
@@ -119,7 +123,9 @@ def test_behaviour_recorded_in_the_sandbox_appears_in_the_next_pull(small_world:
             for kind, rescore in conn.execute(
                 sa.select(event.c.kind, contact.c.rescore_needed)
                 .join(contact, contact.c.id == event.c.contact_id)
-                .where(contact.c.mautic_id == 5, event.c.kind.in_(["form.submit", "asset.download"]))
+                .where(
+                    contact.c.mautic_id == 5, event.c.kind.in_(["form.submit", "asset.download"])
+                )
             )
         }
     assert kinds == {("form.submit", True), ("asset.download", True)}

@@ -20,8 +20,9 @@ def snapshot(world: World) -> dict[str, object]:
     with runtime.store.read() as conn:
         events = sorted(
             conn.execute(
-                sa.select(event.c.stream, event.c.external_id, event.c.kind, contact.c.mautic_id)
-                .join(contact, contact.c.id == event.c.contact_id)
+                sa.select(
+                    event.c.stream, event.c.external_id, event.c.kind, contact.c.mautic_id
+                ).join(contact, contact.c.id == event.c.contact_id)
             ).all()
         )
         contacts = sorted(conn.execute(sa.select(contact.c.mautic_id, contact.c.email)).all())
@@ -51,7 +52,9 @@ def test_crash_mid_stream_then_rerun_equals_a_clean_pull(
     crashed = other_store(small_world, tmp_path, "crashed")
     runtime = crashed.runtime()
     options = runtime.pull_options()
-    small_pages = type(options)(**{**vars(options), "stats_page_size": 100, "contacts_page_size": 50})
+    small_pages = type(options)(
+        **{**vars(options), "stats_page_size": 100, "contacts_page_size": 50}
+    )
     with armed(point, nth), pytest.raises(InjectedCrash):
         Puller(runtime.store, runtime.mautic, runtime.clock, small_pages).pull()
     runtime.close()

@@ -1,0 +1,255 @@
+"""The vendor-neutral CRM interface: the dataclasses the core sees and the :class:`CrmAdapter`.
+
+Owns: the shape of everything that crosses the adapter boundary (contacts, owners, closed deals,
+task and deal specs, write items, capabilities, usage) and the Protocol every CRM adapter
+implements. The contract suite in ``tests/contract`` runs unchanged against every adapter.
+Must not: know any vendor, send requests, or read the clock.
+
+Conventions shared by every adapter:
+
+* Field names are *logical*: the names of :class:`FieldSpec` (the custom fields scorebridge owns)
+  plus the standard names in :data:`STANDARD_FIELDS`; any other name is the CRM's own field name
+  (fit rules may read e.g. ``jobtitle``). Values written are ``str | int | float | bool | None``
+  (``None`` clears the field).
+* Datetimes are aware UTC. Cursors are the CRM's own high-water timestamps: a page's ``cursor`` is
+  the greatest ``updated_at`` delivered so far; resuming with ``since=cursor`` re-reads the ties,
+  so callers dedupe by id (they do anyway: overlap windows).
+* Batch writes take any number of items and chunk them by ``capabilities.max_batch``; their
+  :class:`~scorebridge.errors.ItemResult` list has one entry per input, ``index`` = input position.
+  Per-item failures are results; whole-call failures raise
+  :class:`~scorebridge.crm.errors.CrmError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+from scorebridge.errors import ItemResult
+
+__all__ = [
+    "STANDARD_FIELDS",
+    "Capabilities",
+    "ClosedDeal",
+    "CrmAdapter",
+    "CrmContact",
+    "DealSpec",
+    "FieldSpec",
+    "FieldType",
+    "FieldValue",
+    "ItemResult",
+    "Owner",
+    "Page",
+    "Priority",
+    "TaskSpec",
+    "Usage",
+    "WriteItem",
+]
+
+FieldValue = str | int | float | bool | None
+FieldType = Literal["number", "string", "enumeration"]
+Priority = Literal["low", "medium", "high"]
+
+#: Logical names of the standard contact fields every adapter maps to its CRM's own field.
+STANDARD_FIELDS: tuple[str, ...] = (
+    "email",
+    "first_name",
+    "last_name",
+    "lifecycle",
+    "lead_status",
+    "owner_id",
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CrmContact:
+    """A CRM contact/person/lead as the core sees it.
+
+    ``properties`` holds string values by logical name (standard fields other than ``email``,
+    ``owner_id`` and ``lifecycle``, the scorebridge fields, and any extra CRM fields the adapter
+    was asked to read); empty values are left out.
+    """
+
+    id: str
+    email: str | None
+    properties: Mapping[str, str]
+    owner_id: str | None
+    lifecycle: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A sales rep records can be assigned to."""
+
+    id: str
+    email: str | None
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class ClosedDeal:
+    """A won or lost deal with the contacts it is associated with (backtesting material)."""
+
+    id: str
+    won: bool
+    amount: float | None
+    closed_at: datetime | None
+    contact_ids: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A follow-up task for a sales rep, created at most once per ``idempotency_key``."""
+
+    idempotency_key: str
+    subject: str
+    body: str
+    due_at: datetime
+    owner_id: str | None
+    priority: Priority
+    contact_id: str
+
+
+@dataclass(frozen=True)
+class DealSpec:
+    """A deal opened for a contact, created at most once per ``idempotency_key``.
+
+    ``pipeline`` and ``stage`` are the CRM's ids; ``None`` means the CRM's default pipeline and
+    its first stage.
+    """
+
+    idempotency_key: str
+    name: str
+    pipeline: str | None
+    stage: str | None
+    amount: float | None
+    owner_id: str | None
+    contact_id: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A custom contact field scorebridge owns (created by ``ensure_schema`` when missing)."""
+
+    name: str
+    label: str
+    type: FieldType
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteItem:
+    """One contact write: ``crm_id`` for updates, ``email`` for creates (upsert by email)."""
+
+    properties: Mapping[str, FieldValue]
+    crm_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the core may rely on when planning and pacing calls to this CRM."""
+
+    max_batch: int
+    supports_upsert: bool
+    search_page_size: int
+    #: how tasks/deals stay unique: "native" (keyed upsert), "lookup" (found again by the key
+    #: before each create, as :meth:`CrmAdapter.find_open_task` does), "none"
+    task_idempotency: Literal["native", "lookup", "none"] = "lookup"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The last seen quota figures (``None`` when the CRM did not say)."""
+
+    daily_remaining: int | None
+    reset_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a changed-since read and the cursor to persist with it."""
+
+    items: tuple[T, ...]
+    cursor: datetime
+
+
+@runtime_checkable
+class CrmAdapter(Protocol):
+    """What the core needs from a CRM. Every method may raise :class:`CrmError`."""
+
+    name: str
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Static limits and features of this CRM."""
+        ...
+
+    def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
+        """Create the missing custom fields (and whatever the adapter itself needs, such as a
+        deal key field); return the names of the fields created. Idempotent."""
+        ...
+
+    def owners(self) -> list[Owner]:
+        """Every owner (active and archived)."""
+        ...
+
+    def contacts_changed_since(self, since: datetime | None) -> Iterator[Page[CrmContact]]:
+        """Contacts modified at or after ``since`` (all when ``None``), oldest first, in pages."""
+        ...
+
+    def closed_deals_since(self, since: datetime | None) -> Iterator[Page[ClosedDeal]]:
+        """Closed (won or lost) deals modified at or after ``since``, oldest first, in pages."""
+        ...
+
+    def find_by_email(self, emails: Sequence[str]) -> dict[str, CrmContact]:
+        """The contacts whose email is one of ``emails``, keyed by lower-cased email."""
+        ...
+
+    def create_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
+        """Create (or, when the email exists, update) contacts keyed by ``email``.
+
+        ``remote_id`` of a successful result is the contact's id (the existing one when the
+        email was already taken).
+        """
+        ...
+
+    def update_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
+        """Update contacts by ``crm_id``."""
+        ...
+
+    def find_open_task(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The id of the task created earlier for ``idempotency_key`` on this contact, if any
+        (whatever its status: a task the rep already completed still counts)."""
+        ...
+
+    def create_task(self, spec: TaskSpec) -> str:
+        """Create the task associated with ``spec.contact_id``; return its id.
+
+        Not idempotent by itself: call :meth:`find_open_task` first (and after any ambiguous
+        failure).
+        """
+        ...
+
+    def find_deal(self, idempotency_key: str, contact_id: str | None = None) -> str | None:
+        """The id of the deal created earlier for ``idempotency_key``, if any.
+
+        Pass the deal's ``contact_id`` when known: adapters can then look at that contact's
+        deals directly instead of searching (CRM search indexes lag writes by seconds).
+        """
+        ...
+
+    def create_deal(self, spec: DealSpec) -> str:
+        """Create the deal associated with ``spec.contact_id``; return its id (see create_task)."""
+        ...
+
+    def usage(self) -> Usage:
+        """The last seen quota figures (no request is sent)."""
+        ...

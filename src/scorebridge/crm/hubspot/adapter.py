@@ -1,0 +1,376 @@
+"""The HubSpot CRM adapter: :class:`HubSpotAdapter` implements :class:`~scorebridge.crm.CrmAdapter`.
+
+Owns: which HubSpot endpoints serve each operation of the Protocol (crm-apis.md §1): properties
+(``ensure_schema``), owners paging, contacts and closed deals changed since T (CRM search plus v4
+association reads), batch read by email, batch update by id and upsert by email, tasks with a body
+marker and the inline 204 association, deals with a ``scorebridge_key`` property.
+Must not: hold vendor JSON beyond a method call, decide retries (the HTTP layer does, see
+:mod:`.transport`), or import :mod:`scorebridge.sandbox`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import requests
+
+from scorebridge.clock import Clock
+from scorebridge.crm.base import (
+    Capabilities,
+    ClosedDeal,
+    CrmContact,
+    DealSpec,
+    FieldSpec,
+    Owner,
+    Page,
+    TaskSpec,
+    Usage,
+    WriteItem,
+)
+from scorebridge.crm.errors import CrmError
+from scorebridge.crm.hubspot import mapping as m
+from scorebridge.crm.hubspot.batch import BatchInput, write_batches
+from scorebridge.crm.hubspot.engagements import Engagements
+from scorebridge.crm.hubspot.search import SEARCH_RESULT_CAP, iter_search
+from scorebridge.crm.hubspot.transport import HubSpotTransport
+from scorebridge.errors import ItemResult
+from scorebridge.http import SHARED_BUCKETS, BucketRegistry, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 100
+SEARCH_PAGE_SIZE = 200
+LIST_PAGE_SIZE = 100
+CONTACTS = "/crm/v3/objects/contacts"
+
+
+class HubSpotAdapter:
+    """HubSpot through a private-app token (``Authorization: Bearer pat-…``).
+
+    ``read_properties`` names extra contact properties to read (fit fields such as ``jobtitle``);
+    ``burst_per_10s`` is the account's 10-second limit (100 Free/Starter, 190 Pro/Enterprise);
+    ``daily_reset_tz`` is the account's time zone (daily limits reset at its midnight);
+    ``search_page_size`` and ``search_result_cap`` are HubSpot's 200 and 10,000 (lower them
+    only in tests).
+    """
+
+    name = "hubspot"
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str = "https://api.hubapi.com",
+        clock: Clock | None = None,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        read_properties: Sequence[str] = (),
+        burst_per_10s: int = 100,
+        search_per_second: int = 5,
+        daily_reset_tz: tzinfo = UTC,
+        buckets: BucketRegistry = SHARED_BUCKETS,
+        search_page_size: int = SEARCH_PAGE_SIZE,
+        search_result_cap: int = SEARCH_RESULT_CAP,
+    ) -> None:
+        self.transport = HubSpotTransport(
+            token=token,
+            base_url=base_url,
+            clock=clock,
+            session=session,
+            retry=retry,
+            burst_per_10s=burst_per_10s,
+            search_per_second=search_per_second,
+            buckets=buckets,
+            daily_reset_tz=daily_reset_tz,
+        )
+        self._read_properties = list(dict.fromkeys([*m.CONTACT_READ_PROPERTIES, *read_properties]))
+        self._page_size = search_page_size
+        self._cap = search_result_cap
+        self._engagements = Engagements(self.transport)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """100 per batch, upsert by email, 200 per search page, tasks/deals found by lookup."""
+        return Capabilities(
+            max_batch=MAX_BATCH,
+            supports_upsert=True,
+            search_page_size=self._page_size,
+            task_idempotency="lookup",
+        )
+
+    def usage(self) -> Usage:
+        """Daily remaining from the last ``X-HubSpot-RateLimit-Daily-Remaining`` seen."""
+        return self.transport.usage()
+
+    # -- schema and owners ------------------------------------------------------------------
+
+    def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
+        """Create missing contact properties (group ``scorebridge``) and the deal key property.
+
+        Returns the names of the contact properties created. An existing property of another
+        type is a :class:`CrmContractError` (the operator must rename or delete it).
+        """
+        for spec in fields:
+            self._remember_read(spec.name)
+        created = self._ensure_properties("contacts", fields)
+        if self._ensure_properties("deals", [m.DEAL_KEY_FIELD]):
+            log.info("hubspot: created deal property %s", m.DEAL_KEY_PROPERTY)
+        return created
+
+    def _remember_read(self, name: str) -> None:
+        if name not in self._read_properties:
+            self._read_properties.append(name)
+
+    def _ensure_properties(self, object_type: str, fields: Sequence[FieldSpec]) -> list[str]:
+        answer = self.transport.get(f"/crm/v3/properties/{object_type}")
+        existing = {str(p.get("name")): p for p in m.results_of(answer, "properties")}
+        for spec in fields:
+            found = existing.get(spec.name)
+            if found is not None and found.get("type") != spec.type:
+                raise m.contract_error(
+                    f"{object_type} property {spec.name} exists with type {found.get('type')!r}, "
+                    f"scorebridge needs {spec.type!r}"
+                )
+        missing = [spec for spec in fields if spec.name not in existing]
+        if not missing:
+            return []
+        self._ensure_group(object_type)
+        created = []
+        for spec in missing:
+            try:
+                self.transport.send(
+                    "POST",
+                    f"/crm/v3/properties/{object_type}",
+                    json=m.property_create_body(spec),
+                    idempotent=True,
+                )
+            except CrmError as exc:
+                if exc.kind != "conflict":  # created concurrently: fine
+                    raise
+                continue
+            created.append(spec.name)
+        return created
+
+    def _ensure_group(self, object_type: str) -> None:
+        path = f"/crm/v3/properties/{object_type}/groups"
+        groups = {str(g.get("name")) for g in m.results_of(self.transport.get(path), "groups")}
+        if m.PROPERTY_GROUP in groups:
+            return
+        try:
+            self.transport.send("POST", path, json=m.property_group_body(), idempotent=True)
+        except CrmError as exc:
+            if exc.kind != "conflict":
+                raise
+
+    def owners(self) -> list[Owner]:
+        """Active owners, then archived ones (``GET /crm/v3/owners``, paged by ``after``)."""
+        found: dict[str, Owner] = {}
+        for archived in ("false", "true"):
+            after: str | None = None
+            seen_after: set[str] = set()
+            while True:
+                params = {"limit": str(LIST_PAGE_SIZE), "archived": archived}
+                if after:
+                    params["after"] = after
+                answer = self.transport.get("/crm/v3/owners", params=params)
+                for raw in m.results_of(answer, "owners"):
+                    owner = m.parse_owner(raw)
+                    if archived == "true":
+                        owner = replace(owner, active=False)
+                    found.setdefault(owner.id, owner)
+                after = m.next_after(answer)
+                if after is None:
+                    break
+                if after in seen_after:
+                    raise m.contract_error("owners paging repeats a cursor")
+                seen_after.add(after)
+        return list(found.values())
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _search(self, object_type: str) -> Any:
+        def send(body: dict[str, Any]) -> Any:
+            return self.transport.send(
+                "POST",
+                f"/crm/v3/objects/{object_type}/search",
+                json=body,
+                idempotent=True,
+                search=True,
+            )[1]
+
+        return send
+
+    def contacts_changed_since(self, since: datetime | None) -> Iterator[Page[CrmContact]]:
+        """Search ``lastmodifieddate GTE since`` ascending, 200 per page, re-windowed at 10k."""
+        for records, cursor in iter_search(
+            self._search("contacts"),
+            modified_property="lastmodifieddate",
+            modified_at=lambda raw: m.parse_contact(raw).updated_at,
+            since=since,
+            properties=self._read_properties,
+            limit=self._page_size,
+            cap=self._cap,
+        ):
+            yield Page(items=tuple(m.parse_contact(raw) for raw in records), cursor=cursor)
+
+    def closed_deals_since(self, since: datetime | None) -> Iterator[Page[ClosedDeal]]:
+        """Search deals ``hs_is_closed = true`` by ``hs_lastmodifieddate``, plus v4 contacts."""
+        for records, cursor in iter_search(
+            self._search("deals"),
+            modified_property="hs_lastmodifieddate",
+            modified_at=lambda raw: m.parse_deal(raw, ()).updated_at,
+            since=since,
+            properties=m.DEAL_READ_PROPERTIES,
+            limit=self._page_size,
+            extra_filters=[{"propertyName": "hs_is_closed", "operator": "EQ", "value": "true"}],
+            cap=self._cap,
+        ):
+            contacts = self._deal_contacts([str(raw["id"]) for raw in records])
+            items = tuple(m.parse_deal(raw, contacts.get(str(raw["id"]), ())) for raw in records)
+            yield Page(items=items, cursor=cursor)
+
+    def _deal_contacts(self, deal_ids: Sequence[str]) -> dict[str, list[str]]:
+        """``POST /crm/v4/associations/deals/contacts/batch/read`` → deal id → contact ids."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(deal_ids), MAX_BATCH):
+            chunk = deal_ids[start : start + MAX_BATCH]
+            _, answer = self.transport.send(
+                "POST",
+                "/crm/v4/associations/deals/contacts/batch/read",
+                json={"inputs": [{"id": deal_id} for deal_id in chunk]},
+                idempotent=True,
+            )
+            for row in m.results_of(answer, "associations"):
+                source = str((row.get("from") or {}).get("id"))
+                targets = [str(t["toObjectId"]) for t in row.get("to") or [] if "toObjectId" in t]
+                found.setdefault(source, []).extend(targets)
+        return found
+
+    def find_by_email(self, emails: Sequence[str]) -> dict[str, CrmContact]:
+        """``batch/read`` with ``idProperty=email``, 100 per call; unknown emails are absent."""
+        wanted = list(dict.fromkeys(m.normalize_email(e) for e in emails if e and e.strip()))
+        found: dict[str, CrmContact] = {}
+        for start in range(0, len(wanted), MAX_BATCH):
+            chunk = wanted[start : start + MAX_BATCH]
+            try:
+                _, answer = self.transport.send(
+                    "POST",
+                    f"{CONTACTS}/batch/read",
+                    json={
+                        "inputs": [{"id": email} for email in chunk],
+                        "idProperty": "email",
+                        "properties": self._read_properties,
+                    },
+                    idempotent=True,
+                )
+            except CrmError as exc:
+                if exc.kind == "not_found":
+                    continue
+                raise
+            for raw in m.results_of(answer, "contacts"):
+                contact = m.parse_contact(raw)
+                if contact.email in chunk:
+                    found[contact.email] = contact
+        return found
+
+    # -- contact writes ---------------------------------------------------------------------
+
+    def _batch_post(self, action: str) -> Any:
+        def post(inputs: list[dict[str, Any]]) -> tuple[int, Any]:
+            return self.transport.send(
+                "POST", f"{CONTACTS}/batch/{action}", json={"inputs": inputs}, idempotent=True
+            )
+
+        return post
+
+    def update_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
+        """``batch/update`` by id, 100 per call; a 207 gives per-item failures."""
+        inputs, invalid = [], []
+        for index, item in enumerate(items):
+            if not item.crm_id:
+                invalid.append(_invalid(index, "update needs a crm_id"))
+                continue
+            body = {
+                "id": item.crm_id,
+                "objectWriteTraceId": str(index),
+                "properties": m.encode_properties(item.properties),
+            }
+            inputs.append(BatchInput(index, item.crm_id, body))
+        return _merge(invalid, self._update(inputs))
+
+    def _update(self, inputs: Sequence[BatchInput]) -> list[ItemResult]:
+        return write_batches(
+            self._batch_post("update"),
+            inputs,
+            max_batch=MAX_BATCH,
+            result_key=lambda result: str(result.get("id")),
+        )
+
+    def create_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
+        """``batch/upsert`` by email, 100 per call; a conflict naming an existing id updates it."""
+        inputs, invalid = [], []
+        for index, item in enumerate(items):
+            if not item.email or not item.email.strip():
+                invalid.append(_invalid(index, "create needs an email"))
+                continue
+            email = m.normalize_email(item.email)
+            props = m.encode_properties(item.properties)
+            props["email"] = email
+            body = {
+                "id": email,
+                "idProperty": "email",
+                "objectWriteTraceId": str(index),
+                "properties": props,
+            }
+            inputs.append(BatchInput(index, email, body))
+        results = write_batches(
+            self._batch_post("upsert"),
+            inputs,
+            max_batch=MAX_BATCH,
+            result_key=lambda result: (result.get("properties") or {}).get("email"),
+            link_conflict=self._link_existing,
+        )
+        return _merge(invalid, results)
+
+    def _link_existing(self, item: BatchInput, existing_id: str) -> ItemResult:
+        """The email belongs to contact ``existing_id``: write the properties there instead."""
+        props = {k: v for k, v in item.body["properties"].items() if k != "email"}
+        body = {"id": existing_id, "objectWriteTraceId": str(item.index), "properties": props}
+        result = self._update([BatchInput(item.index, existing_id, body)])[0]
+        if not result.ok:
+            return result
+        return replace(result, remote_id=existing_id, message=f"linked to existing {existing_id}")
+
+    # -- tasks and deals (see .engagements) -------------------------------------------------
+
+    def find_open_task(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The contact's task carrying the key's marker (open or completed), if any."""
+        return self._engagements.find_task(idempotency_key, contact_id)
+
+    def create_task(self, spec: TaskSpec) -> str:
+        """Create the task with its marker and association 204 (not idempotent)."""
+        return self._engagements.create_task(spec)
+
+    def find_deal(self, idempotency_key: str, contact_id: str | None = None) -> str | None:
+        """The deal carrying ``scorebridge_key = idempotency_key``, if any.
+
+        With ``contact_id`` the contact's deals are read through their associations (no search
+        index lag); without it, deals are searched by the key property.
+        """
+        return self._engagements.find_deal(idempotency_key, contact_id)
+
+    def create_deal(self, spec: DealSpec) -> str:
+        """Create the deal with its key and association 3 (not idempotent)."""
+        return self._engagements.create_deal(spec)
+
+
+def _invalid(index: int, message: str) -> ItemResult:
+    return ItemResult(index=index, ok=False, message=message)
+
+
+def _merge(*groups: Sequence[ItemResult]) -> list[ItemResult]:
+    return sorted((r for group in groups for r in group), key=lambda r: r.index)

@@ -1,0 +1,151 @@
+"""HubSpot tasks and deals that exist exactly once per idempotency key.
+
+Owns: creating tasks (``POST /crm/v3/objects/tasks``: due date, subject, body with the key's
+marker, priority, owner, ``NOT_STARTED``, inline association 204) and deals (pipeline, stage,
+``scorebridge_key`` property, inline association 3), and finding them again before a create.
+
+Finding goes through the contact's v4 associations (``GET /crm/v4/objects/contacts/{id}/
+associations/{tasks|deals}``) and a batch read of those records, not through CRM search: search
+results lag writes by seconds (crm-apis.md §1.3), which is exactly the window of a crash between
+"created" and "recorded"; associations are read from the record itself, and they do not spend the
+5 requests/s search budget. A deal looked up without its contact falls back to a key search.
+Must not: decide whether to create (the caller calls find first) or retry a create blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from scorebridge.crm.base import DealSpec, TaskSpec
+from scorebridge.crm.errors import CrmError
+from scorebridge.crm.hubspot import mapping as m
+from scorebridge.crm.hubspot.transport import HubSpotTransport
+
+ASSOCIATIONS_PAGE = 500
+BATCH_READ = 100
+
+
+class Engagements:
+    """Tasks and deals of one HubSpot account."""
+
+    def __init__(self, transport: HubSpotTransport) -> None:
+        self.transport = transport
+        self._first_open_stage: dict[str, str] = {}
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def find_task(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The contact's task whose body carries the key's marker (open or completed).
+
+        Completed tasks count too, so a rep closing a task quickly never causes a second one.
+        """
+        marker = m.task_marker(idempotency_key)
+        return self._find_associated(
+            contact_id, "tasks", ["hs_task_body"], lambda p: marker in str(p.get("hs_task_body"))
+        )
+
+    def create_task(self, spec: TaskSpec) -> str:
+        """Create the task; not idempotent (call :meth:`find_task` first)."""
+        _, answer = self.transport.send(
+            "POST", "/crm/v3/objects/tasks", json=m.task_body(spec), idempotent=False
+        )
+        return m.created_id(answer, "task")
+
+    # -- deals ------------------------------------------------------------------------------
+
+    def find_deal(self, idempotency_key: str, contact_id: str | None) -> str | None:
+        """The deal whose ``scorebridge_key`` is the key (through the contact when given)."""
+        if contact_id is not None:
+            return self._find_associated(
+                contact_id,
+                "deals",
+                [m.DEAL_KEY_PROPERTY],
+                lambda p: p.get(m.DEAL_KEY_PROPERTY) == idempotency_key,
+            )
+        _, answer = self.transport.send(
+            "POST",
+            "/crm/v3/objects/deals/search",
+            json=m.deal_search_body(idempotency_key),
+            idempotent=True,
+            search=True,
+        )
+        for raw in m.results_of(answer, "deals"):
+            return str(raw["id"])
+        return None
+
+    def create_deal(self, spec: DealSpec) -> str:
+        """Create the deal (first open stage of its pipeline when none is given)."""
+        if spec.stage is None:
+            spec = replace(spec, stage=self._open_stage(spec.pipeline or "default"))
+        _, answer = self.transport.send(
+            "POST", "/crm/v3/objects/deals", json=m.deal_body(spec), idempotent=False
+        )
+        return m.created_id(answer, "deal")
+
+    def _open_stage(self, pipeline: str) -> str:
+        if pipeline not in self._first_open_stage:
+            answer = self.transport.get("/crm/v3/pipelines/deals")
+            for raw in m.results_of(answer, "pipelines"):
+                stages = [
+                    s
+                    for s in raw.get("stages") or []
+                    if str((s.get("metadata") or {}).get("isClosed")) != "true"
+                    and not s.get("archived")
+                ]
+                stages.sort(key=lambda s: int(s.get("displayOrder") or 0))
+                if stages:
+                    self._first_open_stage[str(raw.get("id"))] = str(stages[0]["id"])
+        if pipeline not in self._first_open_stage:
+            raise m.contract_error(f"deal pipeline {pipeline!r} has no open stage")
+        return self._first_open_stage[pipeline]
+
+    # -- lookups through associations -------------------------------------------------------
+
+    def _find_associated(
+        self,
+        contact_id: str,
+        object_type: str,
+        properties: list[str],
+        matches: Callable[[dict[str, Any]], bool],
+    ) -> str | None:
+        ids = list(self._associated_ids(contact_id, object_type))
+        for start in range(0, len(ids), BATCH_READ):
+            _, answer = self.transport.send(
+                "POST",
+                f"/crm/v3/objects/{object_type}/batch/read",
+                json={
+                    "inputs": [{"id": i} for i in ids[start : start + BATCH_READ]],
+                    "properties": properties,
+                },
+                idempotent=True,
+            )
+            for raw in m.results_of(answer, object_type):
+                if matches(raw.get("properties") or {}):
+                    return str(raw["id"])
+        return None
+
+    def _associated_ids(self, contact_id: str, object_type: str) -> Iterator[str]:
+        path = f"/crm/v4/objects/contacts/{contact_id}/associations/{object_type}"
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"limit": str(ASSOCIATIONS_PAGE)}
+            if after:
+                params["after"] = after
+            try:
+                answer = self.transport.get(path, params=params)
+            except CrmError as exc:
+                if exc.kind == "not_found":  # the contact is gone: it has nothing
+                    return
+                raise
+            for row in m.results_of(answer, "associations"):
+                if "toObjectId" in row:
+                    yield str(row["toObjectId"])
+            after = m.next_after(answer)
+            if after is None:
+                return
+            if after in seen:
+                raise m.contract_error("association paging repeats a cursor")
+            seen.add(after)

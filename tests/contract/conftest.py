@@ -1,0 +1,42 @@
+"""The contract suite's fixtures: ``adapter`` and its ``backdoor``, parametrized over every CRM
+implementation: the in-memory fake, and HubSpotAdapter against the HubSpot emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from crm_backdoor import Backdoor, CrmUnderTest
+from fake_crm import FakeBackdoor, FakeCrm
+from hubspot_sandbox import hubspot_sandbox, start_emulator
+
+from scorebridge.clock import FrozenClock
+from scorebridge.crm import CrmAdapter
+from scorebridge.sandbox.base import RunningServer
+from scorebridge.sandbox.hubspot import HubSpotEmulator
+
+
+@pytest.fixture(scope="session")
+def hubspot_emulator() -> Iterator[tuple[RunningServer, HubSpotEmulator]]:
+    server, emulator = start_emulator()
+    yield server, emulator
+    server.stop()
+
+
+@pytest.fixture(params=["fake", "hubspot-sandbox"])
+def crm(request: pytest.FixtureRequest) -> CrmUnderTest:
+    if request.param == "hubspot-sandbox":
+        return hubspot_sandbox(*request.getfixturevalue("hubspot_emulator"))
+    fake = FakeCrm(FrozenClock(datetime(2026, 11, 20, 10, 0, tzinfo=UTC)))
+    return CrmUnderTest(fake, FakeBackdoor(fake))
+
+
+@pytest.fixture
+def adapter(crm: CrmUnderTest) -> CrmAdapter:
+    return crm.adapter
+
+
+@pytest.fixture
+def backdoor(crm: CrmUnderTest) -> Backdoor:
+    return crm.backdoor
