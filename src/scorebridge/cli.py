@@ -229,9 +229,12 @@ def sandbox(
 
     options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port)
     stderr.print(f"seeding {contacts} contacts x {days} days (seed {seed}) ...", highlight=False)
-    raise typer.Exit(
-        serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)
-    )
+    try:
+        code = serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)
+    except OSError as exc:  # port taken, ready/config path not writable
+        stderr.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 def _pull_run(command: str, work: Any) -> Any:

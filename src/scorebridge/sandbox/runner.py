@@ -1,0 +1,200 @@
+"""Start the sandbox: the Mautic emulator plus every registered CRM emulator on 127.0.0.1, all
+seeded with one generated world; write the ready file and a ``scorebridge.toml`` pointing at it.
+
+Owns process-level wiring only (ports, files, signals); the emulators own their behaviour.
+A CRM emulator joins with one line in :data:`CRM_EMULATORS` (``name -> "module:Class"``); it must
+implement the base ``Emulator`` protocol plus ``load(world)``, and may offer ``credentials() ->
+dict`` (else its ``token`` attribute is used) for the ready file. Entries whose module cannot be
+imported are skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from scorebridge.clock import SystemClock
+from scorebridge.sandbox.base import RunningServer
+from scorebridge.sandbox.mautic import MauticEmulator, MauticSettings
+
+#: CRM emulators started next to Mautic: name -> "module:Class".
+CRM_EMULATORS: dict[str, str] = {
+    "hubspot": "scorebridge.sandbox.hubspot:HubSpotEmulator",
+}
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """What to seed and where to listen."""
+
+    contacts: int = 2000
+    days: int = 60
+    seed: int = 1
+    port: int = 0  # Mautic's port; 0 picks a free one (CRMs always get free ports)
+
+
+def _crm_class(spec: str) -> Any | None:
+    module_name, _, class_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return getattr(module, class_name, None)
+
+
+def _crm_credentials(emulator: Any, url: str) -> dict[str, Any]:
+    provider = getattr(emulator, "credentials", None)
+    extra = provider() if callable(provider) else {"token": getattr(emulator, "token", None)}
+    return {"url": url, **{k: v for k, v in extra.items() if v is not None}}
+
+
+class Sandbox:
+    """The running emulators of one sandbox."""
+
+    def __init__(self, options: SandboxOptions, settings: MauticSettings | None = None) -> None:
+        self.options = options
+        self.mautic = MauticEmulator(settings)
+        self.servers: dict[str, RunningServer] = {}
+        self.crms: dict[str, Any] = {}
+
+    def start(self) -> dict[str, Any]:
+        """Seed, listen, and return the ready information."""
+        from scorebridge.sandbox.seed import generate_world  # heavy; only when starting
+
+        options = self.options
+        world = generate_world(
+            contacts=options.contacts, days=options.days, seed=options.seed, now=SystemClock().now()
+        )
+        self.mautic.load(world)
+        for name, spec in CRM_EMULATORS.items():
+            cls = _crm_class(spec)
+            if cls is None:
+                continue
+            crm = cls()
+            crm.load(world)
+            self.crms[name] = crm
+        self.servers["mautic"] = RunningServer(self.mautic, options.port)
+        for name, crm in self.crms.items():
+            self.servers[name] = RunningServer(crm)
+        return self.ready_info()
+
+    def ready_info(self) -> dict[str, Any]:
+        """``{"mautic": {url, username, password, client_id, client_secret}, "<crm>": {...}}``."""
+        settings = self.mautic.settings
+        info: dict[str, Any] = {
+            "mautic": {
+                "url": self.servers["mautic"].url,
+                "username": settings.username,
+                "password": settings.password,
+                "client_id": settings.client_id,
+                "client_secret": settings.client_secret,
+            }
+        }
+        for name, crm in self.crms.items():
+            info[name] = _crm_credentials(crm, self.servers[name].url)
+        return info
+
+    def stop(self) -> None:
+        """Stop every server."""
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def write_ready_file(path: Path, info: dict[str, Any]) -> None:
+    """Write the ready JSON atomically (readers never see a half-written file); mode 0600."""
+    temporary = path.with_name(path.name + ".tmp")
+    _write_private(temporary, json.dumps(info, indent=2) + "\n")
+    temporary.replace(path)
+
+
+def _scoring_rules() -> Path:
+    candidates = [
+        Path(__file__).resolve().parents[3] / "config" / "scoring.example.toml",
+        Path.cwd() / "config" / "scoring.example.toml",
+    ]
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def write_config(path: Path, info: dict[str, Any]) -> None:
+    """Write a ``scorebridge.toml`` pointing at the sandbox, secrets in 0600 files beside it."""
+    path = path.resolve()
+    mautic = info["mautic"]
+    password_file = path.with_name(f"{path.stem}.mautic-password")
+    _write_private(password_file, mautic["password"] + "\n")
+    lines = [
+        "# Written by `scorebridge sandbox --write-config`: points at the running sandbox.",
+        "[store]",
+        f"url = {_toml_string('sqlite:///./scorebridge.db')}",
+        "",
+        "[mautic]",
+        f"url = {_toml_string(mautic['url'])}",
+        'auth = "basic"',
+        f"username = {_toml_string(mautic['username'])}",
+        f"password_file = {_toml_string(str(password_file))}",
+    ]
+    crm_name = next((name for name in info if name != "mautic"), None)
+    if crm_name is not None:
+        crm = info[crm_name]
+        lines += [
+            "",
+            "[crm]",
+            f"kind = {_toml_string(crm_name)}",
+            f"url = {_toml_string(crm['url'])}",
+        ]
+        if crm.get("token"):
+            token_file = path.with_name(f"{path.stem}.{crm_name}-token")
+            _write_private(token_file, str(crm["token"]) + "\n")
+            lines.append(f"token_file = {_toml_string(str(token_file))}")
+    lines += ["", "[scoring]", f"rules = {_toml_string(str(_scoring_rules()))}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def serve(
+    options: SandboxOptions,
+    *,
+    ready_file: Path | None = None,
+    config_file: Path | None = None,
+    on_ready: Any = None,
+) -> int:
+    """Run the sandbox in the foreground until SIGTERM or Ctrl-C; returns the exit code 0."""
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    sandbox = Sandbox(options)
+    try:
+        info = sandbox.start()
+        if config_file is not None:
+            write_config(config_file, info)
+        if ready_file is not None:
+            write_ready_file(ready_file, info)
+        if on_ready is not None:
+            on_ready(info)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
