@@ -124,14 +124,24 @@ class MauticClient(CatalogEndpoints):
         Each item needs an ``id``. ``ItemResult.index`` is the index in ``edits``; a PATCH on
         an unknown id gives ``ok=False, status=404``.
         """
+        return self._batch_edit("PATCH", edits)
+
+    def batch_replace_contacts(self, edits: Sequence[Mapping[str, Any]]) -> list[ItemResult]:
+        """``PUT /api/contacts/batch/edit``: like :meth:`batch_edit_contacts`, but Mautic keeps
+        zero values and CLEARS every field an item does not send (owner, stage and tags are kept
+        when omitted), and an unknown id creates a contact. Only for re-sending a contact's
+        complete, just-read field values (the one way to write a number field's 0)."""
+        return self._batch_edit("PUT", edits)
+
+    def _batch_edit(self, method: str, edits: Sequence[Mapping[str, Any]]) -> list[ItemResult]:
         results: list[ItemResult] = []
         for offset in range(0, len(edits), self.batch_limit):
             chunk = [dict(e) for e in edits[offset : offset + self.batch_limit]]
             body = self._call(
-                "PATCH", "/contacts/batch/edit", "/contacts/batch/edit", json=chunk, idempotent=True
+                method, "/contacts/batch/edit", "/contacts/batch/edit", json=chunk, idempotent=True
             )
             chunk_results = self._parse(
-                "PATCH",
+                method,
                 "/contacts/batch/edit",
                 partial(item_results, body, len(chunk), list_key="contacts"),
             )
@@ -173,7 +183,7 @@ class MauticClient(CatalogEndpoints):
 
         def parse() -> StatsPage:
             rows = [
-                {str(k): (None if v is None else scalar(v)) for k, v in row.items()}
+                {k: v if v is None or type(v) is str else scalar(v) for k, v in row.items()}
                 for row in items(body.get("stats"))
             ]
             return StatsPage(total=as_int(body.get("total", len(rows))), rows=rows)

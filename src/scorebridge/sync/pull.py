@@ -274,35 +274,58 @@ def _placeholder(mautic_id: int, now: datetime) -> dict[str, Any]:
 
 
 def store_events(conn: Connection, events: Sequence[PulledEvent], now: datetime) -> int:
-    """Insert events (duplicates ignored); mark their contacts for rescoring. Returns new rows."""
+    """Insert events (duplicates ignored); mark their contacts for rescoring. Returns new rows.
+
+    Existing rows are looked up first through the unique index, so the insert is a plain
+    ``executemany`` (far cheaper than ``INSERT ... RETURNING`` row by row)."""
     ids = link_contacts(conn, (e.mautic_contact_id for e in events), now)
-    rows = [
-        {
-            "source": SOURCE,
-            "stream": e.stream,
-            "external_id": e.external_id,
-            "contact_id": ids[e.mautic_contact_id],
-            "kind": e.kind,
-            "occurred_at": e.occurred_at,
-            "attributes": e.attributes,
-        }
-        for e in events
-    ]
-    statement = (
-        insert(conn, _event)
-        .on_conflict_do_nothing(index_elements=["source", "stream", "external_id"])
-        .returning(_event.c.contact_id, _event.c.kind, _event.c.occurred_at)
+    seen: set[tuple[str, str]] = set()
+    for stream in {e.stream for e in events}:
+        keys = [e.external_id for e in events if e.stream == stream]
+        for chunk in _chunks(keys, 500):
+            seen.update(
+                (stream, external_id)
+                for external_id in conn.execute(
+                    sa.select(_event.c.external_id).where(
+                        _event.c.source == SOURCE,
+                        _event.c.stream == stream,
+                        _event.c.external_id.in_(chunk),
+                    )
+                ).scalars()
+            )
+    fresh: dict[tuple[str, str], PulledEvent] = {}
+    for e in events:
+        if (e.stream, e.external_id) not in seen:
+            fresh.setdefault((e.stream, e.external_id), e)
+    if not fresh:
+        return 0
+    conn.execute(
+        insert(conn, _event).on_conflict_do_nothing(
+            index_elements=["source", "stream", "external_id"]
+        ),
+        [
+            {
+                "source": SOURCE,
+                "stream": e.stream,
+                "external_id": e.external_id,
+                "contact_id": ids[e.mautic_contact_id],
+                "kind": e.kind,
+                "occurred_at": e.occurred_at,
+                "attributes": e.attributes,
+            }
+            for e in fresh.values()
+        ],
     )
-    inserted = conn.execute(statement, rows).all() if rows else []
     touched: dict[int, datetime | None] = {}
-    for contact_id, kind, occurred_at in inserted:
+    for e in fresh.values():
+        contact_id = ids[e.mautic_contact_id]
         latest = touched.get(contact_id)
-        if kind in ACTIVE_KINDS and (latest is None or occurred_at > latest):
-            touched[contact_id] = occurred_at
+        if e.kind in ACTIVE_KINDS and (latest is None or e.occurred_at > latest):
+            touched[contact_id] = e.occurred_at
         else:
             touched.setdefault(contact_id, latest)
     _mark_touched(conn, touched, now)
-    return len(inserted)
+    return len(fresh)
 
 
 def _mark_touched(conn: Connection, touched: Mapping[int, datetime | None], now: datetime) -> None:
