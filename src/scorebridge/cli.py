@@ -212,6 +212,9 @@ def sandbox(
     write_config: Path = typer.Option(  # noqa: B008
         None, "--write-config", help="Write a scorebridge.toml pointing at the sandbox."
     ),
+    tls: bool = typer.Option(
+        False, "--tls", help="Serve https with a fresh self-signed certificate (ca_bundle)."
+    ),
 ) -> None:
     """Serve the Mautic and CRM emulators on 127.0.0.1 with a seeded world (Ctrl-C stops)."""
     from scorebridge.sandbox.runner import SandboxOptions, serve
@@ -225,9 +228,11 @@ def sandbox(
             f"OAuth2 client {mautic['client_id']} (secret in the ready file)",
             highlight=False,
         )
+        if mautic.get("ca_bundle"):
+            stderr.print(f"TLS CA bundle: {mautic['ca_bundle']}", highlight=False)
         stderr.print("serving; Ctrl-C or SIGTERM stops", highlight=False)
 
-    options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port)
+    options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port, tls=tls)
     stderr.print(f"seeding {contacts} contacts x {days} days (seed {seed}) ...", highlight=False)
     try:
         code = serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)
@@ -389,8 +394,13 @@ def status(
     for r in snapshot["runs"]:
         seconds = f"{r['seconds']:.1f}" if r["seconds"] is not None else "-"
         runs.add_row(
-            str(r["id"]), r["command"], r["started_at"] or "-", seconds, r["outcome"],
-            str(r["requests"]), escape(r["error"] or ""),
+            str(r["id"]),
+            r["command"],
+            r["started_at"] or "-",
+            seconds,
+            r["outcome"],
+            str(r["requests"]),
+            escape(r["error"] or ""),
         )
     console.print(runs)
 
@@ -443,6 +453,102 @@ def doctor(
                 console.print(f"       fix: {escape(check.fix)}")
     if any(c.status == FAIL for c in checks):
         raise typer.Exit(1)
+
+
+deadletter_app = typer.Typer(
+    help="Inspect and recover records and operations that failed permanently.",
+    no_args_is_help=True,
+)
+app.add_typer(deadletter_app, name="deadletter")
+
+
+def _store() -> Any:
+    from scorebridge.config import load_config
+    from scorebridge.store.engine import open_store
+
+    return open_store(load_config(state.config_path).store.url)
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    everything: bool = typer.Option(False, "--all", help="Include resolved entries."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """List dead letters (newest first): what failed, where, why, how often."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from scorebridge.store import deadletter
+
+    store = _store()
+    try:
+        with store.read() as conn:
+            entries = deadletter.list_entries(conn, include_resolved=everything, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        emit_json({"dead_letters": [asdict(e) | {"status": e.status} for e in entries]})
+        return
+    if not entries:
+        typer.echo("no dead letters")
+        return
+    table = Table(title="dead letters")
+    for title in ("id", "kind", "source", "record", "attempts", "status", "since", "reason"):
+        table.add_column(title)
+    for e in entries:
+        since = e.created_at.strftime("%Y-%m-%d %H:%M") if e.created_at else "-"
+        table.add_row(
+            str(e.id),
+            e.kind,
+            e.source,
+            escape(e.record_id),
+            str(e.attempts),
+            e.status,
+            since,
+            escape(e.reason),
+        )
+    Console().print(table)
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(
+    ids: list[int] = typer.Argument(..., help="Dead-letter ids (see `deadletter list`)."),  # noqa: B008
+) -> None:
+    """Retry after fixing the cause: operations go back to the outbox, records are re-read by
+    the next pull."""
+    from scorebridge.clock import SystemClock
+    from scorebridge.store import deadletter
+
+    store = _store()
+    try:
+        with store.write() as conn:
+            for entry_id in ids:
+                entry = deadletter.replay(conn, entry_id, now=SystemClock().now())
+                what = (
+                    "re-queued" if entry.kind == "operation" else "will be re-read by the next pull"
+                )
+                typer.echo(f"{entry_id}: {entry.source} {entry.record_id} {what}")
+    finally:
+        store.close()
+
+
+@deadletter_app.command("drop")
+def deadletter_drop(
+    ids: list[int] = typer.Argument(..., help="Dead-letter ids (see `deadletter list`)."),  # noqa: B008
+) -> None:
+    """Delete dead letters for good (the failure is understood and accepted)."""
+    from scorebridge.store import deadletter
+
+    store = _store()
+    try:
+        with store.write() as conn:
+            for entry_id in ids:
+                deadletter.drop(conn, entry_id)
+                typer.echo(f"{entry_id}: dropped")
+    finally:
+        store.close()
 
 
 def main() -> None:

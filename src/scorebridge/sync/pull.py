@@ -158,6 +158,7 @@ class Puller:
             if "points" in self.options.streams
             else {}
         )
+        self.replay_dead_letters(report, groups)
         for name in self.options.streams:
             stats = report.streams.setdefault(name, StreamReport())
             for page in self._pages(name, started, groups):
@@ -166,6 +167,32 @@ class Puller:
                 if should_stop is not None and should_stop():
                     return report
         return report
+
+    def replay_dead_letters(self, report: PullReport, groups: Mapping[int, str]) -> None:
+        """Fetch again each record an operator asked to replay (``deadletter replay``); one
+        that now parses is stored and resolved, one that still fails stays dead-lettered."""
+        for name in self.options.streams:
+            with self.store.read() as conn:
+                entries = deadletter.records_to_repull(conn, f"{SOURCE}.{name}")
+            if not entries:
+                continue
+            stats = report.streams.setdefault(name, StreamReport())
+            for entry in entries:
+                page = self._fetch_one(name, entry.record_id, groups)
+                self.store_page(page, stats, keep_cursor=True)
+                if not page.rejects:
+                    with self.store.write() as conn:
+                        deadletter.resolve(conn, entry.id, now=self.clock.now())
+
+    def _fetch_one(self, name: str, record_id: str, groups: Mapping[int, str]) -> Page:
+        if name == CONTACTS:
+            return Page(name, "", [], [self.source.get_contact(int(record_id))], [], 1)
+        stream = ID_STREAMS.get(name) or TIME_STREAMS[name]
+        rows = self.source.stats(
+            stream.table, where=[{"col": "id", "expr": "eq", "val": record_id}], limit=1
+        ).rows
+        events, rejects = map_rows(name, rows, stream.mapper, groups)
+        return Page(name, "", events, [], rejects, len(rows))
 
     def _pages(self, name: str, started: datetime, groups: Mapping[int, str]) -> Iterator[Page]:
         opts = self.options
