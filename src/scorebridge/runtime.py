@@ -123,7 +123,13 @@ def build_crm_adapter(settings: Settings, clock: Clock) -> Any:
     if hasattr(cls, "from_settings"):
         return cls.from_settings(cfg, clock, session)
     assert cfg.token is not None  # validated by config
-    return cls(token=cfg.token.get_secret_value(), base_url=cfg.url, clock=clock, session=session)
+    return cls(
+        token=cfg.token.get_secret_value(),
+        base_url=cfg.url,
+        clock=clock,
+        session=session,
+        read_properties=cfg.read_properties,
+    )
 
 
 def open_runtime(config_path: Path, *, quiet: bool = False) -> Runtime:
