@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from scorebridge import __version__
 from scorebridge.errors import BridgeError, ConfigError
+from scorebridge.logging import redact
 
 app = typer.Typer(
     name="scorebridge",
@@ -237,7 +238,9 @@ def sandbox(
     try:
         code = serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)
     except OSError as exc:  # port taken, ready/config path not writable
-        stderr.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        stderr.print(
+            f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 
@@ -556,8 +559,14 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        stderr.print(f"[red]configuration error:[/red] {escape(str(exc))}", highlight=False)
+        stderr.print(
+            f"[red]configuration error:[/red] {escape(redact(str(exc)))}",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(2)
     except BridgeError as exc:
-        stderr.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        stderr.print(
+            f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)

@@ -11,15 +11,17 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import requests
 
 from scorebridge.errors import AuthError, BridgeError, TerminalError, UpstreamError
+from scorebridge.logging import redact
 from scorebridge.runtime import Runtime
 
 OK, WARN, FAIL = "ok", "warn", "fail"
+_TLS_FIX = "set ca_bundle to your CA file (in [mautic] or [crm]) or fix the server's certificate"
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,10 @@ def _run(name: str, probe: Callable[[], Check], fix: str) -> Check:
     except AuthError as exc:
         return Check(name, FAIL, str(exc), "check the credentials and that the API is enabled")
     except requests.exceptions.SSLError as exc:
-        return Check(name, FAIL, f"TLS: {type(exc).__name__}", "set ca_bundle to your CA file")
+        return Check(name, FAIL, f"TLS: {type(exc).__name__}", _TLS_FIX)
     except (UpstreamError, requests.RequestException) as exc:
+        if isinstance(exc.__cause__, requests.exceptions.SSLError):  # the HTTP layer wraps it
+            return Check(name, FAIL, f"TLS: {exc}", _TLS_FIX)
         return Check(name, FAIL, f"{type(exc).__name__}: {exc}", fix)
     except BridgeError as exc:
         return Check(name, FAIL, str(exc), fix)
@@ -165,13 +169,15 @@ def _crm_checks(runtime: Runtime) -> list[Check]:
 
 
 def run_checks(runtime: Runtime) -> list[Check]:
-    """Every check, in the order an operator would fix them."""
-    return [
+    """Every check, in the order an operator would fix them (texts redacted: a URL in the
+    config may carry credentials)."""
+    checks = [
         *_store_checks(runtime),
         _rules_check(runtime),
         *_mautic_checks(runtime),
         *_crm_checks(runtime),
     ]
+    return [replace(c, detail=redact(c.detail), fix=redact(c.fix)) for c in checks]
 
 
 def as_json(checks: list[Check]) -> dict[str, Any]:

@@ -18,8 +18,10 @@ import logging
 import re
 import sys
 import threading
+import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any, TextIO
 
 REDACTED = "***"
@@ -141,6 +143,13 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(doc, default=str))
 
 
+def _redacting_excepthook(
+    kind: type[BaseException], value: BaseException, trace: TracebackType | None
+) -> None:
+    """``sys.excepthook``: an uncaught exception's traceback, redacted, on stderr."""
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, trace))))
+
+
 def configure_logging(
     level: str | int = "INFO",
     json: bool = False,
@@ -151,7 +160,8 @@ def configure_logging(
     """Send scorebridge's (and its libraries') logs to stderr, redacted, one record per line.
 
     Replaces any handler a previous call installed on the root logger, so calling it twice (the
-    CLI after reading the config) is safe. Returns the installed handler.
+    CLI after reading the config) is safe. Also makes uncaught exceptions print redacted
+    tracebacks (``sys.excepthook``). Returns the installed handler.
     """
     for secret in secrets:
         register_secret(secret)
@@ -159,6 +169,7 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if json else KeyValueFormatter())
     handler.addFilter(RedactingFilter())
     handler.set_name("scorebridge")
+    sys.excepthook = _redacting_excepthook
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "scorebridge"]:
         root.removeHandler(old)

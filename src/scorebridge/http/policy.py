@@ -9,6 +9,7 @@ Must not: send requests, sleep, or parse vendor bodies (vendors pass a short saf
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -102,11 +103,18 @@ def action_for_exception(exc: BaseException) -> ResponseAction:
     return ResponseAction.FAIL
 
 
+_CERT_FAILURE = re.compile(r"certificate verify failed: ([\w ,.-]+?) \(_ssl")
+
+
 def describe_exception(exc: BaseException) -> str:
-    """A short operator-facing name for a transport exception (no URL, no secrets)."""
+    """A short operator-facing name for a transport exception (no URL, no secrets); a failed
+    certificate check says so, with OpenSSL's reason (e.g. ``self-signed certificate``)."""
     for kind in type(exc).__mro__:
         if kind in _EXCEPTION_NAMES:
-            return _EXCEPTION_NAMES[kind]
+            name = _EXCEPTION_NAMES[kind]
+            tls = kind is requests.exceptions.SSLError
+            reason = _CERT_FAILURE.search(str(exc)) if tls else None
+            return f"{name}: certificate verify failed ({reason[1]})" if reason else name
     return type(exc).__name__
 
 

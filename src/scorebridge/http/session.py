@@ -43,9 +43,15 @@ class TimeoutSession(requests.Session):
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        """``Session.request`` with the default timeouts filled in."""
+        """``Session.request`` with the default timeouts and the session's TLS choice filled in.
+
+        ``verify`` is passed explicitly because requests otherwise lets ``REQUESTS_CA_BUNDLE`` /
+        ``CURL_CA_BUNDLE`` override a session's CA bundle or ``False`` (psf/requests#4726,
+        #3829); with ``verify`` True those variables still apply."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeouts.as_tuple()
+        if kwargs.get("verify") is None:
+            kwargs["verify"] = self.verify
         return super().request(method, url, *args, **kwargs)
 
 

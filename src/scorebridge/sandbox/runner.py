@@ -23,6 +23,7 @@ from typing import Any
 from scorebridge.clock import SystemClock
 from scorebridge.sandbox.base import RunningServer
 from scorebridge.sandbox.mautic import MauticEmulator, MauticSettings
+from scorebridge.sandbox.tls import SandboxTLS, generate_tls
 
 #: CRM emulators started next to Mautic: name -> "module:Class".
 CRM_EMULATORS: dict[str, str] = {
@@ -38,6 +39,7 @@ class SandboxOptions:
     days: int = 60
     seed: int = 1
     port: int = 0  # Mautic's port; 0 picks a free one (CRMs always get free ports)
+    tls: bool = False  # serve https with a fresh self-signed certificate (see sandbox.tls)
 
 
 def _crm_class(spec: str) -> Any | None:
@@ -63,6 +65,7 @@ class Sandbox:
         self.mautic = MauticEmulator(settings)
         self.servers: dict[str, RunningServer] = {}
         self.crms: dict[str, Any] = {}
+        self.tls: SandboxTLS | None = None
 
     def start(self) -> dict[str, Any]:
         """Seed, listen, and return the ready information."""
@@ -80,13 +83,17 @@ class Sandbox:
             crm = cls()
             crm.load(world)
             self.crms[name] = crm
-        self.servers["mautic"] = RunningServer(self.mautic, options.port)
+        if options.tls and self.tls is None:
+            self.tls = generate_tls()
+        context = self.tls.context if self.tls else None
+        self.servers["mautic"] = RunningServer(self.mautic, options.port, context)
         for name, crm in self.crms.items():
-            self.servers[name] = RunningServer(crm)
+            self.servers[name] = RunningServer(crm, 0, context)
         return self.ready_info()
 
     def ready_info(self) -> dict[str, Any]:
-        """``{"mautic": {url, username, password, client_id, client_secret}, "<crm>": {...}}``."""
+        """``{"mautic": {url, username, password, client_id, client_secret}, "<crm>": {...}}``;
+        with TLS every entry also has ``ca_bundle`` (the certificate to trust)."""
         settings = self.mautic.settings
         info: dict[str, Any] = {
             "mautic": {
@@ -99,6 +106,9 @@ class Sandbox:
         }
         for name, crm in self.crms.items():
             info[name] = _crm_credentials(crm, self.servers[name].url)
+        if self.tls is not None:
+            for entry in info.values():
+                entry["ca_bundle"] = str(self.tls.cert_path)
         return info
 
     def stop(self) -> None:
@@ -106,6 +116,9 @@ class Sandbox:
         for server in self.servers.values():
             server.stop()
         self.servers.clear()
+        if self.tls is not None:
+            self.tls.cleanup()
+            self.tls = None
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -151,6 +164,8 @@ def write_config(path: Path, info: dict[str, Any]) -> None:
         f"username = {_toml_string(mautic['username'])}",
         f"password_file = {_toml_string(str(password_file))}",
     ]
+    if mautic.get("ca_bundle"):
+        lines.append(f"ca_bundle = {_toml_string(mautic['ca_bundle'])}")
     crm_name = next((name for name in info if name != "mautic"), None)
     if crm_name is not None:
         crm = info[crm_name]
@@ -160,6 +175,8 @@ def write_config(path: Path, info: dict[str, Any]) -> None:
             f"kind = {_toml_string(crm_name)}",
             f"url = {_toml_string(crm['url'])}",
         ]
+        if crm.get("ca_bundle"):
+            lines.append(f"ca_bundle = {_toml_string(crm['ca_bundle'])}")
         if crm.get("token"):
             token_file = path.with_name(f"{path.stem}.{crm_name}-token")
             _write_private(token_file, str(crm["token"]) + "\n")
