@@ -12,6 +12,7 @@ BridgeError                     root; never raised directly
 │   │   └── ContractError       the response broke the documented shape
 │   └── PartialBatchError       per-item results; ack the successes, retry or dead-letter the rest
 ├── RecordError                 one record is poison: dead-letter it and go on
+├── NotFoundError               what the operator named (a contact, ...) is not in the store
 ├── StateError                  the local store failed (integrity, disk full, read-only)
 │   └── LeaseLostError          another instance holds the lease: stop without writing
 └── ShutdownRequested           SIGTERM: finish the page, checkpoint, exit 0
@@ -168,6 +169,10 @@ class RecordError(BridgeError):
         super().__init__(message)
         self.source = source
         self.record_id = record_id
+
+
+class NotFoundError(BridgeError):
+    """What the operator named on the command line (a contact, ...) is not in the store."""
 
 
 class StateError(BridgeError):

@@ -113,7 +113,13 @@ def _when(row: Mapping[str, Any], key: str) -> datetime:
 RowMapper = Callable[[Mapping[str, Any], Mapping[int, str]], PulledEvent | None]
 
 
-def _points(row: Mapping[str, Any], groups: Mapping[int, str]) -> PulledEvent:
+SCOREBRIDGE_EVENT_NAME = "scorebridge"
+"""``eventName`` of the point-group scores scorebridge sets; their log rows are its own echo."""
+
+
+def _points(row: Mapping[str, Any], groups: Mapping[int, str]) -> PulledEvent | None:
+    if row.get("event_name") == SCOREBRIDGE_EVENT_NAME:
+        return None  # our own group-score write: counting its delta would feed back forever
     group_id = _opt_int(row, "group_id")
     return PulledEvent(
         "points",

@@ -1,0 +1,181 @@
+"""The CRM writer: outbox operations of system ``crm`` through any :class:`CrmAdapter`.
+
+Owns: the order and batching of CRM writes within one claimed batch — ``crm.create`` first
+(batch upsert by email; the result's id, also the existing id of a 409, becomes the contact's
+link), then ``crm.update`` (batch update by id, per-item 207 results), then ``crm.task`` and
+``crm.deal``, each looked up by its idempotency key (``find_open_task`` / ``find_deal``) before
+it is created, so a crash between "created" and "recorded" never makes a second one — and
+creating the custom properties once per process (``ensure_schema``).
+Must not: touch the store, know a vendor (the adapter does), or decide what to write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from scorebridge.config import Settings
+from scorebridge.crm.base import CrmAdapter, DealSpec, FieldSpec, FieldValue, TaskSpec, WriteItem
+from scorebridge.errors import ItemResult
+from scorebridge.scoring.matchers import CompiledRules
+from scorebridge.sync.plan import CRM
+from scorebridge.sync.push import Claimed, Outcome, failed, ok
+
+CLAIM = 500
+"""Ops per claim: several API batches, so the creates of a cycle and the tasks waiting for
+them usually travel together (the adapter still sends at most ``max_batch`` per call)."""
+
+
+def crm_field_specs(settings: Settings, rules: CompiledRules) -> list[FieldSpec]:
+    """The custom CRM properties scorebridge writes (score, band, one per group)."""
+    cw = settings.write.crm
+    bands = (rules.base_band, *(name for name, _ in rules.bands))
+    specs = []
+    if cw.score_property:
+        specs.append(FieldSpec(cw.score_property, "scorebridge score", "number"))
+    if cw.band_property:
+        specs.append(FieldSpec(cw.band_property, "scorebridge band", "enumeration", bands))
+    if cw.group_properties:
+        specs += [FieldSpec(f"scorebridge_{g}", f"scorebridge {g}", "number") for g in rules.groups]
+    return specs
+
+
+def _outcome(item: Claimed, result: ItemResult | None, *, links: bool) -> Outcome:
+    if result is None:
+        return Outcome(item.op.id, "retry", "no result for this item")
+    if result.ok:
+        return Outcome(item.op.id, "ok", result.message, {}, result.remote_id if links else None)
+    message = f"HTTP {result.status}: {result.message}" if result.status else result.message
+    return Outcome(item.op.id, "retry" if result.retryable else "dead", message[:500])
+
+
+class CrmWriter:
+    """Implements :class:`~scorebridge.sync.push.Writer` for the configured CRM."""
+
+    system = CRM
+
+    def __init__(self, adapter: CrmAdapter, fields: Sequence[FieldSpec]) -> None:
+        self.adapter = adapter
+        self.link_kind = adapter.name
+        self.batch_size = max(CLAIM, adapter.capabilities.max_batch)
+        self._fields = list(fields)
+        self._schema_ready = False
+
+    @classmethod
+    def from_settings(
+        cls, adapter: CrmAdapter, settings: Settings, rules: CompiledRules
+    ) -> CrmWriter:
+        """A writer for ``adapter`` that creates the properties ``[write.crm]`` names."""
+        return cls(adapter, crm_field_specs(settings, rules))
+
+    def write(self, items: Sequence[Claimed]) -> list[Outcome]:
+        """Creates, updates, then tasks and deals; one outcome per op."""
+        if not self._schema_ready:
+            self.adapter.ensure_schema(self._fields)
+            self._schema_ready = True
+        by_op: dict[str, list[Claimed]] = defaultdict(list)
+        for item in items:
+            by_op[item.op.op].append(item)
+        creates = by_op.pop("crm.create", [])
+        outcomes = self._create(creates)
+        linked = {
+            i.op.contact_id: o.link
+            for i, o in zip(creates, outcomes, strict=True)
+            if o.link and i.op.contact_id is not None
+        }
+        outcomes += self._update(by_op.pop("crm.update", []), linked)
+        for item in by_op.pop("crm.task", []):
+            outcomes.append(self._task(item, linked))
+        for item in by_op.pop("crm.deal", []):
+            outcomes.append(self._deal(item, linked))
+        for op, group in by_op.items():
+            outcomes += [Outcome(i.op.id, "dead", f"unknown CRM operation {op!r}") for i in group]
+        return outcomes
+
+    @staticmethod
+    def _crm_id(item: Claimed, linked: dict[int, str]) -> str | None:
+        if item.target is not None and item.target.crm_id:
+            return item.target.crm_id
+        return linked.get(item.op.contact_id) if item.op.contact_id is not None else None
+
+    def _create(self, items: list[Claimed]) -> list[Outcome]:
+        if not items:
+            return []
+        writes = [
+            WriteItem(properties=_props(i), email=str(i.op.payload.get("email") or ""))
+            for i in items
+        ]
+        results = {r.index: r for r in self.adapter.create_contacts(writes)}
+        return [_outcome(item, results.get(n), links=True) for n, item in enumerate(items)]
+
+    def _update(self, items: list[Claimed], linked: dict[int, str]) -> list[Outcome]:
+        ready, outcomes = [], []
+        for item in items:
+            crm_id = self._crm_id(item, linked)
+            if crm_id is None:
+                outcomes.append(Outcome(item.op.id, "retry", "the contact is not in the CRM yet"))
+            else:
+                ready.append((item, WriteItem(properties=_props(item), crm_id=crm_id)))
+        if ready:
+            results = {r.index: r for r in self.adapter.update_contacts([w for _, w in ready])}
+            outcomes += [
+                _outcome(item, results.get(n), links=False) for n, (item, _) in enumerate(ready)
+            ]
+        return outcomes
+
+    def _task(self, item: Claimed, linked: dict[int, str]) -> Outcome:
+        task = (item.op.payload.get("rendered") or {}).get("task")
+        if not task:
+            return Outcome(item.op.id, "retry", "task not rendered yet (plan runs before push)")
+        crm_id = self._crm_id(item, linked)
+        if crm_id is None:
+            return Outcome(item.op.id, "retry", "the contact is not in the CRM yet")
+        key = item.op.idempotency_key
+        try:
+            found = self.adapter.find_open_task(key, crm_id)
+            if found is not None:
+                return ok(item, task_id=found, found=True)
+            spec = TaskSpec(
+                idempotency_key=key,
+                subject=str(task["subject"]),
+                body=str(task["body"]),
+                due_at=datetime.fromisoformat(str(task["due_at"])),
+                owner_id=task.get("owner_id"),
+                priority=task.get("priority", "medium"),
+                contact_id=crm_id,
+            )
+            return ok(item, task_id=self.adapter.create_task(spec))
+        except Exception as exc:  # noqa: BLE001 - per item; failed() re-raises system errors
+            return failed(item, exc)
+
+    def _deal(self, item: Claimed, linked: dict[int, str]) -> Outcome:
+        deal = (item.op.payload.get("rendered") or {}).get("deal")
+        if not deal:
+            return Outcome(item.op.id, "retry", "deal not rendered yet (plan runs before push)")
+        crm_id = self._crm_id(item, linked)
+        if crm_id is None:
+            return Outcome(item.op.id, "retry", "the contact is not in the CRM yet")
+        key = item.op.idempotency_key
+        try:
+            found = self.adapter.find_deal(key)
+            if found is not None:
+                return ok(item, deal_id=found, found=True)
+            spec = DealSpec(
+                idempotency_key=key,
+                name=str(deal["name"]),
+                pipeline=deal.get("pipeline"),
+                stage=deal.get("stage"),
+                amount=deal.get("amount"),
+                owner_id=deal.get("owner_id"),
+                contact_id=crm_id,
+            )
+            return ok(item, deal_id=self.adapter.create_deal(spec))
+        except Exception as exc:  # noqa: BLE001
+            return failed(item, exc)
+
+
+def _props(item: Claimed) -> dict[str, FieldValue]:
+    raw: dict[str, Any] = item.op.payload.get("properties") or {}
+    return {str(k): v for k, v in raw.items()}

@@ -1,0 +1,397 @@
+"""Planning over the store: desired state of the changed contacts, diffed, into the outbox.
+
+Owns: :func:`plan_changes` — which contacts changed since the last plan (their total score was
+recomputed, the contact row changed, or a CRM link has nothing written yet), loading their
+desired state, ``written`` values and manual adjustments in bulk, calling the pure
+:func:`~scorebridge.sync.plan.plan_contact`, and enqueueing the result. A newer op of the same
+kind for a contact supersedes an unsent older one (acked with ``superseded_by``), so a value
+that changes twice before a push is never written out of order. It also *prepares* the
+fired-trigger ops the rescore enqueued: renders each sales task and deal (owner or round-robin
+rep, the body from explain's top reasons), adds the Mautic ``call`` note that mirrors a task,
+and acks ops whose write is switched off.
+Must not: read the clock (``now`` comes in), talk to remote systems, or decide what to write
+(the planner does).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from scorebridge.config import Settings
+from scorebridge.scoring.engine import score
+from scorebridge.scoring.explain import top_reasons
+from scorebridge.scoring.matchers import CompiledRules
+from scorebridge.store import cursors, outbox
+from scorebridge.store.engine import Store
+from scorebridge.store.tables import Contact, Event, Outbox, Score, Written
+from scorebridge.sync.plan import (
+    CRM,
+    MAUTIC,
+    DesiredContact,
+    ManualNote,
+    PlanConfig,
+    PlannedOp,
+    TriggerContext,
+    note_text,
+    plan_contact,
+    render_deal,
+    render_task,
+)
+from scorebridge.sync.score_load import load_engine_inputs
+
+TOTAL = "total"
+CHUNK = 2000
+WATERMARK = ("plan", "contacts")
+STATE_OPS = ("mautic.fields", "mautic.groups", "mautic.stage", "crm.update", "crm.create")
+REASONS = 5
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_score = Score.__table__  # type: ignore[attr-defined]
+_written = Written.__table__  # type: ignore[attr-defined]
+_event = Event.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class PlanReport:
+    """What one planning pass did (``ops`` lists every planned write in a dry run)."""
+
+    now: datetime
+    dry_run: bool = False
+    contacts: int = 0
+    planned: Counter[str] = field(default_factory=Counter)
+    enqueued: int = 0
+    superseded: int = 0
+    prepared: int = 0
+    skipped: int = 0
+    ops: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data."""
+        out: dict[str, Any] = {
+            "now": self.now.isoformat(),
+            "dry_run": self.dry_run,
+            "contacts": self.contacts,
+            "planned": dict(sorted(self.planned.items())),
+            "enqueued": self.enqueued,
+            "superseded": self.superseded,
+            "prepared_trigger_actions": self.prepared,
+            "skipped_trigger_actions": self.skipped,
+        }
+        if self.dry_run:
+            out["ops"] = self.ops
+        return out
+
+
+def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
+    """The planner's view of ``[write]``, ``[crm]`` and the rules (mirror names, stages)."""
+    mw, cw = settings.write.mautic, settings.write.crm
+    names: dict[str, str] = {}
+    for name, key in rules.mautic_groups.items():
+        names.setdefault(key, name)
+    crm_on = cw.enabled and settings.crm.kind != "none"
+    return PlanConfig(
+        mautic=mw.enabled,
+        score_field=mw.score_field,
+        band_field=mw.band_field,
+        group_names={k: names.get(k, k) for k in rules.groups} if mw.group_scores else {},
+        mautic_stages={s.key: s.mautic_stage for s in rules.stages if s.mautic_stage}
+        if mw.stage
+        else {},
+        notes=mw.notes,
+        crm=crm_on,
+        score_property=cw.score_property,
+        band_property=cw.band_property,
+        group_properties={k: f"scorebridge_{k}" for k in rules.groups}
+        if cw.group_properties
+        else {},
+        lifecycles={s.key: s.crm_lifecycle for s in rules.stages if s.crm_lifecycle}
+        if cw.lifecycle
+        else {},
+        stage_order={s.key: s.index for s in rules.stages},
+        create_at_stage=settings.crm.create_at_stage or None,
+    )
+
+
+def plan_changes(
+    store: Store,
+    rules: CompiledRules,
+    settings: Settings,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    everyone: bool = False,
+) -> PlanReport:
+    """Plan the writes of every contact changed since the last plan (or ``everyone``).
+
+    A dry run does the same work in a transaction that is rolled back, and lists the ops.
+    """
+    cfg = plan_config(settings, rules)
+    report = PlanReport(now=now, dry_run=dry_run)
+    with store.read() if dry_run else store.write() as conn:
+        _prepare_triggers(conn, rules, settings, now, report)
+        mark = None if everyone else cursors.get(conn, *WATERMARK) or None
+        ids = _changed_contacts(conn, mark, cfg)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            ops = [
+                op
+                for desired, written in _load(conn, chunk)
+                for op in plan_contact(desired, written, cfg)
+            ]
+            report.contacts += len(chunk)
+            report.planned.update(op.op for op in ops)
+            if dry_run:
+                report.ops.extend(op.as_dict() for op in ops)
+            _enqueue(conn, ops, now, report)
+        if not dry_run:
+            cursors.set(conn, *WATERMARK, now.isoformat(), now)
+    return report
+
+
+def dry_run_writes(plan: PlanReport, due: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every write a dry-run cycle would send: the ops a dry-run plan would add, plus the due
+    ops already queued (``PushReport.planned`` of a dry-run push), one per idempotency key (the
+    plan's rendered version wins)."""
+    merged = {op["idempotency_key"]: op for op in due}
+    merged.update((op["idempotency_key"], op) for op in plan.ops)
+    return list(merged.values())
+
+
+def _changed_contacts(conn: Connection, mark: str | None, cfg: PlanConfig) -> list[int]:
+    c, s, w = _contact.c, _score.c, _written.c
+    stmt = (
+        sa.select(c.id)
+        .join(_score, sa.and_(s.contact_id == c.id, s.group_key == TOTAL))
+        .where(c.deleted.is_(False))
+        .order_by(c.id)
+    )
+    if mark is not None:
+        since = datetime.fromisoformat(mark)
+        changed = [s.computed_at >= since, c.updated_at >= since]
+        if cfg.crm:
+            unwritten = ~sa.exists().where(w.system == CRM, w.contact_id == c.id)
+            changed.append(sa.and_(c.crm_id.is_not(None), unwritten))
+        stmt = stmt.where(sa.or_(*changed))
+    return [int(r) for r in conn.execute(stmt).scalars()]
+
+
+def _load(
+    conn: Connection, ids: Sequence[int]
+) -> Iterable[tuple[DesiredContact, dict[tuple[str, str], str]]]:
+    scores: dict[int, dict[str, Any]] = {i: {"groups": {}} for i in ids}
+    for row in conn.execute(sa.select(_score).where(_score.c.contact_id.in_(ids))):
+        entry = scores[row.contact_id]
+        if row.group_key == TOTAL:
+            entry["total"], entry["band"] = row.value, row.band
+        else:
+            entry["groups"][row.group_key] = row.value
+    written: dict[int, dict[tuple[str, str], str]] = {i: {} for i in ids}
+    for row in conn.execute(sa.select(_written).where(_written.c.contact_id.in_(ids))):
+        written[row.contact_id][(row.system, row.target)] = row.value
+    notes: dict[int, list[ManualNote]] = {i: [] for i in ids}
+    manual = sa.select(_event).where(_event.c.contact_id.in_(ids), _event.c.kind == "manual")
+    for row in conn.execute(manual.order_by(_event.c.occurred_at, _event.c.id)):
+        notes[row.contact_id].append(ManualNote(row.external_id, _manual_text(row.attributes)))
+    for row in conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))):
+        entry = scores[row.id]
+        crm_fields = row.crm_fields or {}
+        yield (
+            DesiredContact(
+                contact_id=row.id,
+                mautic_id=row.mautic_id,
+                crm_id=row.crm_id,
+                email=row.email,
+                total=int(entry.get("total", 0)),
+                band=str(entry.get("band") or ""),
+                groups=entry["groups"],
+                stage=row.stage,
+                crm_lifecycle=crm_fields.get("lifecycle") or crm_fields.get("lifecyclestage"),
+                manual_notes=tuple(notes[row.id]),
+            ),
+            written[row.id],
+        )
+
+
+def _manual_text(attributes: dict[str, Any]) -> str:
+    delta = float(attributes.get("delta") or 0)
+    group = attributes.get("group")
+    where = f" in {group}" if group else ""
+    return f"Manual score adjustment {delta:+g}{where}: {attributes.get('reason') or ''}".strip()
+
+
+def _enqueue(conn: Connection, ops: Sequence[PlannedOp], now: datetime, report: PlanReport) -> None:
+    if not ops:
+        return
+    keys = [op.idempotency_key for op in ops]
+    existing = {
+        r.idempotency_key: r.status
+        for r in conn.execute(
+            sa.select(_outbox.c.idempotency_key, _outbox.c.status).where(
+                _outbox.c.idempotency_key.in_(keys)
+            )
+        )
+    }
+    fresh = [op for op in ops if op.idempotency_key not in existing]
+    # one write per (kind, contact) may be queued: the newest plan wins over any unsent older one
+    superseding = {(op.op, op.contact_id): op.idempotency_key for op in ops if op.op in STATE_OPS}
+    if superseding:
+        older = conn.execute(
+            sa.select(
+                _outbox.c.id, _outbox.c.op, _outbox.c.contact_id, _outbox.c.idempotency_key
+            ).where(
+                _outbox.c.contact_id.in_({cid for _, cid in superseding}),
+                _outbox.c.op.in_({o for o, _ in superseding}),
+                _outbox.c.status.in_((outbox.PENDING, outbox.IN_FLIGHT)),
+            )
+        ).all()
+        results = {
+            r.id: {"superseded_by": superseding[(r.op, r.contact_id)]}
+            for r in older
+            if superseding.get((r.op, r.contact_id), r.idempotency_key) != r.idempotency_key
+        }
+        outbox.ack(conn, results, now=now, results=results)
+        report.superseded += len(results)
+    report.enqueued += outbox.enqueue(conn, (_new(op) for op in fresh), now=now)
+    for op in ops:
+        if existing.get(op.idempotency_key) == outbox.DONE:
+            # written since, then changed back to this value: the same write is due again
+            outbox.requeue(conn, _new(op).__dict__, now=now)
+            report.enqueued += 1
+
+
+def _new(op: PlannedOp) -> outbox.NewOperation:
+    return outbox.NewOperation(
+        idempotency_key=op.idempotency_key,
+        system=op.system,
+        op=op.op,
+        payload={**op.payload, "written": op.written},
+        contact_id=op.contact_id,
+    )
+
+
+# -- fired trigger actions ------------------------------------------------------------------
+
+
+def _switched_off(op: str, settings: Settings) -> str | None:
+    mw, cw = settings.write.mautic, settings.write.crm
+    if op.startswith("crm."):
+        if settings.crm.kind == "none" or not cw.enabled:
+            return "no CRM configured" if settings.crm.kind == "none" else "write.crm.enabled"
+        if op == "crm.task" and not cw.tasks:
+            return "write.crm.tasks"
+        if op == "crm.deal" and not cw.deals:
+            return "write.crm.deals"
+        return None
+    if not mw.enabled:
+        return "write.mautic.enabled"
+    if op.startswith("mautic.segment") and not mw.segments:
+        return "write.mautic.segments"
+    if op.startswith("mautic.tag") and not mw.tags:
+        return "write.mautic.tags"
+    return None
+
+
+def _prepare_triggers(
+    conn: Connection, rules: CompiledRules, settings: Settings, now: datetime, report: PlanReport
+) -> None:
+    """Render fresh trigger ops (task/deal text, owner), add the Mautic call notes, ack the
+    ones whose write is switched off."""
+    rows = conn.execute(
+        sa.select(_outbox).where(
+            _outbox.c.status == outbox.PENDING,
+            _outbox.c.attempts == 0,
+            _outbox.c.op.not_in(STATE_OPS),
+            _outbox.c.op != "mautic.note",
+        )
+    ).all()
+    fresh = [r for r in rows if "rendered" not in (r.payload or {})]
+    if not fresh:
+        return
+    contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, now)
+    reps, cw = list(settings.crm.reps), settings.write.crm
+    notes: list[outbox.NewOperation] = []
+    for row in fresh:
+        payload = dict(row.payload or {})
+        params = payload.get("params") or {}
+        ctx = contexts.get(row.contact_id)
+        off = _switched_off(row.op, settings)
+        rendered: dict[str, Any] = {}
+        if ctx is not None and row.op == "crm.task":
+            rendered["task"] = render_task(params, ctx, reps, now)
+            mirror = _mirror_note(row, rendered["task"], settings, contexts)
+            if mirror is not None:
+                notes.append(mirror)
+        elif ctx is not None and row.op == "crm.deal":
+            rendered["deal"] = render_deal(
+                params, ctx, reps, pipeline=cw.pipeline, stage=cw.deal_stage or None
+            )
+        payload["rendered"] = rendered
+        conn.execute(sa.update(_outbox).where(_outbox.c.id == row.id).values(payload=payload))
+        report.prepared += 1
+        if off is not None:
+            outbox.ack(conn, [row.id], now=now, results={row.id: {"skipped": off}})
+            report.skipped += 1
+        elif report.dry_run:
+            report.ops.append(
+                {"system": row.system, "op": row.op, "contact_id": row.contact_id,
+                 "idempotency_key": row.idempotency_key, "payload": payload}
+            )  # fmt: skip
+    report.enqueued += outbox.enqueue(conn, notes, now=now)
+    report.planned.update(n.op for n in notes)
+    if report.dry_run:
+        report.ops.extend(
+            {"system": n.system, "op": n.op, "contact_id": n.contact_id,
+             "idempotency_key": n.idempotency_key, "payload": n.payload}
+            for n in notes
+        )  # fmt: skip
+
+
+def _mirror_note(
+    row: Any, task: dict[str, Any], settings: Settings, contexts: dict[int, TriggerContext]
+) -> outbox.NewOperation | None:
+    mw = settings.write.mautic
+    if not (mw.enabled and mw.notes) or row.contact_id not in contexts:
+        return None
+    return outbox.NewOperation(
+        idempotency_key=f"{row.idempotency_key}:note",
+        system=MAUTIC,
+        op="mautic.note",
+        payload={
+            "text": note_text(task),
+            "type": "call",
+            "trigger_id": row.payload.get("trigger_id"),
+        },
+        contact_id=row.contact_id,
+    )
+
+
+def _trigger_contexts(
+    conn: Connection, rules: CompiledRules, ids: set[int], now: datetime
+) -> dict[int, TriggerContext]:
+    inputs = load_engine_inputs(conn, sorted(ids))
+    rows = conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))).all()
+    contexts: dict[int, TriggerContext] = {}
+    for row in rows:
+        one = inputs.get(row.id)
+        if one is None:
+            continue
+        result = score(one.events, one.facts, rules, now, one.prior, with_ledger=True)
+        fields = row.fields or {}
+        name = " ".join(str(fields.get(k) or "").strip() for k in ("firstname", "lastname"))
+        contexts[row.id] = TriggerContext(
+            contact_id=row.id,
+            name=name.strip(),
+            email=row.email,
+            total=result.total_value,
+            band=result.band,
+            reasons=top_reasons(result, REASONS, rules),
+            crm_owner_id=row.crm_owner_id,
+        )
+    return contexts

@@ -1,0 +1,318 @@
+"""The planner (DESIGN §6): desired remote state of one contact versus what was last written.
+
+Owns: the pure decision of which remote writes a contact needs — :func:`plan_contact` compares
+the desired state (:class:`DesiredContact`) with the contact's ``written`` values and returns
+one :class:`PlannedOp` per changed write family (Mautic fields, Mautic point-group scores,
+Mautic stage, Mautic notes for manual adjustments, CRM contact update or creation) — and the
+rendering of fired-trigger actions into sales tasks, deals and notes (:func:`render_task`,
+:func:`render_deal`, :func:`note_text`). Every planned op carries the ``written`` values it
+establishes, so the pusher can record them without knowing what the op means.
+Must not: read the store, the clock or the network; every input is a plain value.
+
+Echo suppression (engineering §B.9): a value equal to what was last written plans nothing, so a
+rescore that yields the same scores — and three idle cycles — make zero writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+MAUTIC = "mautic"
+CRM = "crm"
+
+#: HubSpot's default lifecycle order; a contact already further along is never moved back.
+LIFECYCLE_ORDER: tuple[str, ...] = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
+
+WrittenValues = Mapping[tuple[str, str], str]
+"""``(system, target) -> value`` last written for one contact."""
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """What to write where, derived once from the settings and the rules."""
+
+    mautic: bool = True
+    score_field: str = "sb_score"
+    band_field: str = "sb_band"
+    group_names: Mapping[str, str] = field(default_factory=dict)
+    """Scoring group key -> Mautic point group name (empty: no group-score writes)."""
+    mautic_stages: Mapping[str, str] = field(default_factory=dict)
+    """Stage key -> Mautic stage name (empty: no stage writes)."""
+    notes: bool = True
+    crm: bool = False
+    score_property: str = "scorebridge_score"
+    band_property: str = "scorebridge_band"
+    group_properties: Mapping[str, str] = field(default_factory=dict)
+    """Scoring group key -> CRM property (empty: no per-group properties)."""
+    lifecycles: Mapping[str, str] = field(default_factory=dict)
+    """Stage key -> CRM lifecycle value (empty: lifecycle not written)."""
+    stage_order: Mapping[str, int] = field(default_factory=dict)
+    create_at_stage: str | None = "mql"
+
+
+@dataclass(frozen=True)
+class ManualNote:
+    """A manual adjustment that Mautic should show as a note."""
+
+    event_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DesiredContact:
+    """What the remote systems should show for one contact."""
+
+    contact_id: int
+    mautic_id: int | None
+    crm_id: str | None
+    email: str | None
+    total: int
+    band: str
+    groups: Mapping[str, int]
+    stage: str | None
+    crm_lifecycle: str | None = None
+    """The lifecycle the CRM reported last (never moved backwards)."""
+    manual_notes: tuple[ManualNote, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedOp:
+    """One remote write for the outbox; ``written`` is recorded when it succeeds."""
+
+    system: str
+    op: str
+    contact_id: int
+    payload: dict[str, Any]
+    written: dict[str, str]
+
+    @property
+    def idempotency_key(self) -> str:
+        """Unique per intended effect: the op, the contact and a digest of the payload."""
+        return f"{self.op}:{self.contact_id}:{digest(self.payload)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The op as plain JSON-ready data (dry runs list these)."""
+        return {
+            "system": self.system,
+            "op": self.op,
+            "contact_id": self.contact_id,
+            "idempotency_key": self.idempotency_key,
+            "payload": self.payload,
+        }
+
+
+def digest(payload: Mapping[str, Any]) -> str:
+    """A short stable hash of a JSON payload."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def as_written(value: Any) -> str:
+    """How a value is stored in ``written`` (``None`` as the empty string)."""
+    return "" if value is None else str(value)
+
+
+def _changed(written: WrittenValues, system: str, wanted: Mapping[str, Any]) -> dict[str, Any]:
+    return {t: v for t, v in wanted.items() if written.get((system, t)) != as_written(v)}
+
+
+def plan_contact(
+    desired: DesiredContact, written: WrittenValues, cfg: PlanConfig
+) -> list[PlannedOp]:
+    """The writes that bring both systems to ``desired``; nothing when all is written."""
+    ops: list[PlannedOp] = []
+    if cfg.mautic and desired.mautic_id is not None:
+        ops.extend(_plan_mautic(desired, written, cfg))
+    if cfg.crm:
+        ops.extend(_plan_crm(desired, written, cfg))
+    return ops
+
+
+def _op(
+    system: str,
+    op: str,
+    desired: DesiredContact,
+    payload: dict[str, Any],
+    targets: Mapping[str, Any],
+) -> PlannedOp:
+    return PlannedOp(
+        system, op, desired.contact_id, payload, {t: as_written(v) for t, v in targets.items()}
+    )
+
+
+def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> list[PlannedOp]:
+    ops: list[PlannedOp] = []
+    fields = {
+        alias: value
+        for alias, value in ((cfg.score_field, d.total), (cfg.band_field, d.band))
+        if alias
+    }
+    changed = _changed(written, MAUTIC, {f"field:{a}": v for a, v in fields.items()})
+    if changed:
+        payload: dict[str, Any] = {
+            "fields": {t.removeprefix("field:"): v for t, v in changed.items()}
+        }
+        ops.append(_op(MAUTIC, "mautic.fields", d, payload, changed))
+    groups = {f"group:{key}": d.groups[key] for key in cfg.group_names if key in d.groups}
+    changed = _changed(written, MAUTIC, groups)
+    if changed:
+        names = {cfg.group_names[t.removeprefix("group:")]: int(v) for t, v in changed.items()}
+        ops.append(_op(MAUTIC, "mautic.groups", d, {"groups": names}, changed))
+    stage_name = cfg.mautic_stages.get(d.stage) if d.stage else None
+    if stage_name:
+        changed = _changed(written, MAUTIC, {"stage": stage_name})
+        if changed:
+            ops.append(_op(MAUTIC, "mautic.stage", d, {"stage": stage_name}, changed))
+    if cfg.notes:
+        for note in d.manual_notes:
+            target = f"note:{note.event_id}"
+            if (MAUTIC, target) not in written:
+                note_payload = {"text": note.text, "type": "general", "event_id": note.event_id}
+                ops.append(_op(MAUTIC, "mautic.note", d, note_payload, {target: "1"}))
+    return ops
+
+
+def _lifecycle_allowed(wanted: str, current: str | None) -> bool:
+    if not current or current not in LIFECYCLE_ORDER or wanted not in LIFECYCLE_ORDER:
+        return True
+    return LIFECYCLE_ORDER.index(wanted) >= LIFECYCLE_ORDER.index(current)
+
+
+def crm_properties(d: DesiredContact, cfg: PlanConfig) -> dict[str, Any]:
+    """The CRM properties scorebridge owns for ``d`` (logical names, as the adapter takes them)."""
+    props: dict[str, Any] = {}
+    if cfg.score_property:
+        props[cfg.score_property] = d.total
+    if cfg.band_property:
+        props[cfg.band_property] = d.band
+    for key, name in cfg.group_properties.items():
+        if key in d.groups:
+            props[name] = d.groups[key]
+    lifecycle = cfg.lifecycles.get(d.stage) if d.stage else None
+    if lifecycle and _lifecycle_allowed(lifecycle, d.crm_lifecycle):
+        props["lifecycle"] = lifecycle
+    return props
+
+
+def _reached_create_stage(d: DesiredContact, cfg: PlanConfig) -> bool:
+    if cfg.create_at_stage is None or d.stage is None:
+        return False
+    order = cfg.stage_order
+    wanted = order.get(cfg.create_at_stage)
+    return wanted is not None and order.get(d.stage, -1) >= wanted
+
+
+def _plan_crm(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> list[PlannedOp]:
+    props = crm_properties(d, cfg)
+    targets = {f"prop:{name}": value for name, value in props.items()}
+    changed = _changed(written, CRM, targets)
+    if not changed:  # also a create whose record could not be linked (identity resolves it)
+        return []
+    if d.crm_id is None:
+        if not d.email or not _reached_create_stage(d, cfg):
+            return []
+        payload = {"email": d.email, "properties": props}
+        return [_op(CRM, "crm.create", d, payload, targets)]
+    payload = {"properties": {t.removeprefix("prop:"): v for t, v in changed.items()}}
+    return [_op(CRM, "crm.update", d, payload, changed)]
+
+
+# -- fired trigger actions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TriggerContext:
+    """What a fired trigger's sales task, deal or note needs to know about its contact."""
+
+    contact_id: int
+    name: str
+    email: str | None
+    total: int
+    band: str
+    reasons: Sequence[str]
+    crm_owner_id: str | None
+
+
+def assignee(params: Mapping[str, Any], ctx: TriggerContext, reps: Sequence[str]) -> str | None:
+    """``assign = "owner"`` (default): the CRM owner, else round-robin over ``reps`` by contact
+    id; ``assign = "round_robin"``: always the reps; ``None`` when nobody can be named."""
+    mode = str(params.get("assign", "owner"))
+    if mode == "owner" and ctx.crm_owner_id:
+        return ctx.crm_owner_id
+    return reps[ctx.contact_id % len(reps)] if reps else None
+
+
+def _fill(template: str, ctx: TriggerContext) -> str:
+    values = {
+        "name": ctx.name or ctx.email or f"contact {ctx.contact_id}",
+        "email": ctx.email or "",
+        "total": ctx.total,
+        "band": ctx.band,
+    }
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def render_task(
+    params: Mapping[str, Any],
+    ctx: TriggerContext,
+    reps: Sequence[str],
+    now: datetime,
+) -> dict[str, Any]:
+    """A sales task (subject, body listing why the lead is warm/hot, due date, owner)."""
+    subject = _fill(str(params.get("subject") or "Follow up {name}: {total} points"), ctx)
+    lines = [f"{ctx.name or ctx.email or 'This lead'} scores {ctx.total} ({ctx.band}). Why:"]
+    lines += [f"- {reason}" for reason in ctx.reasons] or ["- (no scored activity)"]
+    due = now + timedelta(days=float(params.get("due_in_days", 1)))
+    priority = str(params.get("priority") or ("high" if ctx.band == "hot" else "medium"))
+    return {
+        "subject": subject,
+        "body": "\n".join(lines),
+        "due_at": due.isoformat(),
+        "owner_id": assignee(params, ctx, reps),
+        "priority": priority if priority in ("low", "medium", "high") else "medium",
+    }
+
+
+def render_deal(
+    params: Mapping[str, Any],
+    ctx: TriggerContext,
+    reps: Sequence[str],
+    *,
+    pipeline: str,
+    stage: str | None,
+) -> dict[str, Any]:
+    """A deal for a lead that turned hot (pipeline and stage from the action or the settings)."""
+    amount = params.get("amount")
+    return {
+        "name": _fill(str(params.get("name") or "{name} (scorebridge: {band})"), ctx),
+        "pipeline": str(params.get("pipeline") or pipeline),
+        "stage": str(params["stage"]) if params.get("stage") else stage,
+        "amount": float(amount) if amount is not None else None,
+        "owner_id": assignee(params, ctx, reps),
+    }
+
+
+def note_text(task: Mapping[str, Any]) -> str:
+    """The Mautic note mirroring a sales task: the same subject and body."""
+    return f"{task['subject']}\n\n{task['body']}"
+
+
+def note_marker(key: str) -> str:
+    """The marker that finds a note again after a crash (the CRM task marker's twin)."""
+    return f"[scorebridge:{key}]"

@@ -1,0 +1,336 @@
+"""Draining the outbox (DESIGN §6, engineering §B.2/§B.3/§B.6): claim, write, record.
+
+Owns: :func:`push` — per system, claim the due operations in batches of the writer's
+``batch_size`` (the largest batch its API takes), hand them to the system's :class:`Writer`,
+then record the outcome in ONE transaction: ack the successes and upsert the ``written`` values
+they carry (and link a contact the CRM writer created, through
+:func:`~scorebridge.sync.identity.link_crm_id`), put transient failures back with exponential
+backoff, and dead-letter permanent ones (or those past :data:`MAX_ATTEMPTS`) without blocking the
+rest. The named crash point ``push.after_remote_write`` sits between the remote call and the
+recording: a crash there resends the batch, which is safe because every write is absolute or
+looked up before it is created. :class:`~scorebridge.errors.QuotaExhausted` pauses that system
+until the reset (every queued op waits, no attempt counted) while other systems go on; an
+authentication or contract failure stops that system for this push and is reported.
+``dry_run`` lists the due operations and sends nothing.
+Must not: know what an operation means (writers do) or decide what to write (the planner does).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from scorebridge.crashpoints import crash_point
+from scorebridge.errors import Action, BridgeError, QuotaExhausted, TransientError
+from scorebridge.logging import redact
+from scorebridge.store import outbox
+from scorebridge.store.engine import Store, insert
+from scorebridge.store.tables import Contact, Outbox, Written
+from scorebridge.sync import identity
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=6)
+QUOTA_PAUSE = timedelta(hours=1)
+"""How long a spent quota pauses a system when the error does not say when it resets."""
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_written = Written.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
+
+Status = Literal["ok", "retry", "dead"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The remote ids of an operation's contact, read when the operation was claimed."""
+
+    contact_id: int
+    mautic_id: int | None
+    crm_id: str | None
+    crm_owner_id: str | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed operation and its contact (``None`` for operations without one)."""
+
+    op: outbox.Operation
+    target: Target | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one operation. ``link`` is the CRM id the contact turned out to have."""
+
+    op_id: int
+    status: Status
+    message: str = ""
+    result: Mapping[str, Any] = field(default_factory=dict)
+    link: str | None = None
+
+
+class Writer(Protocol):
+    """Writes one system's operations; one outcome per operation it was given.
+
+    Per-item failures are outcomes. A whole-call failure may raise: ``QuotaExhausted`` (the
+    system pauses), ``TransientError`` (every op of the batch is retried), or any error whose
+    action is FAIL (auth, contract: the system stops for this push).
+    """
+
+    system: str
+    batch_size: int
+    link_kind: str
+    """``contact.crm_kind`` stored with a ``link`` (the CRM kind; only the CRM writer links)."""
+
+    def write(self, items: Sequence[Claimed]) -> list[Outcome]:
+        """Send ``items`` in as few calls as the API allows."""
+        ...
+
+
+def ok(item: Claimed, message: str = "", **result: Any) -> Outcome:
+    """A success."""
+    return Outcome(item.op.id, "ok", message, result)
+
+
+def failed(item: Claimed, exc: BaseException) -> Outcome:
+    """The outcome of an item whose own call raised ``exc``: retry (transient) or dead.
+
+    Re-raises what must stop the whole system (quota, auth, contract).
+    """
+    if isinstance(exc, QuotaExhausted) or BridgeError.classify(exc) is Action.FAIL:
+        raise exc
+    status: Status = "retry" if isinstance(exc, TransientError) else "dead"
+    return Outcome(item.op.id, status, redact(str(exc))[:500])
+
+
+@dataclass
+class SystemReport:
+    """What the push did for one system."""
+
+    batches: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    stopped: str | None = None
+    paused_until: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "batches": self.batches,
+            "ok": self.outcomes["ok"],
+            "retry": self.outcomes["retry"],
+            "dead": self.outcomes["dead"],
+            "released": self.outcomes["released"],
+            "stopped": self.stopped,
+            "paused_until": self.paused_until.isoformat() if self.paused_until else None,
+        }
+
+
+@dataclass
+class PushReport:
+    """What one push did, per system; ``planned`` lists the due ops of a dry run."""
+
+    now: datetime
+    dry_run: bool = False
+    systems: dict[str, SystemReport] = field(default_factory=dict)
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data."""
+        out: dict[str, Any] = {
+            "now": self.now.isoformat(),
+            "dry_run": self.dry_run,
+            "systems": {name: r.as_dict() for name, r in sorted(self.systems.items())},
+        }
+        if self.dry_run:
+            out["planned"] = self.planned
+        return out
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff after ``attempts`` failures: 1 min, 2, 4, ... capped at 6 h."""
+    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return min(delay, BACKOFF_CAP)
+
+
+def push(
+    store: Store,
+    writers: Sequence[Writer],
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> PushReport:
+    """Drain the due operations of every writer's system (see the module docstring)."""
+    report = PushReport(now=now, dry_run=dry_run)
+    for writer in writers:
+        sys_report = report.systems.setdefault(writer.system, SystemReport())
+        if dry_run:
+            with store.read() as conn:
+                report.planned.extend(_due(conn, writer.system, now))
+            continue
+        _drain(store, writer, now, sys_report, should_stop)
+    return report
+
+
+def _due(conn: Connection, system: str, now: datetime) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(_outbox)
+        .where(
+            _outbox.c.system == system,
+            _outbox.c.status.in_((outbox.PENDING, outbox.IN_FLIGHT)),
+            _outbox.c.next_attempt_at <= now,
+        )
+        .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
+    )
+    return [
+        {
+            "system": r.system,
+            "op": r.op,
+            "contact_id": r.contact_id,
+            "idempotency_key": r.idempotency_key,
+            "payload": r.payload,
+        }
+        for r in rows
+    ]
+
+
+def _drain(
+    store: Store,
+    writer: Writer,
+    now: datetime,
+    report: SystemReport,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    while not (should_stop is not None and should_stop()):
+        with store.write() as conn:
+            ops = outbox.claim_due(conn, writer.system, writer.batch_size, now=now)
+            items = _with_targets(conn, ops)
+        if not items:
+            return
+        report.batches += 1
+        try:
+            outcomes = writer.write(items)
+        except QuotaExhausted as exc:
+            until = exc.reset_at if exc.reset_at and exc.reset_at > now else now + QUOTA_PAUSE
+            _release(store, items, str(exc), until, report)
+            _pause(store, writer.system, until)
+            report.stopped, report.paused_until = "quota exhausted", until
+            log.warning("%s: daily quota spent; pushes wait until %s", writer.system, until)
+            return
+        except TransientError as exc:
+            outcomes = [Outcome(i.op.id, "retry", redact(str(exc))[:500]) for i in items]
+        except BridgeError as exc:
+            if BridgeError.classify(exc) is not Action.FAIL:
+                raise
+            _release(store, items, str(exc), now + BACKOFF_BASE, report)
+            report.stopped = redact(str(exc))[:300]
+            log.error("%s: push stopped: %s", writer.system, report.stopped)
+            return
+        crash_point("push.after_remote_write")
+        with store.write() as conn:
+            _record(conn, writer, items, outcomes, now, report)
+
+
+def _with_targets(conn: Connection, ops: Sequence[outbox.Operation]) -> list[Claimed]:
+    ids = {o.contact_id for o in ops if o.contact_id is not None}
+    targets: dict[int, Target] = {}
+    if ids:
+        c = _contact.c
+        stmt = sa.select(c.id, c.mautic_id, c.crm_id, c.crm_owner_id).where(c.id.in_(ids))
+        targets = {
+            r.id: Target(r.id, r.mautic_id, r.crm_id, r.crm_owner_id) for r in conn.execute(stmt)
+        }
+    return [Claimed(o, targets.get(o.contact_id) if o.contact_id else None) for o in ops]
+
+
+def _release(
+    store: Store, items: Sequence[Claimed], error: str, until: datetime, report: SystemReport
+) -> None:
+    with store.write() as conn:
+        for item in items:
+            outbox.retry_later(conn, item.op.id, error, until, count_attempt=False)
+    report.outcomes["released"] += len(items)
+
+
+def _pause(store: Store, system: str, until: datetime) -> None:
+    """Hold every queued op of ``system`` until ``until`` (no attempt counted)."""
+    with store.write() as conn:
+        conn.execute(
+            sa.update(_outbox)
+            .where(
+                _outbox.c.system == system,
+                _outbox.c.status == outbox.PENDING,
+                _outbox.c.next_attempt_at < until,
+            )
+            .values(next_attempt_at=until)
+        )
+
+
+def _record(
+    conn: Connection,
+    writer: Writer,
+    items: Sequence[Claimed],
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    report: SystemReport,
+) -> None:
+    by_id = {o.op_id: o for o in outcomes}
+    done: list[Claimed] = []
+    for item in items:
+        outcome = by_id.get(item.op.id) or Outcome(item.op.id, "retry", "no outcome reported")
+        report.outcomes[outcome.status] += 1
+        if outcome.status == "ok":
+            done.append(item)
+        elif outcome.status == "dead":
+            outbox.to_dead_letter(conn, item.op.id, outcome.message, now=now)
+        else:
+            attempts = item.op.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                outbox.retry_later(conn, item.op.id, outcome.message, now)
+                outbox.to_dead_letter(conn, item.op.id, f"gave up: {outcome.message}", now=now)
+                report.outcomes["retry"] -= 1
+                report.outcomes["dead"] += 1
+            else:
+                outbox.retry_later(conn, item.op.id, outcome.message, now + backoff(attempts))
+    outbox.ack(
+        conn, [i.op.id for i in done], now=now, results={o.op_id: o.result for o in outcomes}
+    )
+    _remember(conn, done, now)
+    for item in done:
+        link = by_id[item.op.id].link
+        if link is not None and item.op.contact_id is not None:
+            # a conflict keeps the existing link and is dead-lettered by identity
+            identity.link_crm_id(conn, item.op.contact_id, writer.link_kind, link, now=now)
+
+
+def _remember(conn: Connection, done: Sequence[Claimed], now: datetime) -> None:
+    rows = [
+        {
+            "system": item.op.system,
+            "contact_id": item.op.contact_id,
+            "target": target,
+            "value": str(value),
+            "written_at": now,
+        }
+        for item in done
+        if item.op.contact_id is not None
+        for target, value in (item.op.payload.get("written") or {}).items()
+    ]
+    if rows:
+        stmt = insert(conn, _written)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[_written.c.system, _written.c.contact_id, _written.c.target],
+                set_={"value": stmt.excluded.value, "written_at": stmt.excluded.written_at},
+            ),
+            rows,
+        )

@@ -1,0 +1,205 @@
+"""The pure planner: desired state vs ``written`` -> the writes a user would see happen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from scorebridge.sync.plan import (
+    CRM,
+    MAUTIC,
+    DesiredContact,
+    ManualNote,
+    PlanConfig,
+    TriggerContext,
+    note_text,
+    plan_contact,
+    render_deal,
+    render_task,
+)
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+CFG = PlanConfig(
+    group_names={"product_a": "Product A", "general": "general"},
+    mautic_stages={"mql": "MQL", "sql": "SQL"},
+    crm=True,
+    group_properties={"product_a": "scorebridge_product_a"},
+    lifecycles={"mql": "marketingqualifiedlead", "sql": "salesqualifiedlead"},
+    stage_order={"mql": 0, "sql": 1},
+    create_at_stage="mql",
+)
+
+
+def contact(**overrides: Any) -> DesiredContact:
+    values: dict[str, Any] = {
+        "contact_id": 7,
+        "mautic_id": 107,
+        "crm_id": "501",
+        "email": "ada@example.com",
+        "total": 42,
+        "band": "warm",
+        "groups": {"product_a": 30, "general": 12},
+        "stage": "mql",
+    }
+    values.update(overrides)
+    return DesiredContact(**values)
+
+
+def everything_written(d: DesiredContact) -> dict[tuple[str, str], str]:
+    """What the system holds after a complete write of ``d``."""
+    written: dict[tuple[str, str], str] = {}
+    for op in plan_contact(d, {}, CFG):
+        written.update({(op.system, t): v for t, v in op.written.items()})
+    return written
+
+
+def ops_by_kind(d: DesiredContact, written: dict[tuple[str, str], str]) -> dict[str, Any]:
+    return {op.op: op.payload for op in plan_contact(d, written, CFG)}
+
+
+def test_unchanged_contact_plans_nothing() -> None:
+    d = contact()
+    assert plan_contact(d, everything_written(d), CFG) == []
+
+
+def test_first_plan_writes_every_target_once() -> None:
+    ops = ops_by_kind(contact(), {})
+    assert ops == {
+        "mautic.fields": {"fields": {"sb_score": 42, "sb_band": "warm"}},
+        "mautic.groups": {"groups": {"Product A": 30, "general": 12}},
+        "mautic.stage": {"stage": "MQL"},
+        "crm.update": {
+            "properties": {
+                "scorebridge_score": 42,
+                "scorebridge_band": "warm",
+                "scorebridge_product_a": 30,
+                "lifecycle": "marketingqualifiedlead",
+            }
+        },
+    }
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    return {"mautic.fields": {"fields": values}}
+
+
+def props(**values: Any) -> dict[str, Any]:
+    return {"crm.update": {"properties": values}}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"total": 43}, fields(sb_score=43) | props(scorebridge_score=43)),
+        ({"band": "hot"}, fields(sb_band="hot") | props(scorebridge_band="hot")),
+        (
+            {"groups": {"product_a": 31, "general": 12}},
+            {"mautic.groups": {"groups": {"Product A": 31}}} | props(scorebridge_product_a=31),
+        ),
+        (
+            {"stage": "sql"},
+            {"mautic.stage": {"stage": "SQL"}} | props(lifecycle="salesqualifiedlead"),
+        ),
+        ({"total": 0}, fields(sb_score=0) | props(scorebridge_score=0)),
+    ],
+    ids=["total", "band", "group", "stage", "zero"],
+)
+def test_a_changed_value_plans_only_that_value(
+    change: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    written = everything_written(contact())
+    assert ops_by_kind(contact(**change), written) == expected
+
+
+def test_a_zero_score_is_planned_even_when_nothing_was_written() -> None:
+    d = contact(total=0, band="cold", groups={}, stage=None, crm_id=None)
+    ops = plan_contact(d, {}, CFG)
+    assert [(op.op, op.payload) for op in ops] == [
+        ("mautic.fields", {"fields": {"sb_score": 0, "sb_band": "cold"}})
+    ]
+    assert ops[0].written == {"field:sb_score": "0", "field:sb_band": "cold"}
+
+
+def test_a_value_back_to_what_was_written_plans_nothing() -> None:
+    written = everything_written(contact(total=10))
+    assert "mautic.fields" not in ops_by_kind(contact(total=10), written)
+
+
+def test_the_idempotency_key_depends_on_the_value() -> None:
+    a = plan_contact(contact(total=1), {}, CFG)[0]
+    b = plan_contact(contact(total=2), {}, CFG)[0]
+    again = plan_contact(contact(total=1), {}, CFG)[0]
+    assert a.idempotency_key != b.idempotency_key
+    assert a.idempotency_key == again.idempotency_key
+    assert a.idempotency_key.startswith("mautic.fields:7:")
+
+
+def test_crm_contact_is_created_only_from_the_configured_stage() -> None:
+    early = contact(crm_id=None, stage=None)
+    assert [op.op for op in plan_contact(early, {}, CFG) if op.system == CRM] == []
+    ready = contact(crm_id=None)
+    create = [op for op in plan_contact(ready, {}, CFG) if op.system == CRM]
+    assert [op.op for op in create] == ["crm.create"]
+    assert create[0].payload["email"] == "ada@example.com"
+    assert create[0].written["prop:scorebridge_score"] == "42"
+    no_email = contact(crm_id=None, email=None)
+    assert [op.op for op in plan_contact(no_email, {}, CFG) if op.system == CRM] == []
+
+
+def test_lifecycle_never_moves_a_contact_back() -> None:
+    customer = contact(crm_lifecycle="customer")
+    props = ops_by_kind(customer, {})["crm.update"]["properties"]
+    assert "lifecycle" not in props
+    lead = contact(crm_lifecycle="lead")
+    assert ops_by_kind(lead, {})["crm.update"]["properties"]["lifecycle"] == (
+        "marketingqualifiedlead"
+    )
+
+
+def test_manual_adjustments_become_one_note_each() -> None:
+    d = contact(manual_notes=(ManualNote("e1", "Manual +10: met at fair"),))
+    notes = [op for op in plan_contact(d, {}, CFG) if op.op == "mautic.note"]
+    assert [n.payload["text"] for n in notes] == ["Manual +10: met at fair"]
+    written = {(MAUTIC, "note:e1"): "1"}
+    assert [op for op in plan_contact(d, written, CFG) if op.op == "mautic.note"] == []
+
+
+def test_switched_off_targets_plan_nothing() -> None:
+    cfg = PlanConfig(mautic=False, crm=False)
+    assert plan_contact(contact(), {}, cfg) == []
+    no_mautic_id = contact(mautic_id=None)
+    assert {op.system for op in plan_contact(no_mautic_id, {}, CFG)} == {CRM}
+
+
+CTX = TriggerContext(
+    contact_id=7,
+    name="Ada Lovelace",
+    email="ada@example.com",
+    total=55,
+    band="warm",
+    reasons=["Requested a demo (form 3) on 2026-11-20: +30", "Visited pricing 3x: +25"],
+    crm_owner_id=None,
+)
+
+
+def test_a_task_says_why_and_goes_to_the_owner_or_a_rep() -> None:
+    params = {"subject": "Warm lead {name}: {total} points", "due_in_days": 2, "assign": "owner"}
+    task = render_task(params, CTX, ["r1", "r2", "r3"], NOW)
+    assert task["subject"] == "Warm lead Ada Lovelace: 55 points"
+    assert "Requested a demo (form 3) on 2026-11-20: +30" in task["body"]
+    assert task["due_at"] == "2026-11-24T12:00:00+00:00"
+    assert task["owner_id"] == "r2"  # round-robin by contact id: 7 % 3
+    owned = render_task(params, CTX.__class__(**{**CTX.__dict__, "crm_owner_id": "o9"}), [], NOW)
+    assert owned["owner_id"] == "o9"
+    assert render_task(params, CTX, [], NOW)["owner_id"] is None
+    assert note_text(task).startswith("Warm lead Ada Lovelace: 55 points\n\n")
+
+
+def test_a_deal_uses_the_action_or_the_settings() -> None:
+    deal = render_deal({"pipeline": "sales"}, CTX, ["r1"], pipeline="default", stage="s1")
+    assert deal["pipeline"] == "sales"
+    assert deal["stage"] == "s1"
+    assert deal["owner_id"] == "r1"
+    assert "Ada Lovelace" in deal["name"]
