@@ -554,6 +554,82 @@ def deadletter_drop(
         store.close()
 
 
+def _print_cycle(report: Any) -> None:
+    """A human summary of one cycle."""
+    from rich.table import Table
+
+    console = Console()
+    steps = report.steps
+    pull = steps.get("pull", {})
+    lines = [f"pull: {pull.get('new_events', 0)} new events, {pull.get('contacts', 0)} contacts"]
+    if "crm_pull" in steps:
+        crm = steps["crm_pull"]
+        summary = ", ".join(f"{k} {v}" for k, v in crm.items() if isinstance(v, int))
+        lines.append(f"crm pull: {summary}")
+    rescored = steps.get("rescore", {})
+    if rescored:
+        lines.append(
+            f"rescore: {rescored.get('contacts', 0)} contact(s), "
+            f"{rescored.get('fired', 0)} trigger(s) fired"
+        )
+    if "plan" in steps:
+        lines.append(f"plan: {steps['plan'].get('enqueued', 0)} write(s) queued")
+    for system, outcome in steps.get("push", {}).get("systems", {}).items():
+        extra = f", stopped: {outcome['stopped']}" if outcome.get("stopped") else ""
+        lines.append(
+            f"push {system}: {outcome['ok']} ok, {outcome['retry']} to retry, "
+            f"{outcome['dead']} dead-lettered{extra}"
+        )
+    requests = ", ".join(f"{k} {v}" for k, v in report.requests.items())
+    lines.append(
+        f"requests: {requests}; outbox {report.outbox_depth}; dead letters {report.dead_letters}"
+    )
+    if report.interrupted:
+        lines.append("interrupted: stopped between steps, everything done so far is committed")
+    for line in lines:
+        console.print(escape(line), highlight=False)
+    if report.dry_run:
+        table = Table(title=f"planned writes (dry run: {len(report.planned_writes)}, none sent)")
+        for title in ("system", "op", "contact", "what"):
+            table.add_column(title)
+        for op in report.planned_writes:
+            what = json.dumps(op.get("payload", {}), sort_keys=True, default=str)
+            table.add_row(
+                op["system"], op["op"], str(op.get("contact_id") or "-"), escape(what[:100])
+            )
+        console.print(table)
+
+
+@app.command()
+def sync(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Run on a copy of the store and list the writes; send none."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Run exactly one cycle: pull, score, plan and push to both systems."""
+    from scorebridge.runtime import open_runtime
+    from scorebridge.store.lease import hold_lease
+    from scorebridge.sync.cycle import SyncCycle
+
+    runtime = open_runtime(state.config_path, quiet=as_json)
+    try:
+        store = runtime.store
+        if dry_run:
+            report = SyncCycle(runtime.settings, store=store, clock=runtime.clock)(dry_run=True)
+        else:
+            lock = runtime.settings.daemon.lock_file
+            with hold_lease(store, clock=runtime.clock, lock_path=lock) as lease:
+                cycle = SyncCycle(runtime.settings, store=store, clock=runtime.clock, lease=lease)
+                report = cycle()
+    finally:
+        runtime.close()
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        _print_cycle(report)
+
+
 def main() -> None:
     """Entry point: run the app and turn errors into the exit codes of DESIGN §7."""
     try:

@@ -269,6 +269,7 @@ class PullSettings(_Section):
     """Incremental reading: the overlap window, the streams, how far the first pull goes back."""
 
     overlap: Duration = timedelta(minutes=10)
+    settle: Duration = timedelta(minutes=2)
     streams: StreamSwitches = StreamSwitches()
     backfill_days: int = Field(default=90, ge=0)
 

@@ -52,28 +52,28 @@ class Runtime:
 
     def pull_options(self) -> PullOptions:
         """The pull options from ``[pull]`` and ``[mautic.page_size]``."""
-        pull = self.settings.pull
-        switches = pull.streams
-        return PullOptions(
-            streams=tuple(s for s in ALL_STREAMS if getattr(switches, s)),
-            overlap=pull.overlap,
-            backfill_days=pull.backfill_days,
-            contacts_page_size=self.settings.mautic.page_size.contacts,
-            stats_page_size=self.settings.mautic.page_size.stats,
-            ignore_fields=frozenset(
-                a
-                for a in (
-                    self.settings.write.mautic.score_field,
-                    self.settings.write.mautic.band_field,
-                )
-                if a
-            ),
-        )
+        return pull_options(self.settings)
 
     def close(self) -> None:
         """Close what was opened."""
         if self._store is not None:
             self._store.close()
+
+
+def pull_options(settings: Settings) -> PullOptions:
+    """The pull options from ``[pull]``, ``[mautic.page_size]`` and the fields scorebridge
+    writes itself (ignored when comparing contacts, so our own writes are no change)."""
+    switches = settings.pull.streams
+    written = (settings.write.mautic.score_field, settings.write.mautic.band_field)
+    return PullOptions(
+        streams=tuple(s for s in ALL_STREAMS if getattr(switches, s)),
+        overlap=settings.pull.overlap,
+        settle=settings.pull.settle,
+        backfill_days=settings.pull.backfill_days,
+        contacts_page_size=settings.mautic.page_size.contacts,
+        stats_page_size=settings.mautic.page_size.stats,
+        ignore_fields=frozenset(a for a in written if a),
+    )
 
 
 def build_mautic_client(settings: Settings, clock: Clock) -> MauticClient:

@@ -5,9 +5,11 @@ decides when to commit (the puller commits each page with its cursor in one tran
 Cursors are JSON text so that a crash in the middle of a window resumes inside that window:
 
 - id streams (point log, page hits, forms, downloads, do-not-contact, stage log) read
-  ``where id gt <after>`` ordered by id. The stored cursor stops before any row newer than
-  ``settle_before`` (cycle start minus the overlap), so a row that MySQL commits late under a
-  lower id is still read next cycle; re-reads are harmless because events are unique by id.
+  ``where id gt <after>`` ordered by id. MySQL hands out auto-increment ids before commit, so a
+  slow transaction can appear later under a lower id: an id gap next to a row newer than
+  ``settle_before`` (cycle start minus ``[pull] settle``) stops the stored cursor before the
+  gap, and the rows after it are read again next cycle (harmless: events are unique by id).
+  Contiguous ids, and old gaps (deleted rows), move the cursor at once.
 - time streams (contacts by ``date_modified``/``date_added``, e-mail opens by
   ``date_read``/``last_opened``, rows that change in place) read the window
   ``[since - overlap, ...)`` with keyset paging on id inside it (``{"since", "after"}``); when
@@ -311,10 +313,11 @@ def read_id_stream(
             row_id = int(str(row.get("id") or after))
             if row_id <= after:
                 continue
+            if row_id != after + 1:  # a gap: deleted rows, or a transaction not committed yet
+                moment = row.get(stream.time_column)
+                fresh = bool(moment) and parse_mautic_datetime(str(moment)) >= settle_before
+                settled = settled and not fresh
             after = row_id
-            moment = row.get(stream.time_column)
-            fresh = bool(moment) and parse_mautic_datetime(str(moment)) >= settle_before
-            settled = settled and not fresh
             if settled:
                 stored = row_id
         yield Page(stream.name, json.dumps({"after": stored}), events, [], rejects, len(rows))

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "mautic"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Event kinds that are history only: stored, but no reason to rescore (scorebridge's own stage
+#: writes come back as stage-log rows).
+PASSIVE_KINDS = frozenset({"mautic.stage"})
 #: Event kinds that count as the lead being active (for inactivity rules).
 ACTIVE_KINDS = frozenset({"page.hit", "email.open", "email.click", "form.submit", "asset.download"})
 
@@ -93,6 +96,7 @@ class PullOptions:
 
     streams: Sequence[str] = ALL_STREAMS
     overlap: timedelta = timedelta(minutes=10)
+    settle: timedelta = timedelta(minutes=2)
     backfill_days: int = 90
     contacts_page_size: int = 200
     stats_page_size: int = 1000
@@ -225,7 +229,7 @@ class Puller:
                 self.source,
                 ID_STREAMS[name],
                 cursor,
-                settle_before=started - opts.overlap,
+                settle_before=started - opts.settle,
                 page_size=opts.stats_page_size,
                 groups=groups,
             )
@@ -345,6 +349,8 @@ def store_events(conn: Connection, events: Sequence[PulledEvent], now: datetime)
     )
     touched: dict[int, datetime | None] = {}
     for e in fresh.values():
+        if e.kind in PASSIVE_KINDS:
+            continue
         contact_id = ids[e.mautic_contact_id]
         latest = touched.get(contact_id)
         if e.kind in ACTIVE_KINDS and (latest is None or e.occurred_at > latest):

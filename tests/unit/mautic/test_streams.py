@@ -179,24 +179,35 @@ def point_row(rid: int, lead: int, at: datetime, delta: str = "5") -> dict[str, 
     }
 
 
-def test_id_stream_keeps_its_cursor_before_rows_that_have_not_settled() -> None:
+def test_id_stream_stops_its_cursor_at_a_fresh_gap_in_the_ids() -> None:
     source = FakeMautic()
     now = T0
     source.tables["lead_points_change_log"] = [
         point_row(1, 1, now - timedelta(hours=1)),
-        point_row(2, 1, now - timedelta(minutes=1)),  # newer than the settle mark
+        point_row(3, 1, now - timedelta(minutes=1)),  # id 2 may still be committing
     ]
-    pages = list(
-        read_id_stream(
-            source,
-            ID_STREAMS["points"],
-            "",
-            settle_before=now - timedelta(minutes=10),
-            page_size=10,
-        )
+    settle = now - timedelta(minutes=2)
+    (page,) = read_id_stream(source, ID_STREAMS["points"], "", settle_before=settle, page_size=10)
+    assert [e.external_id for e in page.events] == ["1", "3"]
+    assert json.loads(page.cursor) == {"after": 1}
+    source.tables["lead_points_change_log"].insert(1, point_row(2, 2, now - timedelta(minutes=1)))
+    (page,) = read_id_stream(
+        source, ID_STREAMS["points"], page.cursor, settle_before=settle, page_size=10
     )
-    assert [e.external_id for e in pages[0].events] == ["1", "2"]
-    assert json.loads(pages[-1].cursor) == {"after": 1}
+    assert [e.external_id for e in page.events] == ["2", "3"], "the late row is not lost"
+    assert json.loads(page.cursor) == {"after": 3}
+
+
+def test_id_stream_moves_past_fresh_contiguous_rows_and_old_gaps() -> None:
+    source = FakeMautic()
+    source.tables["lead_points_change_log"] = [
+        point_row(1, 1, T0 - timedelta(days=2)),
+        point_row(5, 1, T0 - timedelta(days=1)),  # ids 2-4 deleted long ago
+        point_row(6, 1, T0 - timedelta(seconds=5)),
+    ]
+    settle = T0 - timedelta(minutes=2)
+    (page,) = read_id_stream(source, ID_STREAMS["points"], "", settle_before=settle, page_size=10)
+    assert json.loads(page.cursor) == {"after": 6}
 
 
 def test_a_malformed_row_is_rejected_and_the_stream_goes_on() -> None:
