@@ -226,7 +226,13 @@ class CrmSettings(_Section):
     timeouts: Timeouts = Timeouts()
     create_at_stage: str = "mql"
     reps: tuple[str, ...] = ()
-    read_properties: tuple[str, ...] = ("jobtitle", "company", "country", "industry", "numemployees")
+    read_properties: tuple[str, ...] = (
+        "jobtitle",
+        "company",
+        "country",
+        "industry",
+        "numemployees",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -62,7 +62,7 @@ PAGES: dict[str, str] = {
 ACTIVITY_KINDS = (
     "page.hit",  # attrs: url
     "email.send",  # attrs: email_id
-    "email.open",  # attrs: email_id, user_agent (machine-made opens use a proxy UA, seconds after send)
+    "email.open",  # attrs: email_id, user_agent (machine opens: a proxy UA, seconds after send)
     "email.click",  # attrs: email_id, url
     "form.submit",  # attrs: form_id
     "asset.download",  # attrs: asset_id
