@@ -1,0 +1,124 @@
+"""The stage step and the trigger step of :mod:`scoring.batch`, over arrays of contacts.
+
+Owns: the array forms of :func:`scoring.stages.next_stage` (the engine takes one step per run)
+and :func:`scoring.triggers.evaluate_triggers`. Must not: compute scores or read the store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from scorebridge.scoring.conditions import TOTAL, CompiledCondition
+from scorebridge.scoring.matchers import CompiledRules
+from scorebridge.scoring.model import FiredTrigger
+
+if TYPE_CHECKING:
+    from scorebridge.scoring.batch import BatchInput
+
+I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+_NO_TIME = np.iinfo(np.int64).min
+
+
+def _subject(cond: CompiledCondition, rules: CompiledRules, total: I64, groups: I64) -> I64:
+    if cond.subject == TOTAL:
+        return total
+    if cond.subject in rules.groups:
+        column: I64 = groups[:, rules.groups.index(cond.subject)]
+        return column
+    return np.zeros_like(total)
+
+
+def _holds_for(cond: CompiledCondition, values: I64) -> Bools:
+    ok = np.ones(len(values), bool)
+    if cond.lo is not None:
+        ok &= (values >= cond.lo) if cond.lo_inclusive else (values > cond.lo)
+    if cond.hi is not None:
+        ok &= (values <= cond.hi) if cond.hi_inclusive else (values < cond.hi)
+    return ok
+
+
+def holds(cond: CompiledCondition, rules: CompiledRules, total: I64, groups: I64) -> Bools:
+    """``cond.holds`` for every contact row."""
+    return _holds_for(cond, _subject(cond, rules, total, groups))
+
+
+def step_stages(
+    rules: CompiledRules,
+    prior: I64,
+    prior_entered: I64,
+    total: I64,
+    groups: I64,
+    as_us: int,
+) -> tuple[I64, I64]:
+    """(stage index, entry time in us) after the engine's one stage step per run."""
+    stages = rules.stages
+    n = len(total)
+    if not stages:
+        return np.full(n, -1, np.int64), np.full(n, _NO_TIME, np.int64)
+    index = np.arange(len(stages))
+    held = np.stack([holds(s.when, rules, total, groups) for s in stages], axis=1)
+    forward = np.where(held & (index > prior[:, None]), index, -1).max(axis=1)
+    allow_back = np.array([s.allow_back for s in stages] + [False], bool)
+    here = np.where(prior >= 0, held[np.arange(n), np.maximum(prior, 0)], True)
+    going_back = (forward < 0) & (prior >= 0) & allow_back[prior] & ~here
+    backward = np.where(held & (index < prior[:, None]), index, -1).max(axis=1)
+    target = np.where(forward >= 0, forward, np.where(going_back, backward, prior))
+    moved = target != prior
+    kept = np.where(prior >= 0, prior_entered, _NO_TIME)
+    entered = np.where(moved, np.where(target >= 0, as_us, _NO_TIME), kept)
+    result: I64 = target.astype(np.int64)
+    return result, entered
+
+
+def step_triggers(
+    rules: CompiledRules,
+    batch: BatchInput,
+    total: I64,
+    groups: I64,
+    stage: I64,
+    emit: Bools,
+) -> tuple[Bools, I64, Bools, list[tuple[int, FiredTrigger]]]:
+    """New (armed, episode, primed) arrays and the fired triggers of the rows in ``emit``."""
+    armed_out = batch.prior_armed.copy()
+    episode_out = batch.prior_episode.copy()
+    primed_out = batch.prior_primed.copy()
+    fired: list[tuple[int, FiredTrigger]] = []
+    ids = batch.contact_ids
+    for j, trig in enumerate(rules.triggers):
+        value = _subject(trig.when, rules, total, groups)
+        primed = batch.prior_primed[:, j] | (trig.only_after is None)
+        if trig.only_after is not None:
+            primed |= holds(trig.only_after, rules, total, groups)
+        if trig.rearm_below is not None:
+            rearm = value < trig.rearm_below
+        elif trig.rearm_above is not None:
+            rearm = value > trig.rearm_above
+        else:
+            rearm = ~_holds_for(trig.when, value)
+        armed = batch.prior_armed[:, j] | rearm
+        blocked = (stage >= trig.before_stage) if trig.before_stage is not None else False
+        fire = armed & primed & ~blocked & _holds_for(trig.when, value)
+        episode = batch.prior_episode[:, j] + fire
+        armed_out[:, j] = armed & ~fire
+        episode_out[:, j] = episode
+        primed_out[:, j] = np.where(fire, trig.only_after is None, primed)
+        for row in np.flatnonzero(fire & emit).tolist():
+            ep = int(episode[row])
+            fired.append(
+                (
+                    row,
+                    FiredTrigger(
+                        trigger_id=trig.id,
+                        episode=ep,
+                        actions=trig.actions,
+                        idempotency_key=f"{trig.id}:{int(ids[row])}:{ep}",
+                        value=int(value[row]),
+                    ),
+                )
+            )
+    fired.sort(key=lambda item: item[0])
+    return armed_out, episode_out, primed_out, fired
