@@ -21,15 +21,17 @@ from sqlalchemy.engine import Connection
 
 from scorebridge.clock import Clock, FrozenClock
 from scorebridge.crashpoints import crash_point
-from scorebridge.mautic.schemas import MauticContact, StatsPage
+from scorebridge.mautic.schemas import MauticContact
 from scorebridge.mautic.streams import (
     ALL_STREAMS,
     CONTACTS,
     ID_STREAMS,
     TIME_STREAMS,
+    ContactSource,
     Page,
     PulledEvent,
     Reject,
+    StatsSource,
     fmt,
     map_rows,
     read_contacts,
@@ -54,32 +56,8 @@ _contact = Contact.__table__  # type: ignore[attr-defined]
 _event = Event.__table__  # type: ignore[attr-defined]
 
 
-class MauticSource(Protocol):
-    """What the pull needs from the Mautic client."""
-
-    def stats(
-        self,
-        table: str,
-        *,
-        where: list[dict[str, Any]] | None = ...,
-        order: list[dict[str, str]] | None = ...,
-        start: int = ...,
-        limit: int = ...,
-    ) -> StatsPage:
-        """One page of ``/api/stats/{table}``."""
-        ...
-
-    def list_contacts(
-        self,
-        *,
-        where: list[dict[str, Any]] | None = ...,
-        order_by: str | None = ...,
-        order_dir: str | None = ...,
-        start: int = ...,
-        limit: int = ...,
-    ) -> Any:
-        """One page of ``GET /api/contacts``."""
-        ...
+class MauticSource(StatsSource, ContactSource, Protocol):
+    """What the pull needs from the Mautic client: the streams' reads plus these."""
 
     def get_contact(self, contact_id: int) -> MauticContact:
         """One contact."""
@@ -202,7 +180,6 @@ class Puller:
         opts = self.options
         with self.store.read() as conn:
             cursor = cursors.get(conn, SOURCE, name)
-        backfill_from = started - timedelta(days=opts.backfill_days)
         if name == CONTACTS:
             # Contacts are the identity base and fit scoring reads their fields: the first
             # pull reads all of them, however old.
@@ -221,7 +198,7 @@ class Puller:
                 cursor,
                 cycle_start=started,
                 overlap=opts.overlap,
-                backfill_from=backfill_from,
+                backfill_from=started - timedelta(days=opts.backfill_days),
                 page_size=opts.stats_page_size,
             )
         if name in ID_STREAMS:
