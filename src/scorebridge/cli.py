@@ -630,6 +630,18 @@ def sync(
         _print_cycle(report)
 
 
+@app.command()
+def demo(
+    workdir: Path = typer.Option(  # noqa: B008
+        Path("scorebridge-demo"), "--dir", help="Working directory (created; reused on reruns)."
+    ),
+) -> None:
+    """Sandbox + seeded world + a few daemon cycles + a lead turning hot live, then a summary."""
+    from scorebridge.demo import run_demo
+
+    raise typer.Exit(run_demo(Console(), workdir))
+
+
 def main() -> None:
     """Entry point: run the app and turn errors into the exit codes of DESIGN §7."""
     try:

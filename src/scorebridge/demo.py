@@ -1,0 +1,378 @@
+"""``scorebridge demo``: the whole loop on the built-in sandbox, in about a minute, no questions.
+
+Owns the demo's script: start the sandbox in-process (Mautic + HubSpot on 127.0.0.1, one seeded
+world) with its configuration, secrets and store in ``./scorebridge-demo/``; run the real
+:class:`~scorebridge.daemon.Daemon` (lease, APScheduler, drain on Ctrl-C) with the real
+:class:`~scorebridge.sync.cycle.SyncCycle` on a short interval; after the first cycle record new
+behaviour for one story lead through the Mautic emulator's ``POST /_sandbox/events`` so that it
+turns hot live; stop after the first cycle that writes nothing; hand what happened to
+:mod:`scorebridge.demo_view` to print.
+Must not: contain cycle, scoring or write-back logic (it only drives and observes them), talk to
+anything but 127.0.0.1, or touch files outside its working directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from rich.console import Console
+
+from scorebridge import __version__
+from scorebridge import demo_probe as probe
+from scorebridge.clock import SystemClock
+from scorebridge.config import ScheduleSettings, Settings, load_config
+from scorebridge.daemon import Daemon, StopCheck
+from scorebridge.demo_view import DemoView, LeadSnapshot
+from scorebridge.http import Timeouts, make_session
+from scorebridge.logging import configure_logging
+from scorebridge.sandbox.runner import Sandbox, SandboxOptions, write_config
+from scorebridge.sandbox.seed_stories import STORIES, STORY_COLD
+from scorebridge.sandbox.world import ASSETS, FORMS, PAGES
+from scorebridge.scoring.explain import top_reasons
+from scorebridge.store.engine import Store, open_store
+from scorebridge.store.lease import DEFAULT_TTL, HeldLease, acquire_lease
+from scorebridge.sync.cycle import CycleReport, SyncCycle
+from scorebridge.sync.leads import explain_contact
+
+WORKDIR = Path("scorebridge-demo")
+CONFIG_NAME = "scorebridge.toml"
+CONTACTS, DAYS, SEED = 250, 45, 1
+#: HubSpot's API-limit-increase pack (250 requests per 10 s); Starter has 100.
+HUBSPOT_PER_10S = 250
+INTERVAL = timedelta(seconds=2)
+MAX_CYCLES = 5
+LIVE_STORY = next(s for s in STORIES if s.person_id == STORY_COLD)
+#: What the live lead does after the first cycle: (event kind, its attributes, in words).
+LIVE_BEHAVIOUR: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("page.hit", {"url": PAGES["pricing"]}, "visited the pricing page"),
+    ("asset.download", {"asset_id": 1}, f"downloaded the {ASSETS[1]}"),
+    ("form.submit", {"form_id": 3}, f"filled in the {FORMS[3]} form"),
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+@dataclass
+class CycleRecord:
+    """One daemon cycle as the demo saw it."""
+
+    number: int
+    seconds: float
+    report: CycleReport
+    reads: dict[str, int]
+    writes: dict[str, int]
+    received: dict[str, int]
+
+    @property
+    def total_writes(self) -> int:
+        """Write requests to every system."""
+        return sum(self.writes.values())
+
+
+@dataclass
+class DemoState:
+    """What the demo observed; filled in by the cycle thread, read by the view."""
+
+    cycles: list[CycleRecord] = field(default_factory=list)
+    live_before: LeadSnapshot | None = None
+    live_after: LeadSnapshot | None = None
+    live_cycle: int | None = None
+    live_as_of: datetime | None = None
+    idle_cycle: int | None = None
+    error: BaseException | None = None
+    hubspot_seeded: dict[str, int] = field(default_factory=dict)
+
+
+def classify(counts: dict[str, int]) -> tuple[int, int]:
+    """(reads, writes) of ``"METHOD /path"`` counts; searches and batch reads are reads."""
+    reads = writes = 0
+    for key, n in counts.items():
+        method, _, path = key.partition(" ")
+        is_read = (
+            method == "GET"
+            or path.endswith(("/search", "/batch/read"))
+            or path == "/oauth/v2/token"
+        )
+        if is_read:
+            reads += n
+        else:
+            writes += n
+    return reads, writes
+
+
+def _as_of(report: CycleReport) -> datetime:
+    """The moment the cycle scored at (explain reruns the engine as of it)."""
+    rescored = report.steps.get("rescore", {}).get("as_of")
+    return datetime.fromisoformat(rescored) if rescored else report.started_at
+
+
+def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+class DemoCycle:
+    """The daemon's cycle: the real :class:`SyncCycle`, observed, then the demo's next step."""
+
+    def __init__(self, demo: Demo, inner: SyncCycle) -> None:
+        self.demo = demo
+        self.inner = inner
+
+    def _counters(self) -> dict[str, dict[str, int]]:
+        out = {"mautic": self.inner.mautic.http.counter.snapshot()}
+        transport = getattr(self.inner.crm, "transport", None)
+        if transport is not None:
+            out["hubspot"] = transport.http.counter.snapshot()
+        return out
+
+    def __call__(self, should_stop: StopCheck, *, decay_sweep: bool = False) -> CycleReport:
+        """Run one real cycle, record what it cost, and take the demo's next step."""
+        before, received = self._counters(), probe.request_counts(self.demo.sandbox())
+        started = time.monotonic()
+        try:
+            report = self.inner(should_stop, decay_sweep=decay_sweep)
+        except BaseException as exc:
+            self.demo.state.error = exc
+            self.demo.stop()
+            raise
+        after, received_after = self._counters(), probe.request_counts(self.demo.sandbox())
+        reads, writes = {}, {}
+        for system in after:
+            reads[system], writes[system] = classify(_diff(after[system], before.get(system, {})))
+        record = CycleRecord(
+            number=len(self.demo.state.cycles) + 1,
+            seconds=time.monotonic() - started,
+            report=report,
+            reads=reads,
+            writes=writes,
+            received={k: received_after[k] - received.get(k, 0) for k in received_after},
+        )
+        self.demo.cycle_done(record)
+        return report
+
+
+class Demo:
+    """One run of the demo in ``workdir``."""
+
+    def __init__(self, workdir: Path, console: Console, *, contacts: int = CONTACTS) -> None:
+        self.workdir = workdir
+        self.view = DemoView(console)
+        self.state = DemoState()
+        self.contacts = contacts
+        self.running: Sandbox | None = None
+        self.settings: Settings | None = None
+        self.store: Store | None = None
+        self.daemon: Daemon[HeldLease] | None = None
+        self.live_mautic_id: int | None = None
+        self._compiled: Any = None
+
+    # -- the script ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run the demo; the exit code (0 done, 1 failed, 130 interrupted)."""
+        started = time.monotonic()
+        try:
+            self._prepare_workdir()
+            self.view.intro(self.workdir, self.contacts, DAYS, HUBSPOT_PER_10S, INTERVAL)
+            self._start_sandbox()
+            code = self._run_daemon()
+        except KeyboardInterrupt:
+            self.view.interrupted(self.workdir)
+            return EXIT_INTERRUPTED
+        except Exception as exc:  # noqa: BLE001 - any failure becomes one clear message, exit 1
+            self.view.failed(exc, self.workdir)
+            return EXIT_FAILED
+        finally:
+            if self.running is not None:
+                self.running.stop()
+            if self.store is not None:
+                self.store.close()
+        if self.state.error is not None or code != EXIT_OK:
+            self.view.failed(self.state.error, self.workdir)
+            return EXIT_FAILED
+        if self.state.idle_cycle is None:
+            self.view.interrupted(self.workdir)
+            return EXIT_INTERRUPTED
+        self.view.outro(self.state, self.workdir / CONFIG_NAME, time.monotonic() - started)
+        return EXIT_OK
+
+    def _prepare_workdir(self) -> None:
+        """Create the directory; drop a previous demo's store (its world no longer exists)."""
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        database = self.workdir / "scorebridge.db"
+        lock = database.with_name(database.name + ".lock")
+        if lock.exists():
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OSError(
+                    f"another scorebridge process is using {self.workdir}/ "
+                    "(a demo or `scorebridge run`); stop it first"
+                ) from None
+            finally:
+                os.close(fd)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            database.with_name(database.name + suffix).unlink(missing_ok=True)
+
+    def _start_sandbox(self) -> None:
+        self.running = Sandbox(SandboxOptions(contacts=self.contacts, days=DAYS, seed=SEED))
+        info = self.running.start()
+        # A paid tier with the limit-increase pack, so the first sync is not throttled for long.
+        requests.post(
+            f"{info['hubspot']['url']}/_sandbox/limits",
+            json={"ten_secondly": HUBSPOT_PER_10S},
+            timeout=5,
+        ).raise_for_status()
+        self.state.hubspot_seeded = probe.hubspot_counts(self.sandbox())
+        config = self.workdir / CONFIG_NAME
+        write_config(config, info)
+        self._assign_reps(config)
+        self.settings = load_config(config)
+        configure_logging("warning", secrets=self.settings.secret_values())
+        # A cycle longer than the 2-s interval makes APScheduler skip ticks; that is expected here.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+        self.store = open_store(self.settings.store.url)
+        self.view.sandbox_ready(info, config)
+
+    def _assign_reps(self, config: Path) -> None:
+        """Name the sandbox's sales reps in ``[crm] reps``: leads without an owner get one."""
+        owners = probe.hubspot_owner_ids(self.sandbox())
+        text = config.read_text(encoding="utf-8")
+        reps = "reps = [" + ", ".join(f'"{o}"' for o in owners) + "]"
+        config.write_text(text.replace("[crm]\n", f"[crm]\n{reps}\n", 1), encoding="utf-8")
+
+    def _run_daemon(self) -> int:
+        settings, store = self.settings, self.store
+        assert settings is not None
+        assert store is not None
+        clock = SystemClock()
+        schedule = ScheduleSettings(interval=f"{INTERVAL.seconds}s", misfire_grace="1m")
+        self.daemon = Daemon(
+            acquire_lease=lambda: acquire_lease(
+                store, clock=clock, lock_path=settings.daemon.lock_file
+            ),
+            build_cycle=lambda lease: DemoCycle(
+                self,
+                SyncCycle(
+                    settings, store=store, clock=clock, lease=lease, crm=self._hubspot(clock)
+                ),
+            ),
+            schedule=schedule,
+            clock=clock,
+            heartbeat_every=DEFAULT_TTL.total_seconds() / 3,
+        )
+        return self.daemon.run(handle_signals=True)
+
+    def _hubspot(self, clock: SystemClock) -> Any:
+        """The HubSpot adapter paced for the limit-increase pack (``[crm]`` has no tier key)."""
+        from scorebridge.crm.hubspot.adapter import HubSpotAdapter
+
+        cfg = self.settings.crm if self.settings else None
+        assert cfg is not None
+        assert cfg.token is not None
+        return HubSpotAdapter(
+            token=cfg.token.get_secret_value(),
+            base_url=cfg.url,
+            clock=clock,
+            session=make_session(
+                user_agent=f"scorebridge/{__version__}",
+                timeouts=Timeouts(cfg.timeouts.connect, cfg.timeouts.read),
+            ),
+            read_properties=cfg.read_properties,
+            burst_per_10s=HUBSPOT_PER_10S,
+        )
+
+    def stop(self) -> None:
+        """Ask the daemon to drain and return."""
+        if self.daemon is not None:
+            self.daemon.request_stop("demo finished")
+
+    # -- steps between cycles (on the daemon's worker thread) ------------------------------
+
+    def cycle_done(self, record: CycleRecord) -> None:
+        """Report the cycle, then record the live behaviour, or stop once a cycle was idle."""
+        state = self.state
+        state.cycles.append(record)
+        self.view.cycle(record)
+        if record.report.interrupted:
+            return
+        if record.number == 1:
+            as_of = _as_of(record.report)
+            self.view.overview(
+                self._store(),
+                self._rules(),
+                as_of,
+                probe.hubspot_counts(self.sandbox()),
+                state.hubspot_seeded,
+            )
+            state.live_before = self.snapshot(as_of)
+            self.view.live_before(state.live_before)
+            self._record_live_behaviour()
+        elif state.live_cycle is None:
+            state.live_cycle = record.number
+            state.live_as_of = _as_of(record.report)
+            state.live_after = self.snapshot(state.live_as_of)
+        elif record.total_writes == 0:
+            state.idle_cycle = record.number
+        if state.idle_cycle is not None or record.number >= MAX_CYCLES:
+            self.stop()
+
+    def _record_live_behaviour(self) -> None:
+        assert self.live_mautic_id is not None
+        events = [
+            {"contact_id": self.live_mautic_id, "kind": kind, **attrs}
+            for kind, attrs, _ in LIVE_BEHAVIOUR
+        ]
+        url = self.sandbox().servers["mautic"].url
+        requests.post(
+            f"{url}/_sandbox/events", json={"events": events}, timeout=10
+        ).raise_for_status()
+        self.view.recorded([what for _, _, what in LIVE_BEHAVIOUR])
+
+    def snapshot(self, as_of: datetime) -> LeadSnapshot:
+        """The live lead as the cycle that scored it ``as_of`` saw it, and both systems now."""
+        contact, result = explain_contact(self._store(), self._rules(), LIVE_STORY.email, as_of)
+        self.live_mautic_id = contact.mautic_id
+        return LeadSnapshot(
+            name=contact.name,
+            email=LIVE_STORY.email,
+            mautic_id=contact.mautic_id,
+            total=result.total_value,
+            band=result.band,
+            stage=result.stage,
+            reasons=top_reasons(result, 4, self._rules()),
+            mautic=probe.mautic_lead(self.sandbox(), contact.mautic_id),
+            hubspot=probe.hubspot_lead(self.sandbox(), LIVE_STORY.email),
+        )
+
+    # -- accessors ---------------------------------------------------------------------------
+
+    def sandbox(self) -> Sandbox:
+        """The running sandbox."""
+        assert self.running is not None
+        return self.running
+
+    def _store(self) -> Store:
+        assert self.store is not None
+        return self.store
+
+    def _rules(self) -> Any:
+        if self._compiled is None:
+            from scorebridge.scoring import compile_rules, load_rules
+
+            assert self.settings is not None
+            self._compiled = compile_rules(load_rules(self.settings.scoring.rules))
+        return self._compiled
+
+
+def run_demo(console: Console, workdir: Path = WORKDIR) -> int:
+    """``scorebridge demo``: run it in ``workdir`` (created) and return the exit code."""
+    return Demo(workdir, console).run()
