@@ -345,6 +345,10 @@ def resync(
         _print_pull(report, requests)
 
 
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 @app.command()
 def status(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
@@ -381,7 +385,7 @@ def status(
         streams.add_row(
             name,
             str(snapshot["events"].get(name, 0)),
-            escape(cursor.get("value", "-")),
+            escape(_short(cursor.get("value", "-"))),
             cursor.get("updated_at") or "-",
         )
     console.print(streams)

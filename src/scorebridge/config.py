@@ -226,6 +226,7 @@ class CrmSettings(_Section):
     timeouts: Timeouts = Timeouts()
     create_at_stage: str = "mql"
     reps: tuple[str, ...] = ()
+    requests_per_10s: int = Field(default=100, ge=1, le=10_000)
     read_properties: tuple[str, ...] = (
         "jobtitle",
         "company",

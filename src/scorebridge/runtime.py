@@ -129,6 +129,7 @@ def build_crm_adapter(settings: Settings, clock: Clock) -> Any:
         clock=clock,
         session=session,
         read_properties=cfg.read_properties,
+        burst_per_10s=cfg.requests_per_10s,
     )
 
 
