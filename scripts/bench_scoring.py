@@ -1,12 +1,17 @@
 """Scoring benchmark (issue 4, performance): a 1,000,000-contact, 20,000,000-event store.
 
 Generates a deterministic store straight into SQLite (raw ``sqlite3`` executemany, indexes built
-after the load), then times, each in a fresh process so peak RSS is per phase:
+after the load; the event digests written from the same draws, a sample checked against a rebuild
+from the event rows; a cached store without digests gets them the same way), then times, each in
+a fresh process so peak RSS is per phase:
 
 - ``full``: the first ``rescore(all=True)`` over every contact (every score row is new);
 - ``sweep``: the daily decay/inactivity sweep a day later (every score row is updated);
-- ``cycle``: 1,000 random contacts get a new event (timed apart) and are rescored;
-- ``read`` (only with ``--phases read,...``): streaming every contact's scoring input, no scoring.
+- ``cycle``: 1,000 random contacts get a new event through the pull's ``store_events`` (timed
+  apart) and are rescored;
+- ``read`` / ``score`` (only when named in ``--phases``): streaming every contact's scoring input
+  from the digests, without / with bulk scoring (nothing saved): ``full`` minus ``score`` is
+  the saving.
 
 Prints a markdown table and writes ``bench/results/scoring-<timestamp>.json``. Run it as
 ``.venv/bin/python scripts/bench_scoring.py [--contacts N] [--events M] [--phases ...]``.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -92,6 +98,42 @@ def _ddl(path: Path) -> None:
     open_store(f"sqlite:///{path}").close()
 
 
+def _plan(
+    contacts: int, events: int, seed: int
+) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw the per-contact fields and event counts (deterministic): positions, countries, and
+    the owning contact id of every event (ascending). The returned rng then draws the events
+    themselves, chunk by chunk (:func:`_event_chunks`)."""
+    rng = np.random.default_rng(seed)
+    pos = rng.integers(0, len(POSITIONS), contacts)
+    country = rng.integers(0, len(COUNTRIES), contacts)
+    # Activity is skewed: a few contacts are very active, most have a handful of events.
+    activity = rng.pareto(1.5, contacts) + 0.2
+    per_contact = np.floor(activity / activity.sum() * events).astype(np.int64)
+    short = events - int(per_contact.sum())
+    per_contact[rng.choice(contacts, short, replace=False)] += 1
+    contact_of = np.repeat(np.arange(1, contacts + 1, dtype=np.int64), per_contact)
+    return rng, pos, country, contact_of
+
+
+EVENT_CHUNK = 1_000_000
+_START_US = int(np.datetime64(AS_OF.replace(tzinfo=None), "us").astype(np.int64)) - (
+    HISTORY_DAYS * 86_400 * 1_000_000
+)
+
+
+def _event_chunks(rng: np.random.Generator, events: int) -> Any:
+    """Yield ``(first id - 1, vocabulary index, seconds after the history start)`` per chunk."""
+    weights = _weights(vocabulary())
+    done = 0
+    while done < events:
+        n = min(EVENT_CHUNK, events - done)
+        kinds = rng.choice(len(weights), n, p=weights)
+        secs = rng.integers(0, HISTORY_DAYS * 86400, n)
+        yield done, kinds, secs
+        done += n
+
+
 def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
     """Write the benchmark store: ``contacts`` contacts, ``events`` events, deterministic."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,10 +150,8 @@ def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
     for (name,) in names.fetchall():
         db.execute(f'DROP INDEX "{name}"')
     db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;")
-    rng = np.random.default_rng(seed)
     created = (AS_OF - timedelta(days=HISTORY_DAYS + 30)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    pos = rng.integers(0, len(POSITIONS), contacts)
-    country = rng.integers(0, len(COUNTRIES), contacts)
+    rng, pos, country, contact_of = _plan(contacts, events, seed)
     db.executemany(
         "INSERT INTO contact (id, mautic_id, email, fields, crm_fields, mautic_points,"
         " rescore_needed, placeholder, deleted, created_at, updated_at)"
@@ -131,21 +171,9 @@ def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
         ),
     )
     vocab = vocabulary()
-    weights = _weights(vocab)
-    # Activity is skewed: a few contacts are very active, most have a handful of events.
-    activity = rng.pareto(1.5, contacts) + 0.2
-    per_contact = np.floor(activity / activity.sum() * events).astype(np.int64)
-    short = events - int(per_contact.sum())
-    per_contact[rng.choice(contacts, short, replace=False)] += 1
     start = np.datetime64(AS_OF.replace(tzinfo=None), "s") - np.timedelta64(HISTORY_DAYS, "D")
-    chunk = 1_000_000
-    next_id = 0
-    contact_of = np.repeat(np.arange(1, contacts + 1, dtype=np.int64), per_contact)
-    while next_id < events:
-        n = min(chunk, events - next_id)
-        cids = contact_of[next_id : next_id + n]
-        kinds = rng.choice(len(vocab), n, p=weights)
-        secs = rng.integers(0, HISTORY_DAYS * 86400, n)
+    for next_id, kinds, secs in _event_chunks(rng, events):
+        cids = contact_of[next_id : next_id + len(kinds)]
         stamps = np.datetime_as_string(start + secs.astype("timedelta64[s]"), unit="us")
         rows = (
             (
@@ -167,8 +195,7 @@ def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
             " attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        next_id += n
-        print(f"  events {next_id:,}/{events:,}", file=sys.stderr, flush=True)
+        print(f"  events {next_id + len(kinds):,}/{events:,}", file=sys.stderr, flush=True)
     db.commit()
     for sql in index_sql:
         db.execute(sql)
@@ -177,9 +204,76 @@ def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
         " WHERE event.contact_id = contact.id)"
     )
     db.commit()
-    db.execute("PRAGMA journal_mode=WAL")
     db.close()
+    write_digests(tmp, contacts, events, seed)
     tmp.rename(path)
+
+
+def write_digests(path: Path, contacts: int, events: int, seed: int) -> None:
+    """Write ``event_shape`` and ``event_digest`` of the store straight from the generator.
+
+    Replays the deterministic draws of :func:`build_store` (no need to read 20 million rows
+    back); the store must be at the digest schema (``open_store`` migrates an older one).
+    """
+    from scorebridge.store.digests import canonical
+
+    _ddl(path)
+    rng, _, _, contact_of = _plan(contacts, events, seed)
+    times = np.empty(events, "<i8")
+    shapes = np.empty(events, "<i4")
+    for done, kinds, secs in _event_chunks(rng, events):
+        times[done : done + len(kinds)] = _START_US + secs * 1_000_000
+        shapes[done : done + len(kinds)] = kinds + 1
+    db = sqlite3.connect(path)
+    db.executescript("PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;")
+    db.execute("DELETE FROM event_digest")
+    db.execute("DELETE FROM event_shape")
+    db.executemany(
+        "INSERT INTO event_shape (id, kind, attributes) VALUES (?, ?, ?)",
+        [(k + 1, kind, canonical(json.loads(a))) for k, (_, kind, a) in enumerate(vocabulary())],
+    )
+    owners, starts, counts = np.unique(contact_of, return_index=True, return_counts=True)
+    db.executemany(
+        "INSERT INTO event_digest (contact_id, event_count, occurred_us, shape_ids)"
+        " VALUES (?, ?, ?, ?)",
+        (
+            (c, n, times[s : s + n].tobytes(), shapes[s : s + n].tobytes())
+            for c, s, n in zip(owners.tolist(), starts.tolist(), counts.tolist(), strict=True)
+        ),
+    )
+    db.commit()
+    db.close()
+
+
+def check_digests(path: Path, sample: int = 300) -> None:
+    """Spot-check: a sample of digests equals a rebuild from the event rows (then rolled back)."""
+    from scorebridge.store import digests
+    from scorebridge.store.engine import open_store
+
+    store = open_store(f"sqlite:///{path}")
+    try:
+        with store.read() as conn:
+            (top,) = conn.exec_driver_sql("SELECT max(id) FROM contact").one()
+            ids = np.unique(np.random.default_rng(0).integers(1, int(top) + 1, sample))
+            select = "SELECT contact_id, event_count, occurred_us, shape_ids FROM event_digest"
+            where = f" WHERE contact_id IN ({', '.join(map(str, ids.tolist()))}) ORDER BY 1"
+            written = conn.exec_driver_sql(select + where).all()
+            digests.rebuild(conn, ids)
+            if conn.exec_driver_sql(select + where).all() != written:
+                raise SystemExit(f"{path}: digests differ from the event rows; use --fresh")
+    finally:
+        store.close()
+
+
+def _has_digests(path: Path) -> bool:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return "event_digest" in names and bool(
+            db.execute("SELECT 1 FROM event_digest LIMIT 1").fetchall()
+        )
+    finally:
+        db.close()
 
 
 def _rss_mb() -> float:
@@ -195,8 +289,11 @@ def _rss_mb() -> float:
 
 def _phase(name: str, db: Path, rules_path: Path) -> dict[str, Any]:
     """Run one phase in this process and return its measurements."""
+    from scorebridge.mautic.streams import PulledEvent
     from scorebridge.scoring import compile_rules, load_rules
+    from scorebridge.scoring.batch import score_batch
     from scorebridge.store.engine import open_store
+    from scorebridge.sync.pull import store_events
     from scorebridge.sync.score import rescore
     from scorebridge.sync.score_load import ShapeCache, contacts_to_rescore, load_batch
 
@@ -204,7 +301,7 @@ def _phase(name: str, db: Path, rules_path: Path) -> dict[str, Any]:
     store = open_store(f"sqlite:///{db}")
     started = time.perf_counter()
     out: dict[str, Any] = {"phase": name}
-    if name == "read":
+    if name in ("read", "score"):
         shapes = ShapeCache()
         events = 0
         with store.read() as conn:
@@ -212,6 +309,8 @@ def _phase(name: str, db: Path, rules_path: Path) -> dict[str, Any]:
             for start in range(0, len(ids), 20_000):
                 batch, _ = load_batch(conn, ids[start : start + 20_000], rules, shapes)
                 events += len(batch.event_us)
+                if name == "score":
+                    score_batch(batch, rules, AS_OF)
         out |= {"contacts": len(ids), "events": events, "shapes": len(shapes.shapes)}
     elif name in ("full", "sweep"):
         report = rescore(store, rules, AS_OF + timedelta(days=name == "sweep"), all=True)
@@ -220,25 +319,21 @@ def _phase(name: str, db: Path, rules_path: Path) -> dict[str, Any]:
         with store.read() as conn:
             (count,) = conn.exec_driver_sql("SELECT max(id) FROM contact").one()
         changed = np.random.default_rng(1).choice(int(count), 1_000, replace=False) + 1
-        at = (AS_OF + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        at = AS_OF + timedelta(hours=1)
+        page = [
+            PulledEvent(
+                "page_hits",
+                f"bench-{c}-{time.time_ns()}",
+                int(c),
+                "page.hit",
+                at,
+                {"url": "https://example.com/pricing"},
+            )
+            for c in changed
+        ]
         insert_started = time.perf_counter()
         with store.write() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO event (source, stream, external_id, contact_id, kind, occurred_at,"
-                " attributes) VALUES ('mautic', 'page_hits', ?, ?, 'page.hit', ?, ?)",
-                [
-                    (
-                        f"bench-{c}-{time.time_ns()}",
-                        int(c),
-                        at,
-                        '{"url": "https://example.com/pricing"}',
-                    )
-                    for c in changed
-                ],
-            )
-            conn.exec_driver_sql(
-                "UPDATE contact SET rescore_needed = 1 WHERE id = ?", [(int(c),) for c in changed]
-            )
+            store_events(conn, page, at)
         out["pull_insert_seconds"] = round(time.perf_counter() - insert_started, 3)
         started = time.perf_counter()
         out |= rescore(store, rules, AS_OF + timedelta(hours=1)).as_dict()
@@ -255,7 +350,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rules", type=Path, default=ROOT / "config" / "scoring.example.toml")
-    parser.add_argument("--phases", default="full,sweep,cycle", help="any of read,full,sweep,cycle")
+    parser.add_argument(
+        "--phases", default="full,sweep,cycle", help="any of read,score,full,sweep,cycle"
+    )
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached store")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -270,35 +367,37 @@ def main() -> None:
         print(f"building {pristine} ...", file=sys.stderr)
         build_store(pristine, args.contacts, args.events, args.seed)
         print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    work = data / "work.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{work}{suffix}").unlink(missing_ok=True)
+    if not _has_digests(pristine):
+        started = time.perf_counter()
+        write_digests(pristine, args.contacts, args.events, args.seed)
+        print(f"digests written in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        check_digests(pristine)
+    work = data / f"work-{os.getpid()}.sqlite"  # one per run: runs may overlap
     subprocess.run(["cp", "--sparse=always", str(pristine), str(work)], check=True)
     results = []
-    for phase in args.phases.split(","):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--phase",
-            phase,
-            "--db",
-            str(work),
-            "--rules",
-            str(args.rules),
-        ]
-        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(
-            f"{phase}: {results[-1]['seconds']} s, peak {results[-1]['peak_rss_mb']} MB",
-            file=sys.stderr,
-        )
+    try:
+        for phase in args.phases.split(","):
+            cmd = [sys.executable, __file__, "--phase", phase, "--db", str(work)]
+            done = subprocess.run(
+                [*cmd, "--rules", str(args.rules)], capture_output=True, text=True
+            )
+            if done.returncode:
+                raise SystemExit(f"phase {phase} failed:\n{done.stderr}")
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(
+                f"{phase}: {results[-1]['seconds']} s, peak {results[-1]['peak_rss_mb']} MB",
+                file=sys.stderr,
+            )
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
     now = datetime.now(UTC)
     document = {
         "when": now.isoformat(),
         "contacts": args.contacts,
         "events": args.events,
         "seed": args.seed,
-        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "cpus": len(os.sched_getaffinity(0)),
         "results": results,
     }
     out = ROOT / "bench" / "results" / f"scoring-{now.strftime('%Y%m%dT%H%M%SZ')}.json"

@@ -98,11 +98,13 @@ def rescore(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Recompute scores of the changed contacts (or all) and queue fired trigger actions."""
+    from scorebridge.config import load_config
     from scorebridge.sync.score import rescore as run_rescore
 
+    notify = load_config(state.config_path).scoring.notify_existing
     store, rules = _scoring()
     try:
-        report = run_rescore(store, rules, _as_of(None), all=everyone)
+        report = run_rescore(store, rules, _as_of(None), all=everyone, notify_existing=notify)
     finally:
         store.close()
     if as_json:

@@ -282,9 +282,12 @@ class PullSettings(_Section):
 
 
 class ScoringSettings(_Section):
-    """Where the scoring rules live."""
+    """Where the scoring rules live, and whether a first score may notify sales."""
 
     rules: RelPath = Path("config/scoring.toml")
+    #: false: triggers that already hold when a contact is scored for the first time count as
+    #: fired (they re-arm as usual) but create no task, deal or segment change.
+    notify_existing: bool = False
 
 
 class MauticWrite(_Section):

@@ -341,14 +341,22 @@ class Demo:
         """The live lead as the cycle that scored it ``as_of`` saw it, and both systems now."""
         contact, result = explain_contact(self._store(), self._rules(), LIVE_STORY.email, as_of)
         self.live_mautic_id = contact.mautic_id
+        stage, shown = result.stage, result
+        if result.reset_at is not None and result.reset_at == as_of:
+            # It entered a reset_score stage in this cycle: show the score that qualified it
+            # (its triggers fired on that) and say where the stage's own score restarts.
+            stage = f"{result.stage} (its score restarts there: {result.total_value})"
+            _, shown = explain_contact(
+                self._store(), self._rules(), LIVE_STORY.email, as_of, reset=False
+            )
         return LeadSnapshot(
             name=contact.name,
             email=LIVE_STORY.email,
             mautic_id=contact.mautic_id,
-            total=result.total_value,
-            band=result.band,
-            stage=result.stage,
-            reasons=top_reasons(result, 4, self._rules()),
+            total=shown.total_value,
+            band=shown.band,
+            stage=stage,
+            reasons=top_reasons(shown, 4, self._rules()),
             mautic=probe.mautic_lead(self.sandbox(), contact.mautic_id),
             hubspot=probe.hubspot_lead(self.sandbox(), LIVE_STORY.email),
         )

@@ -156,18 +156,24 @@ class DemoView:
                 groups or "-",
             )
         self.out.print(table)
-        self._section("Why the top hot leads are hot (scorebridge explain)")
-        for lead in [x for x in everyone if x.band == "hot"][:3]:
-            _, result = explain_contact(store, rules, str(lead.mautic_id), as_of)
-            self.out.print(f"[bold]{escape(lead.name)}[/] ({lead.total}, {_band(lead.band)})")
+        self._section("Why the top leads are hot or sales-qualified (scorebridge explain)")
+        resetting = {s.key for s in rules.stages if s.reset_score}
+        for lead in [x for x in everyone if x.band == "hot" or x.stage in resetting][:3]:
+            # the qualifying score: a reset_score stage restarts the lead's score at entry
+            _, result = explain_contact(store, rules, str(lead.mautic_id), as_of, reset=False)
+            self.out.print(
+                f"[bold]{escape(lead.name)}[/] ({result.total_value}, {_band(result.band)}"
+                + (f", now {lead.stage} with {lead.total})" if lead.stage in resetting else ")")
+            )
             for reason in top_reasons(result, 3, rules):
                 self.out.print(f"    {escape(reason)}", highlight=False)
         tasks = hubspot["tasks"] - seeded.get("tasks", 0)
         deals = hubspot["deals"] - seeded.get("deals", 0)
         self.out.print(
-            f"\nWritten back: {tasks} HubSpot follow-up tasks and {deals} deals (leads that "
-            "crossed a trigger in the seeded history), Mautic point groups, score and band "
-            "fields, stages, segments and call notes.",
+            f"\nWritten back: Mautic point groups, score and band fields, stages and segments; "
+            f"{tasks} HubSpot follow-up tasks and {deals} deals. A lead's first score only "
+            "records the triggers it already meets (\\[scoring] notify_existing = false); sales "
+            "hear about new crossings, like the one below.",
             highlight=False,
         )
 
@@ -258,8 +264,9 @@ class DemoView:
             )
         self.out.print(table)
         self.out.print(
-            "A lead entering SQL has its score rewritten on the next cycle: the example rules "
-            "set reset_score, so an SQL's score counts from its stage entry.",
+            "The example rules set reset_score on SQL: the cycle in which a lead enters SQL "
+            "fires its triggers on the qualifying score and writes the score counted from the "
+            "entry, so the next cycles have nothing to rewrite.",
             highlight=False,
         )
 
@@ -284,8 +291,8 @@ class DemoView:
         for command in commands:
             self.out.print(f"  {program} --config {cfg} {command}", highlight=False, soft_wrap=True)
         self.out.print(
-            f"(--as-of shows her at cycle {state.live_cycle}; without it explain shows her score "
-            "counting from her SQL entry.)\n"
+            f"(--as-of shows her at cycle {state.live_cycle}: her score counts from her SQL "
+            "entry, and explain says so.)\n"
             "Everything that talks to Mautic or HubSpot (sync, pull, run, doctor) needs a sandbox: "
             f"`{program} sandbox --write-config scorebridge.toml` starts a fresh one (a new "
             "world; use a new directory for it).\n"

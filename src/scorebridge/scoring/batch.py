@@ -6,7 +6,9 @@ and :func:`score_batch`. Every rule is matched once per distinct shape (the comp
 signature cache), then decay, expiry, suspect opens, per-day and total caps, group sums, fit rules
 (per distinct field value), inactivity, manual adjustments, clamps, weights, bands, one stage
 step and the trigger step run as array operations (per-shape facts: :mod:`scoring.batch_shapes`;
-stage and trigger steps: :mod:`scoring.batch_state`). Must not: read the store or the clock.
+stage and trigger steps: :mod:`scoring.batch_state`). Contacts whose stage step enters a
+``reset_score`` stage are recounted (as a sub-batch) with the new window and their trigger
+states rebased, as the engine does. Must not: read the store or the clock.
 
 Agreement with the pure engine: the reported integers, bands, stages and trigger states are the
 engine's. Exact (float) scores agree to float rounding: the engine sums with ``math.fsum``, this
@@ -34,7 +36,13 @@ from scorebridge.scoring.batch_shapes import (
     shape_facts,
     to_us,
 )
-from scorebridge.scoring.batch_state import step_stages, step_triggers
+from scorebridge.scoring.batch_state import (
+    batch_rows,
+    rebase_triggers,
+    reset_windows,
+    step_stages,
+    step_triggers,
+)
 from scorebridge.scoring.decay import SECONDS_PER_DAY, decay_factors
 from scorebridge.scoring.fit import CompiledFit
 from scorebridge.scoring.matchers import CompiledRules
@@ -175,21 +183,60 @@ def _ambiguous(value: F64, bound: F64) -> Bools:
 
 def score_batch(batch: BatchInput, rules: CompiledRules, as_of: datetime) -> BatchResult:
     """Score every contact of ``batch`` at ``as_of`` (see the module docstring for fallbacks)."""
-    n, g_count = len(batch.contact_ids), len(rules.groups)
     as_us = to_us(as_of)
     info = shape_facts(batch.shapes, rules)
+    stage_reset = np.array([s.reset_score for s in rules.stages] + [False], bool)
+    cutoff = reset_windows(stage_reset, batch.prior_stage, batch.prior_entered_us, as_us)
+    groups, group_values, total, total_value, fallback = _values(batch, rules, info, as_us, cutoff)
+    stage, entered = step_stages(
+        rules, batch.prior_stage, batch.prior_entered_us, total_value, group_values, as_us
+    )
+    rows = np.flatnonzero(reset_windows(stage_reset, stage, entered, as_us) != cutoff)
+    post = None
+    if len(rows):
+        sub = batch_rows(batch, rows)
+        post = _values(
+            sub, rules, info, as_us, reset_windows(stage_reset, stage[rows], entered[rows], as_us)
+        )
+        fallback[rows] |= post[4]
+    armed, episode, primed, fired = step_triggers(
+        rules, batch, total_value, group_values, stage, ~fallback
+    )
+    if post is not None:
+        groups[rows], group_values[rows], total[rows], total_value[rows] = post[:4]
+        rebase_triggers(
+            rules, rows, armed, primed, total_value[rows], group_values[rows], stage[rows]
+        )
+    names = [rules.base_band] + [name for name, _ in rules.bands]
+    lowers = np.array([lower for _, lower in rules.bands], np.float64)
+    band_index = np.searchsorted(lowers, total_value, side="right")
+    return BatchResult(
+        groups=groups,
+        group_values=group_values,
+        total=total,
+        total_value=total_value,
+        band=[names[i] for i in band_index.tolist()],
+        stage=stage,
+        stage_entered_us=entered,
+        armed=armed,
+        episode=episode,
+        primed=primed,
+        fired=fired,
+        fallback=fallback,
+    )
+
+
+def _values(
+    batch: BatchInput, rules: CompiledRules, info: ShapeFacts, as_us: int, cutoff: I64
+) -> tuple[F64, I64, F64, I64, Bools]:
+    """(groups, group values, total, total value, fallback) counting events at/after ``cutoff``."""
+    n, g_count = len(batch.contact_ids), len(rules.groups)
     fallback = np.zeros(n, bool)
     sums = _Sums(n, g_count)
-
     happened = batch.event_us <= as_us
     ev_row, ev_us = batch.event_row[happened], batch.event_us[happened]
     ev_shape = batch.event_shape[happened]
     ev_suspect = info.suspect[ev_shape] | _timed_suspect(info.sent_us[ev_shape], ev_us)
-
-    stage_reset = np.array([s.reset_score for s in rules.stages] + [False], bool)
-    entered = batch.prior_entered_us
-    resetting = (batch.prior_stage >= 0) & stage_reset[batch.prior_stage] & (entered != NO_TIME)
-    cutoff = np.where(resetting & (as_us > entered), entered, NO_TIME)
     _behaviour(
         batch, rules, info, sums, fallback, as_us, cutoff, ev_row, ev_us, ev_shape, ev_suspect
     )
@@ -212,30 +259,7 @@ def score_batch(batch: BatchInput, rules: CompiledRules, as_of: datetime) -> Bat
     total_bound = (np.abs(weights) * bound).sum(axis=1) + g_count * _EPS * np.abs(weighted).sum(1)
     total_value = np.floor(total + 0.5 + _ROUND_EPSILON).astype(np.int64)
     fallback |= _ambiguous(total, total_bound)
-
-    names = [rules.base_band] + [name for name, _ in rules.bands]
-    lowers = np.array([lower for _, lower in rules.bands], np.float64)
-    band_index = np.searchsorted(lowers, total_value, side="right")
-    stage, entered = step_stages(
-        rules, batch.prior_stage, batch.prior_entered_us, total_value, group_values, as_us
-    )
-    armed, episode, primed, fired = step_triggers(
-        rules, batch, total_value, group_values, stage, ~fallback
-    )
-    return BatchResult(
-        groups=groups,
-        group_values=group_values,
-        total=total,
-        total_value=total_value,
-        band=[names[i] for i in band_index.tolist()],
-        stage=stage,
-        stage_entered_us=entered,
-        armed=armed,
-        episode=episode,
-        primed=primed,
-        fired=fired,
-        fallback=fallback,
-    )
+    return groups, group_values, total, total_value, fallback
 
 
 def _timed_suspect(sent_us: I64, ev_us: I64) -> Bools:

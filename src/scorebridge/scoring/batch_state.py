@@ -1,11 +1,15 @@
 """The stage step and the trigger step of :mod:`scoring.batch`, over arrays of contacts.
 
-Owns: the array forms of :func:`scoring.stages.next_stage` (the engine takes one step per run)
-and :func:`scoring.triggers.evaluate_triggers`. Must not: compute scores or read the store.
+Owns: the ``reset_score`` windows (:func:`reset_windows`), sub-batches of the contacts whose
+window changed (:func:`batch_rows`), the array forms of :func:`scoring.stages.next_stage`
+(the engine takes one step per run)
+and :func:`scoring.triggers.evaluate_triggers` / :func:`scoring.triggers.rebase_triggers`.
+Must not: compute scores or read the store.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +18,7 @@ import numpy.typing as npt
 from scorebridge.scoring.conditions import TOTAL, CompiledCondition
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import FiredTrigger
+from scorebridge.scoring.triggers import CompiledTrigger
 
 if TYPE_CHECKING:
     from scorebridge.scoring.batch import BatchInput
@@ -46,6 +51,37 @@ def holds(cond: CompiledCondition, rules: CompiledRules, total: I64, groups: I64
     return _holds_for(cond, _subject(cond, rules, total, groups))
 
 
+def reset_windows(stage_reset: Bools, stage: I64, entered: I64, as_us: int) -> I64:
+    """Per row, from when behaviour counts (``scoring.engine.reset_cutoff``; NO_TIME: always).
+
+    ``stage_reset`` has one flag per stage plus a trailing False for "no stage" (index -1).
+    """
+    resetting = (stage >= 0) & stage_reset[stage] & (entered != _NO_TIME) & (as_us >= entered)
+    result: I64 = np.where(resetting, entered, _NO_TIME)
+    return result
+
+
+def batch_rows(batch: BatchInput, rows: I64) -> BatchInput:
+    """The contacts ``rows`` of ``batch`` (and their events) as a batch of their own."""
+    position = np.full(len(batch.contact_ids), -1, np.int64)
+    position[rows] = np.arange(len(rows))
+    keep = position[batch.event_row] >= 0
+    return replace(
+        batch,
+        contact_ids=batch.contact_ids[rows],
+        fields=[batch.fields[r] for r in rows.tolist()],
+        last_activity_us=batch.last_activity_us[rows],
+        prior_stage=batch.prior_stage[rows],
+        prior_entered_us=batch.prior_entered_us[rows],
+        prior_armed=batch.prior_armed[rows],
+        prior_episode=batch.prior_episode[rows],
+        prior_primed=batch.prior_primed[rows],
+        event_row=position[batch.event_row[keep]],
+        event_us=batch.event_us[keep],
+        event_shape=batch.event_shape[keep],
+    )
+
+
 def step_stages(
     rules: CompiledRules,
     prior: I64,
@@ -74,6 +110,38 @@ def step_stages(
     return result, entered
 
 
+def _rearms(trig: CompiledTrigger, value: I64) -> Bools:
+    if trig.rearm_below is not None:
+        below: Bools = value < trig.rearm_below
+        return below
+    if trig.rearm_above is not None:
+        above: Bools = value > trig.rearm_above
+        return above
+    return ~_holds_for(trig.when, value)
+
+
+def rebase_triggers(
+    rules: CompiledRules,
+    rows: I64,
+    armed: Bools,
+    primed: Bools,
+    total: I64,
+    groups: I64,
+    stage: I64,
+) -> None:
+    """Rebase the trigger states of ``rows`` (in place) onto their recounted values."""
+    for j, trig in enumerate(rules.triggers):
+        value = _subject(trig.when, rules, total, groups)
+        now_primed = np.ones(len(rows), bool)
+        if trig.only_after is not None:
+            now_primed = holds(trig.only_after, rules, total, groups)
+        now_armed = armed[rows, j] | _rearms(trig, value)
+        blocked = (stage >= trig.before_stage) if trig.before_stage is not None else False
+        holding = now_armed & now_primed & ~blocked & _holds_for(trig.when, value)
+        armed[rows, j] = now_armed & ~holding
+        primed[rows, j] = now_primed
+
+
 def step_triggers(
     rules: CompiledRules,
     batch: BatchInput,
@@ -93,13 +161,7 @@ def step_triggers(
         primed = batch.prior_primed[:, j] | (trig.only_after is None)
         if trig.only_after is not None:
             primed |= holds(trig.only_after, rules, total, groups)
-        if trig.rearm_below is not None:
-            rearm = value < trig.rearm_below
-        elif trig.rearm_above is not None:
-            rearm = value > trig.rearm_above
-        else:
-            rearm = ~_holds_for(trig.when, value)
-        armed = batch.prior_armed[:, j] | rearm
+        armed = batch.prior_armed[:, j] | _rearms(trig, value)
         blocked = (stage >= trig.before_stage) if trig.before_stage is not None else False
         fire = armed & primed & ~blocked & _holds_for(trig.when, value)
         episode = batch.prior_episode[:, j] + fire
@@ -117,6 +179,7 @@ def step_triggers(
                         actions=trig.actions,
                         idempotency_key=f"{trig.id}:{int(ids[row])}:{ep}",
                         value=int(value[row]),
+                        total=int(total[row]),
                     ),
                 )
             )

@@ -22,9 +22,13 @@ Semantics beyond DESIGN §5, decided here:
 - group score = clamp(fsum(contributions), scale.min, min(group.max, scale.max)); total =
   clamp(fsum(weight * group score), scale.min, scale.max); reported integers round half up;
   bands, stages and triggers compare the reported integers;
-- stages: see :mod:`scoring.stages` (one step per run, entry time = ``as_of``; a resetting
-  stage counts contributions at or after its entry from the next instant on, so the run that
-  qualifies a lead reports, and triggers on, the values that qualified it).
+- stages: see :mod:`scoring.stages` (one step per run, entry time = ``as_of``). The stage step
+  and the triggers see the values counted under the stage the contact was in; when the step
+  changes what counts (it entered a ``reset_score`` stage), the run then recounts with the new
+  stage's window and reports that (post-reset) score, and :func:`scoring.triggers.rebase_triggers`
+  moves the trigger states onto it without firing. So the entering run fires e.g. "turned-hot"
+  with the qualifying total, reports the reset score, and a rerun or a later run without new
+  events reports the same values. The ledger lists behaviour before the entry with factor 0.
 """
 
 from __future__ import annotations
@@ -47,8 +51,8 @@ from scorebridge.scoring.model import (
     ScoringEvent,
 )
 from scorebridge.scoring.opens import suspect_open_reason
-from scorebridge.scoring.stages import next_stage, stage_index
-from scorebridge.scoring.triggers import evaluate_triggers
+from scorebridge.scoring.stages import CompiledStage, next_stage, stage_index
+from scorebridge.scoring.triggers import evaluate_triggers, rebase_triggers
 
 ACTIVITY_KINDS = frozenset(
     {"page.hit", "email.click", "form.submit", "asset.download", "email.open"}
@@ -206,6 +210,18 @@ def _sum_groups(
         if not events:
             continue
         if cutoff is not None:
+            if ledger is not None:
+                for event in sorted((e for e in events if e.occurred_at < cutoff), key=_order):
+                    base = rule.points if rule.points is not None else _delta(event.attributes)
+                    group = rules.group_of(rule, event.attributes)
+                    add(
+                        rule.id,
+                        group,
+                        event,
+                        base or 0.0,
+                        0.0,
+                        f"before the stage entry at {cutoff.isoformat()} (reset_score)",
+                    )
             events = [e for e in events if e.occurred_at >= cutoff]
         if ledger is None and not rule.capped and rule.suspect_open_factor is None:
             _add_plain(parts, rules, rule, events, as_of)
@@ -281,6 +297,15 @@ def _total(groups: dict[str, float], rules: CompiledRules) -> float:
     return _clamp(weighted, rules.scale_min, rules.scale_max)
 
 
+def reset_cutoff(
+    stages: tuple[CompiledStage, ...], current: int, entered_at: datetime | None, as_of: datetime
+) -> datetime | None:
+    """From when behaviour counts in stage ``current``: its entry time if it resets the score."""
+    if current < 0 or entered_at is None or not stages[current].reset_score:
+        return None
+    return entered_at if as_of >= entered_at else None
+
+
 def score(
     events: Iterable[ScoringEvent],
     facts: ContactFacts,
@@ -289,11 +314,13 @@ def score(
     prior: PriorState,
     *,
     with_ledger: bool = True,
+    reset: bool = True,
 ) -> ScoreResult:
     """Score one contact at ``as_of`` from all its events (any order, duplicates allowed).
 
     ``with_ledger=False`` skips building the contribution list (bulk rescoring); every other
-    field of the result is identical.
+    field of the result is identical. ``reset=False`` ignores ``reset_score`` windows (the
+    values that qualified a contact for its stage, e.g. for the reasons of a task fired then).
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
@@ -301,9 +328,7 @@ def score(
     stages = rules.stages
     current = stage_index(stages, prior.stage)
     entered_at = prior.stage_entered_at if current >= 0 else None
-    cutoff = None
-    if current >= 0 and stages[current].reset_score and entered_at is not None:
-        cutoff = entered_at if as_of > entered_at else None
+    cutoff = reset_cutoff(stages, current, entered_at, as_of) if reset else None
 
     ledger: list[Contribution] | None = [] if with_ledger else None
     groups = _sum_groups(tally, facts, rules, as_of, cutoff, ledger)
@@ -317,6 +342,14 @@ def score(
     states, fired = evaluate_triggers(
         rules.triggers, prior.triggers, facts.contact_id, total_value, values, current
     )
+    window = reset_cutoff(stages, current, entered_at, as_of) if reset else None
+    if window != cutoff:
+        ledger = [] if with_ledger else None
+        groups = _sum_groups(tally, facts, rules, as_of, window, ledger)
+        values = {g: round_half_up(v) for g, v in groups.items()}
+        total = _total(groups, rules)
+        total_value = round_half_up(total)
+        states = rebase_triggers(rules.triggers, states, total_value, values, current)
     return ScoreResult(
         contact_id=facts.contact_id,
         as_of=as_of,
@@ -331,4 +364,5 @@ def score(
         triggers=states,
         fired=fired,
         ledger=ledger if ledger is not None else [],
+        reset_at=window,
     )

@@ -20,6 +20,16 @@ from scorebridge.scoring.model import Contribution, ScoreResult
 _BUILTIN_LABELS = {"inactivity": "No recent activity", "manual": "Manual adjustment"}
 
 
+def reset_note(result: ScoreResult) -> str | None:
+    """Why earlier behaviour does not count ("entered sql at T: ..."), or None without a reset."""
+    if result.reset_at is None:
+        return None
+    return (
+        f"entered {result.stage} at {result.reset_at.isoformat()}: earlier behaviour no longer "
+        "counts (reset_score)"
+    )
+
+
 def rule_labels(rules: CompiledRules | None) -> dict[str, str]:
     """rule id -> human label (behaviour rules, fit rules and the built-in lines)."""
     labels = dict(_BUILTIN_LABELS)
@@ -63,6 +73,8 @@ def explain_json(result: ScoreResult, rules: CompiledRules | None = None) -> dic
         "band": result.band,
         "stage": result.stage,
         "stage_entered_at": _iso(result.stage_entered_at),
+        "reset_at": _iso(result.reset_at),
+        "reset_note": reset_note(result),
         "groups": {
             g: {"value": result.group_values[g], "exact": result.groups[g]} for g in result.groups
         },
@@ -99,8 +111,11 @@ def explain_text(result: ScoreResult, rules: CompiledRules | None = None) -> str
         f"contact {result.contact_id} as of {result.as_of.isoformat()} (rules {result.version})",
         f"total {result.total_value} ({result.band}), stage {stage}",
         "groups: " + ", ".join(f"{g} {v}" for g, v in result.group_values.items()),
-        "contributions:",
     ]
+    note = reset_note(result)
+    if note is not None:
+        lines.append(note)
+    lines.append("contributions:")
     for c in by_impact(result.ledger):
         when = c.occurred_at.strftime("%Y-%m-%d %H:%M") if c.occurred_at else "now"
         lines.append(

@@ -93,13 +93,19 @@ class Contribution:
 
 @dataclass(frozen=True, slots=True)
 class FiredTrigger:
-    """A trigger that fired in this run; its actions are enqueued with ``idempotency_key``."""
+    """A trigger that fired in this run; its actions are enqueued with ``idempotency_key``.
+
+    ``value`` is what its ``when`` looked at and ``total`` the reported total the triggers saw:
+    in the run that enters a ``reset_score`` stage these are the qualifying (pre-reset) values,
+    not the result's (post-reset) ``total_value``.
+    """
 
     trigger_id: str
     episode: int
     actions: tuple[Mapping[str, Any], ...]
     idempotency_key: str
     value: int
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,8 @@ class ScoreResult:
 
     ``groups``/``total`` are exact (clamped); ``group_values``/``total_value`` are the reported
     integers (round half up). Bands, stages and triggers compare the reported integers.
+    ``reset_at`` is the entry time of the ``reset_score`` stage the contact is in when that
+    reset applies (behaviour before it no longer counts), else None.
     """
 
     contact_id: int
@@ -123,3 +131,4 @@ class ScoreResult:
     triggers: dict[str, TriggerState]
     fired: list[FiredTrigger]
     ledger: list[Contribution]
+    reset_at: datetime | None = None

@@ -12,13 +12,13 @@ Decisions:
   stage, and does not move forward again in the same run;
 - a stage key the rule file no longer has counts as "no stage";
 - ``stage_entered_at`` is the ``as_of`` of the run that moved the contact (the moment the bridge
-  observed the condition). For ``as_of > stage_entered_at``, ``reset_score = true`` counts only
+  observed the condition). For ``as_of >= stage_entered_at``, ``reset_score = true`` counts only
   event contributions with ``occurred_at >= stage_entered_at`` (caps apply within that window);
   fit rules, inactivity and manual adjustments are state or operator decisions and always count.
-  At the entry instant itself the score is still the one that qualified the contact, so the
-  qualifying run (and a rerun at the same ``as_of``) reports e.g. "hot" and the triggers see the
-  crossing; from the next run on the stage's own score restarts. This needs only the stored entry
-  time, never a replay of history;
+  The run that enters the stage decides the stage and fires the triggers on the qualifying
+  (pre-reset) values, then reports and saves the reset score (see :mod:`scoring.engine`), so a
+  rerun at the same ``as_of`` and later runs without new events report the same values. This
+  needs only the stored entry time, never a replay of history;
 - moving to no stage (``allow_back`` from the first stage) clears ``stage_entered_at``;
 - ``allow_back`` together with ``reset_score`` is rejected at load: the reset would take the
   score below the stage's own condition and send the contact straight back.

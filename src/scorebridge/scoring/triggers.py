@@ -13,7 +13,13 @@ Semantics (per trigger, on the reported integer its ``when`` looks at):
 - firing: armed, primed and ``when`` holds -> episode + 1, disarmed, and one
   :class:`FiredTrigger` with idempotency key ``"{trigger_id}:{contact_id}:{episode}"``;
 - ``before_stage``: no firing once the contact is in that stage or a later one (re-arming and
-  priming still happen).
+  priming still happen);
+- a stage change that changes what counts (entering a ``reset_score`` stage) is not behaviour:
+  after the step on the values before the change, :func:`rebase_triggers` moves the states onto
+  the values after it without firing anything: a fired trigger re-arms if those values re-arm
+  it, priming restarts from them (``only_after`` must hold again after the reset), and a
+  trigger whose ``when`` already holds on them is disarmed as if it had fired (same episode), so
+  only a new crossing fires it.
 Must not: render action templates or enqueue anything; the write-back does that.
 """
 
@@ -104,7 +110,29 @@ def evaluate_triggers(
                     actions=trig.actions,
                     idempotency_key=f"{trig.id}:{contact_id}:{episode}",
                     value=value,
+                    total=total_value,
                 )
             )
         states[trig.id] = TriggerState(armed=armed, episode=episode, primed=primed)
     return states, fired
+
+
+def rebase_triggers(
+    triggers: Sequence[CompiledTrigger],
+    states: Mapping[str, TriggerState],
+    total_value: int,
+    group_values: Mapping[str, int],
+    stage: int,
+) -> dict[str, TriggerState]:
+    """The states after the counted values jumped without behaviour (a score reset); no firing."""
+    out: dict[str, TriggerState] = {}
+    for trig in triggers:
+        before = states[trig.id]
+        value = trig.when.value(total_value, group_values)
+        primed = trig.only_after is None or trig.only_after.holds(total_value, group_values)
+        armed = before.armed or trig.rearms(value)
+        blocked = trig.before_stage is not None and stage >= trig.before_stage
+        if armed and primed and not blocked and trig.when.holds_for(value):
+            armed = False
+        out[trig.id] = TriggerState(armed=armed, episode=before.episode, primed=primed)
+    return out

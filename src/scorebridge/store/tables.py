@@ -86,6 +86,33 @@ class Event(SQLModel, table=True):
     attributes: dict[str, Any] = _json()
 
 
+class Shape(SQLModel, table=True):
+    """A distinct ``(kind, attributes)`` pair of events; ``attributes`` is canonical JSON text."""
+
+    __tablename__ = "event_shape"
+    __table_args__ = (sa.UniqueConstraint("kind", "attributes", name="uq_event_shape"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    attributes: str
+
+
+class Digest(SQLModel, table=True):
+    """A contact's events packed for rescoring (``store.digests``); ``event`` stays the truth.
+
+    ``occurred_us`` holds little-endian int64 microseconds since the epoch and ``shape_ids``
+    little-endian int32 ``event_shape`` ids, one per event in event id order; ``event_count``
+    tells a stale digest from a fresh one.
+    """
+
+    __tablename__ = "event_digest"
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    event_count: int = 0
+    occurred_us: bytes = Field(default=b"", sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    shape_ids: bytes = Field(default=b"", sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
 class Cursor(SQLModel, table=True):
     """One bookmark per (source, stream), moved in the transaction that stores its rows."""
 
@@ -190,4 +217,17 @@ class Lease(SQLModel, table=True):
     expires_at: datetime | None = _dt()
 
 
-ALL_TABLES = [Contact, Event, Cursor, Score, TriggerState, Written, Outbox, DeadLetter, Run, Lease]
+ALL_TABLES = [
+    Contact,
+    Event,
+    Shape,
+    Digest,
+    Cursor,
+    Score,
+    TriggerState,
+    Written,
+    Outbox,
+    DeadLetter,
+    Run,
+    Lease,
+]

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from scorebridge.clock import Clock
 from scorebridge.crashpoints import crash_point
 from scorebridge.crm.base import ClosedDeal, CrmAdapter, CrmContact, Owner, Page
-from scorebridge.store import cursors
+from scorebridge.store import cursors, digests
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
 from scorebridge.sync import identity
@@ -368,6 +368,14 @@ def _store_deals(
                 for r in changed
             ],
         )
+    digests.append(
+        conn,
+        [
+            digests.NewEvent(r["contact_id"], r["occurred_at"], r["kind"], r["attributes"])
+            for r in fresh
+        ],
+    )
+    digests.rebuild(conn, (r["contact_id"] for r in changed))
     touched = sorted({r["contact_id"] for r in (*fresh, *changed)})
     for chunk in _chunks(touched):
         conn.execute(

@@ -24,7 +24,14 @@ from typing import Any
 
 from scorebridge.clock import Clock
 from scorebridge.config import Settings
-from scorebridge.errors import ConfigError, ShutdownRequested
+from scorebridge.errors import (
+    AuthError,
+    ConfigError,
+    QuotaExhausted,
+    ShutdownRequested,
+    TransientError,
+)
+from scorebridge.logging import redact
 from scorebridge.runtime import build_crm_adapter, build_mautic_client, pull_options
 from scorebridge.scoring import CompiledRules, compile_rules, load_rules
 from scorebridge.store import deadletter, outbox, runs
@@ -175,18 +182,30 @@ class SyncCycle:
         checkpoint()
         if self.crm is not None:
             ignore = [f.name for f in crm_field_specs(settings, self.rules)]
-            steps["crm_pull"] = pull_crm(
-                store,
-                self.crm,
-                clock,
-                kind=settings.crm.kind,
-                overlap=settings.pull.overlap,
-                ignore_properties=ignore,
-                should_stop=stop,
-            ).as_dict()
+            try:
+                steps["crm_pull"] = pull_crm(
+                    store,
+                    self.crm,
+                    clock,
+                    kind=settings.crm.kind,
+                    overlap=settings.pull.overlap,
+                    ignore_properties=ignore,
+                    should_stop=stop,
+                ).as_dict()
+            except (TransientError, QuotaExhausted) as exc:
+                # The CRM is down or out of quota: Mautic keeps syncing, the CRM's queue is
+                # kept (its pushes fail and back off) and its pull resumes from the cursor.
+                steps["crm_pull"] = {"error": redact(f"{type(exc).__name__}: {exc}")}
+                log.warning("CRM pull failed; the cycle goes on without it: %s", exc)
             checkpoint()
         now = clock.now()
-        steps["rescore"] = rescore(store, self.rules, now, all=decay_sweep).as_dict()
+        steps["rescore"] = rescore(
+            store,
+            self.rules,
+            now,
+            all=decay_sweep,
+            notify_existing=settings.scoring.notify_existing,
+        ).as_dict()
         checkpoint()
         plan = plan_changes(store, self.rules, settings, now)
         steps["plan"] = plan.as_dict()
@@ -196,6 +215,9 @@ class SyncCycle:
                 self.lease.check(conn)
         pushed = push(store, self.writers(), now, dry_run=dry_run, should_stop=stop)
         steps["push"] = pushed.as_dict()
+        for system in pushed.systems.values():
+            if isinstance(system.error, AuthError):  # the operator must fix the credentials
+                raise system.error
         if dry_run:
             report.planned_writes = dry_run_writes(plan, pushed.planned)
         report.interrupted = report.interrupted or stop()

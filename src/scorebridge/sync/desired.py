@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -314,13 +314,17 @@ def _prepare_triggers(
     fresh = [r for r in rows if "rendered" not in (r.payload or {})]
     if not fresh:
         return
-    contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, now)
+    qualifying = {r.contact_id for r in fresh if (r.payload or {}).get("before_reset")}
+    contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, now, qualifying)
     reps, cw = list(settings.crm.reps), settings.write.crm
     notes: list[outbox.NewOperation] = []
     for row in fresh:
         payload = dict(row.payload or {})
         params = payload.get("params") or {}
         ctx = contexts.get(row.contact_id)
+        if ctx is not None and isinstance(payload.get("total"), int):
+            # the values the trigger fired on (the qualifying ones when it entered a reset stage)
+            ctx = replace(ctx, total=payload["total"], band=str(payload.get("band") or ctx.band))
         off = _switched_off(row.op, settings)
         rendered: dict[str, Any] = {}
         if ctx is not None and row.op == "crm.task":
@@ -373,8 +377,10 @@ def _mirror_note(
 
 
 def _trigger_contexts(
-    conn: Connection, rules: CompiledRules, ids: set[int], now: datetime
+    conn: Connection, rules: CompiledRules, ids: set[int], now: datetime, qualifying: set[int]
 ) -> dict[int, TriggerContext]:
+    """Per contact, what its task or deal says; ``qualifying`` contacts' triggers fired on the
+    values before a ``reset_score`` stage entry, so their reasons ignore the reset."""
     inputs = load_engine_inputs(conn, sorted(ids))
     rows = conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))).all()
     contexts: dict[int, TriggerContext] = {}
@@ -382,7 +388,7 @@ def _trigger_contexts(
         one = inputs.get(row.id)
         if one is None:
             continue
-        result = score(one.events, one.facts, rules, now, one.prior, with_ledger=True)
+        result = score(one.events, one.facts, rules, now, one.prior, reset=row.id not in qualifying)
         fields = row.fields or {}
         name = " ".join(str(fields.get(k) or "").strip() for k in ("firstname", "lastname"))
         contexts[row.id] = TriggerContext(

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 
 from scorebridge.clock import SystemClock
 from scorebridge.errors import StateError
-from scorebridge.store import deadletter
+from scorebridge.store import deadletter, digests
 from scorebridge.store.engine import insert
 from scorebridge.store.tables import Contact, Event, Outbox, Score, TriggerState, Written
 
@@ -299,6 +299,7 @@ def fold(conn: Connection, *, survivor: int, crm_only: int, now: datetime) -> No
         conn.execute(
             sa.update(table).where(table.c.contact_id == crm_only).values(contact_id=survivor)
         )
+    digests.rebuild(conn, [survivor, crm_only])
     _move_keyed(conn, _written, ("system", "target"), survivor, crm_only, prefer_moved=None)
     _move_keyed(conn, _trigger, ("trigger_id",), survivor, crm_only, prefer_moved="episode")
     conn.execute(sa.delete(_score).where(_score.c.contact_id == crm_only))

@@ -159,10 +159,13 @@ def leads(
 
 
 def explain_contact(
-    store: Store, rules: CompiledRules, ref: str, as_of: datetime
+    store: Store, rules: CompiledRules, ref: str, as_of: datetime, *, reset: bool = True
 ) -> tuple[ContactRef, ScoreResult]:
-    """Rerun the pure engine with the ledger for one contact, from its stored events and state."""
+    """Rerun the pure engine with the ledger for one contact, from its stored events and state.
+
+    ``reset=False``: ignore ``reset_score`` (the values that qualified the contact for its stage).
+    """
     with store.read() as conn:
         contact = find_contact(conn, ref)
         one = load_engine_inputs(conn, [contact.id])[contact.id]
-    return contact, score(one.events, one.facts, rules, as_of, one.prior, with_ledger=True)
+    return contact, score(one.events, one.facts, rules, as_of, one.prior, reset=reset)

@@ -38,7 +38,7 @@ from scorebridge.mautic.streams import (
     read_id_stream,
     read_time_stream,
 )
-from scorebridge.store import cursors, deadletter
+from scorebridge.store import cursors, deadletter, digests
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
 
@@ -321,6 +321,13 @@ def store_events(conn: Connection, events: Sequence[PulledEvent], now: datetime)
                 "occurred_at": e.occurred_at,
                 "attributes": e.attributes,
             }
+            for e in fresh.values()
+        ],
+    )
+    digests.append(
+        conn,
+        [
+            digests.NewEvent(ids[e.mautic_contact_id], e.occurred_at, e.kind, e.attributes)
             for e in fresh.values()
         ],
     )

@@ -10,7 +10,8 @@ rest. The named crash point ``push.after_remote_write`` sits between the remote 
 recording: a crash there resends the batch, which is safe because every write is absolute or
 looked up before it is created. :class:`~scorebridge.errors.QuotaExhausted` pauses that system
 until the reset (every queued op waits, no attempt counted) while other systems go on; an
-authentication or contract failure stops that system for this push and is reported.
+authentication or contract failure stops that system for this push and is reported
+(``SystemReport.error``; the cycle fails on an auth error once every system was pushed).
 ``dry_run`` lists the due operations and sends nothing.
 Must not: know what an operation means (writers do) or decide what to write (the planner does).
 """
@@ -120,6 +121,8 @@ class SystemReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     stopped: str | None = None
     paused_until: datetime | None = None
+    error: BridgeError | None = None
+    """The error that stopped the push (auth, contract), for the cycle to act on."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -177,8 +180,21 @@ def push(
             with store.read() as conn:
                 report.planned.extend(_due(conn, writer.system, now))
             continue
+        _reclaim(store, writer.system, now)
         _drain(store, writer, now, sys_report, should_stop)
     return report
+
+
+def _reclaim(store: Store, system: str, now: datetime) -> None:
+    """Make ops left in flight by a process that died due now: the caller holds the lease, so
+    no live process owns a claim (else they would wait out the claim's hold). They stay in
+    flight, which tells the writers to look for the write before resending it."""
+    with store.write() as conn:
+        conn.execute(
+            sa.update(_outbox)
+            .where(_outbox.c.system == system, _outbox.c.status == outbox.IN_FLIGHT)
+            .values(next_attempt_at=now)
+        )
 
 
 def _due(conn: Connection, system: str, now: datetime) -> list[dict[str, Any]]:
@@ -232,7 +248,7 @@ def _drain(
             if BridgeError.classify(exc) is not Action.FAIL:
                 raise
             _release(store, items, str(exc), now + BACKOFF_BASE, report)
-            report.stopped = redact(str(exc))[:300]
+            report.stopped, report.error = redact(str(exc))[:300], exc
             log.error("%s: push stopped: %s", writer.system, report.stopped)
             return
         crash_point("push.after_remote_write")

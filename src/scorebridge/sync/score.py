@@ -3,13 +3,20 @@
 Owns: :func:`rescore` (the contacts flagged ``rescore_needed`` by the pull; everyone for the
 daily decay/inactivity sweep, and whenever the rule-set version differs from the one recorded in
 the cursor ``("scoring", "rule_version")`` after the last complete rescore), one write
-transaction per chunk of contacts that reads their events and state, scores them with
+transaction per chunk of contacts that reads their event digests (``store.digests``; checked
+against the event rows, and rebuilt where stale, for flagged contacts always and for everyone
+when the digests do not add up to the event rows) and state, scores them with
 :mod:`scoring.batch` (the pure engine for the few contacts the batch hands back), saves
-``score`` rows (one per group plus ``group_key = "total"`` with the band), the stage, changed
-``trigger_state`` rows, clears the flag, and enqueues every fired trigger action into the outbox
-with the idempotency key ``"{trigger}:{contact}:{episode}"`` (``":{n}"`` appended, the action's
-index, when a trigger has several actions); and :func:`adjust`, the manual adjustment (an
-``event`` of kind ``manual``).
+``score`` rows (one per group plus ``group_key = "total"`` with the band; only for contacts
+whose reported values, band or rule version changed), the stage, changed ``trigger_state``
+rows, clears the flag, and enqueues every fired trigger action into the outbox with the
+idempotency key ``"{trigger}:{contact}:{episode}"`` (``":{n}"`` appended, the action's index,
+when a trigger has several actions; the payload carries the total and band the trigger saw,
+the qualifying pre-reset values in the run that enters a ``reset_score`` stage). With
+``notify_existing=False`` a contact scored for the first time (no score and no trigger_state
+rows) records the triggers that hold as fired but enqueues none of their actions, so the first
+sync of an existing Mautic does not flood sales. And :func:`adjust`, the manual adjustment (an
+``event`` of kind ``manual``, appended to the contact's digest).
 Must not: read the clock (``as_of``/``now`` come in), talk to remote systems, or plan writes.
 """
 
@@ -26,6 +33,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from scorebridge.crashpoints import crash_point
 from scorebridge.scoring.batch import (
     NO_TIME,
     BatchInput,
@@ -36,7 +44,7 @@ from scorebridge.scoring.batch import (
 )
 from scorebridge.scoring.engine import score
 from scorebridge.scoring.matchers import CompiledRules
-from scorebridge.store import cursors, outbox
+from scorebridge.store import cursors, digests, outbox
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event, Score, TriggerState
 from scorebridge.sync.leads import find_contact
@@ -71,6 +79,7 @@ class RescoreReport:
     pure_engine: int = 0
     stage_changes: int = 0
     fired: int = 0
+    silenced: int = 0
     enqueued: int = 0
     bands: Counter[str] = field(default_factory=Counter)
 
@@ -85,6 +94,7 @@ class RescoreReport:
             "pure_engine": self.pure_engine,
             "stage_changes": self.stage_changes,
             "fired": self.fired,
+            "silenced": self.silenced,
             "enqueued": self.enqueued,
             "bands": dict(sorted(self.bands.items())),
         }
@@ -97,20 +107,29 @@ def rescore(
     *,
     all: bool = False,  # noqa: A002 - the CLI flag's name
     chunk_size: int = DEFAULT_CHUNK,
+    notify_existing: bool = False,
 ) -> RescoreReport:
-    """Rescore flagged contacts (or ``all``) at ``as_of``; one transaction per chunk."""
+    """Rescore flagged contacts (or ``all``) at ``as_of``; one transaction per chunk.
+
+    ``notify_existing`` (``[scoring] notify_existing``): whether triggers that already hold when
+    a contact is scored for the first time enqueue their actions (else they only count as fired).
+    """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     with store.read() as conn:
         applied = cursors.get(conn, *RULES_CURSOR)
         new_rules = applied != rules.version
         ids = contacts_to_rescore(conn, everyone=all or new_rules)
+        verify = not (all or new_rules) or not digests.all_fresh(conn)
     mode = "all" if all else "new-rules" if new_rules else "changed"
     report = RescoreReport(mode, rules.version, as_of)
     shapes = ShapeCache()
     for start in range(0, len(ids), chunk_size):
         with store.write() as conn:
-            _rescore_chunk(conn, ids[start : start + chunk_size], rules, as_of, shapes, report)
+            chunk = ids[start : start + chunk_size]
+            _rescore_chunk(
+                conn, chunk, rules, as_of, shapes, report, verify=verify, notify=notify_existing
+            )
         report.chunks += 1
     if new_rules:
         with store.write() as conn:
@@ -125,8 +144,11 @@ def _rescore_chunk(
     as_of: datetime,
     shapes: ShapeCache,
     report: RescoreReport,
+    *,
+    verify: bool,
+    notify: bool,
 ) -> None:
-    batch, flagged = load_batch(conn, ids, rules, shapes)
+    batch, flagged = load_batch(conn, ids, rules, shapes, verify=verify)
     if not len(batch.contact_ids):
         return
     result = score_batch(batch, rules, as_of)
@@ -139,11 +161,14 @@ def _rescore_chunk(
                 row, score(one.events, one.facts, rules, as_of, one.prior, with_ledger=False), rules
             )
         report.pure_engine += len(pending)
+    if not notify and result.fired:
+        report.silenced += _silence_first_scores(conn, batch, result)
     _save_scores(conn, batch, result, rules, as_of)
+    crash_point("rescore.inside_transaction")
     report.stage_changes += _save_contacts(conn, batch, result, flagged, rules, as_of)
     _save_triggers(conn, batch, result, rules, as_of)
     report.fired += len(result.fired)
-    report.enqueued += outbox.enqueue(conn, _operations(batch, result), now=as_of)
+    report.enqueued += outbox.enqueue(conn, _operations(batch, result, rules), now=as_of)
     report.contacts += len(batch.contact_ids)
     report.bands.update(result.band)
 
@@ -163,34 +188,61 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
 def _save_scores(
     conn: Connection, batch: BatchInput, result: BatchResult, rules: CompiledRules, as_of: datetime
 ) -> None:
+    """Upsert every score row, rewriting only rows whose value, band or rule version changed;
+    then the total row of every contact with a rewritten row gets ``computed_at = as_of``.
+
+    A contact whose stored rows already say the same keeps them (``computed_at`` and ``exact``
+    stay those of the row's last real change), so the planner, which compares the total row's
+    ``computed_at`` with its last plan, sees only real changes.
+    """
+    keys = [*rules.groups, TOTAL]
+    values = np.column_stack([result.group_values, result.total_value])
+    exact = np.column_stack([result.groups, result.total])
     computed = _driver_value(conn, _score.c.computed_at, as_of)
-    version = rules.version
-    ids = batch.contact_ids.tolist()
-    rows: list[tuple[Any, ...]] = []
-    for g, group in enumerate(rules.groups):
-        values, exact = result.group_values[:, g].tolist(), result.groups[:, g].tolist()
-        rows.extend(
-            zip(ids, repeat(group), values, exact, repeat(None), repeat(version), repeat(computed))
-        )
-    totals, exact_totals = result.total_value.tolist(), result.total.tolist()
-    rows.extend(
+    nones = [None] * len(rules.groups)
+    n = len(batch.contact_ids)
+    rows = list(
         zip(
-            ids, repeat(TOTAL), totals, exact_totals, result.band, repeat(version), repeat(computed)
+            np.repeat(batch.contact_ids, len(keys)).tolist(),
+            keys * n,
+            values.ravel().tolist(),
+            exact.ravel().tolist(),
+            [b for band in result.band for b in (*nones, band)],
+            repeat(rules.version),
+            repeat(computed),
         )
     )
-    _executemany(
-        conn,
+    differs = "IS NOT" if conn.dialect.name == "sqlite" else "IS DISTINCT FROM"
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    cur = digests.dbapi_cursor(conn)
+    cur.executemany(
         "INSERT INTO score (contact_id, group_key, value, exact, band, rule_version, computed_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (contact_id, group_key) DO UPDATE SET"
         " value = excluded.value, exact = excluded.exact, band = excluded.band,"
-        " rule_version = excluded.rule_version, computed_at = excluded.computed_at",
+        " rule_version = excluded.rule_version, computed_at = excluded.computed_at"
+        f" WHERE score.value {differs} excluded.value OR score.band {differs} excluded.band"
+        f" OR score.rule_version {differs} excluded.rule_version".replace("?", mark),
         rows,
     )
-    keys = [*rules.groups, TOTAL]
-    lo, hi = int(batch.contact_ids[0]), int(batch.contact_ids[-1])
+    if 0 < cur.rowcount < len(rows) or cur.rowcount < 0:
+        # Some of a contact's rows may have changed while its total did not: the planner
+        # looks at the total row's computed_at, so bump it for every contact with a change.
+        where, params = digests.where_ids(conn, "contact_id", batch.contact_ids)
+        cur.execute(
+            f"SELECT DISTINCT contact_id FROM score WHERE {where} AND computed_at = {mark}",
+            (*params, computed),
+        )
+        _executemany(
+            conn,
+            f"UPDATE score SET computed_at = ? WHERE contact_id = ? AND group_key = '{TOTAL}'"
+            f" AND computed_at {differs} ?",
+            [(computed, cid, computed) for (cid,) in cur.fetchall()],
+        )
+    ids = batch.contact_ids.tolist()
+    lo, hi = ids[0], ids[-1]
     dense = hi - lo + 1 <= 2 * len(ids)
-    chunk = _score.c.contact_id.between(lo, hi) if dense else _score.c.contact_id.in_(ids)
-    conn.execute(sa.delete(_score).where(chunk, _score.c.group_key.not_in(keys)))
+    scope = _score.c.contact_id.between(lo, hi) if dense else _score.c.contact_id.in_(ids)
+    conn.execute(sa.delete(_score).where(scope, _score.c.group_key.not_in(keys)))
 
 
 def _save_contacts(
@@ -204,7 +256,7 @@ def _save_contacts(
     moved = (result.stage != batch.prior_stage) | (
         result.stage_entered_us != np.where(batch.prior_stage >= 0, batch.prior_entered_us, NO_TIME)
     )
-    changed = np.flatnonzero(moved | flagged)
+    changed = np.flatnonzero(moved)
     keys = [s.key for s in rules.stages]
     entered_col = _contact.c.stage_entered_at
     as_of_value = _driver_value(conn, entered_col, as_of)
@@ -227,6 +279,10 @@ def _save_contacts(
         " WHERE id = ?",
         rows,
     )
+    cleared = batch.contact_ids[flagged & ~moved].tolist()
+    _executemany(
+        conn, f"UPDATE contact SET rescore_needed = {false} WHERE id = ?", [(c,) for c in cleared]
+    )
     return int(moved.sum())
 
 
@@ -235,23 +291,29 @@ def _save_triggers(
 ) -> None:
     if not rules.triggers:
         return
+    # A trigger without ``only_after`` is primed whatever its stored flag says: a row that would
+    # differ from the prior state only in that flag is not worth writing (millions, first run).
+    always_primed = np.array([t.only_after is None for t in rules.triggers], bool)
     changed = (
         (result.armed != batch.prior_armed)
         | (result.episode != batch.prior_episode)
-        | (result.primed != batch.prior_primed)
+        | ((result.primed != batch.prior_primed) & ~always_primed)
     )
     fired_at = _driver_value(conn, _state.c.fired_at, as_of)
-    rows = [
-        (
-            int(batch.contact_ids[r]),
-            rules.triggers[j].id,
-            bool(result.armed[r, j]),
-            int(result.episode[r, j]),
-            bool(result.primed[r, j]),
-            fired_at if result.episode[r, j] > batch.prior_episode[r, j] else None,
+    rows_at, cols = np.nonzero(changed)
+    ids = [t.id for t in rules.triggers]
+    fired = result.episode[rows_at, cols] > batch.prior_episode[rows_at, cols]
+    rows = list(
+        zip(
+            batch.contact_ids[rows_at].tolist(),
+            [ids[j] for j in cols.tolist()],
+            result.armed[rows_at, cols].tolist(),
+            result.episode[rows_at, cols].tolist(),
+            result.primed[rows_at, cols].tolist(),
+            [fired_at if f else None for f in fired.tolist()],
+            strict=True,
         )
-        for r, j in zip(*np.nonzero(changed), strict=True)
-    ]
+    )
     _executemany(
         conn,
         "INSERT INTO trigger_state (contact_id, trigger_id, armed, episode, primed, fired_at)"
@@ -262,7 +324,29 @@ def _save_triggers(
     )
 
 
-def _operations(batch: BatchInput, result: BatchResult) -> list[outbox.NewOperation]:
+def _silence_first_scores(conn: Connection, batch: BatchInput, result: BatchResult) -> int:
+    """Drop the fired triggers of contacts scored for the first time; returns how many.
+
+    Their trigger states still record the firing (episode 1, disarmed), so they re-arm and fire
+    normally on the next real crossing. Must run before this chunk saves scores or states.
+    """
+    rows = sorted({row for row, _ in result.fired})
+    ids = [int(batch.contact_ids[r]) for r in rows]
+    known: set[int] = set()
+    for table in (_score, _state):
+        for start in range(0, len(ids), 10_000):
+            part = ids[start : start + 10_000]
+            query = sa.select(table.c.contact_id).where(table.c.contact_id.in_(part)).distinct()
+            known.update(conn.execute(query).scalars())
+    kept = [(row, f) for row, f in result.fired if int(batch.contact_ids[row]) in known]
+    silenced = len(result.fired) - len(kept)
+    result.fired = kept
+    return silenced
+
+
+def _operations(
+    batch: BatchInput, result: BatchResult, rules: CompiledRules
+) -> list[outbox.NewOperation]:
     ops: list[outbox.NewOperation] = []
     for row, fired in result.fired:
         contact_id = int(batch.contact_ids[row])
@@ -281,8 +365,9 @@ def _operations(batch: BatchInput, result: BatchResult) -> list[outbox.NewOperat
                         "trigger_id": fired.trigger_id,
                         "episode": fired.episode,
                         "value": fired.value,
-                        "total": int(result.total_value[row]),
-                        "band": result.band[row],
+                        "total": fired.total,
+                        "band": rules.band_of(fired.total),
+                        "before_reset": fired.total != int(result.total_value[row]),
                         "params": params,
                     },
                     contact_id=contact_id,
@@ -309,6 +394,7 @@ def adjust(
         raise ValueError("a manual adjustment needs a reason")
     with store.write() as conn:
         contact_id = find_contact(conn, contact).id
+        attributes = {"delta": points, "reason": reason, "group": group}
         conn.execute(
             insert(conn, _event).values(
                 source="manual",
@@ -317,9 +403,10 @@ def adjust(
                 contact_id=contact_id,
                 kind="manual",
                 occurred_at=now,
-                attributes={"delta": points, "reason": reason, "group": group},
+                attributes=attributes,
             )
         )
+        digests.append(conn, [digests.NewEvent(contact_id, now, "manual", attributes)])
         conn.execute(
             sa.update(_contact).where(_contact.c.id == contact_id).values(rescore_needed=True)
         )

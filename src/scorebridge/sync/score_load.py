@@ -1,12 +1,14 @@
 """Reading what rescoring needs from the store, in bulk, for one chunk of contacts at a time.
 
 Owns: selecting the contacts to rescore, and turning a chunk of contact ids into a
-:class:`~scorebridge.scoring.batch.BatchInput` (events as columns pointing at distinct
-``(kind, attributes)`` shapes, fit fields, prior stage and trigger state) with a few set-based
-reads on the DB-API cursor (no per-row ORM objects, no per-row type processing: 20 million
-event rows must stream in seconds, not minutes). Also the full per-contact inputs of the pure
-engine (events with their keys) for the contacts bulk scoring hands back and for ``explain``.
-Must not: score, write, or read the clock.
+:class:`~scorebridge.scoring.batch.BatchInput` (each contact's events from its packed digest,
+``store.digests``, pointing at distinct ``(kind, attributes)`` shapes; fit fields; prior stage
+and trigger state) with a few set-based reads on the DB-API cursor (no per-row ORM objects, no
+per-event rows: 20 million events must load in seconds, not minutes). Also the full per-contact
+inputs of the pure engine (events with their keys, from ``event`` rows) for the contacts bulk
+scoring hands back and for ``explain``.
+Must not: score, write anything but stale digests (rebuilt from ``event`` rows), or read the
+clock.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -22,11 +24,13 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scorebridge.clock import utc
-from scorebridge.scoring.batch import NO_TIME, BatchInput, EventShape, fresh_triggers, to_us
+from scorebridge.errors import StateError
+from scorebridge.scoring.batch import BatchInput, EventShape, fresh_triggers
+from scorebridge.scoring.batch_shapes import EPOCH
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import ContactFacts, PriorState, ScoringEvent, TriggerState
-from scorebridge.store.tables import Contact, Event
+from scorebridge.store import digests
+from scorebridge.store.tables import Contact
 from scorebridge.store.tables import TriggerState as StateRow
 
 I64 = npt.NDArray[np.int64]
@@ -40,7 +44,7 @@ def contacts_to_rescore(conn: Connection, *, everyone: bool) -> I64:
     sql = "SELECT id FROM contact WHERE deleted = " + _false(conn)
     if not everyone:
         sql += " AND rescore_needed = " + _true(conn)
-    cur = _cursor(conn)
+    cur = digests.dbapi_cursor(conn)
     cur.execute(sql + " ORDER BY id")
     return np.fromiter((r[0] for r in cur), np.int64)
 
@@ -53,74 +57,40 @@ def _false(conn: Connection) -> str:
     return "0" if conn.dialect.name == "sqlite" else "false"
 
 
-def _cursor(conn: Connection) -> Any:
-    """The DB-API cursor of ``conn``'s connection (same transaction, no row processing)."""
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-
-def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.name == "sqlite" else "%s"
-
-
-def _where_ids(conn: Connection, column: str, ids: I64) -> tuple[str, list[int]]:
-    """A ``WHERE`` for ``column`` in ``ids``: a range when dense, else an ``IN`` list."""
-    lo, hi = int(ids[0]), int(ids[-1])
-    mark = _mark(conn)
-    if hi - lo + 1 <= _DENSE * len(ids):
-        return f"{column} BETWEEN {mark} AND {mark}", [lo, hi]
-    return f"{column} IN ({', '.join([mark] * len(ids))})", ids.tolist()
-
-
-def _to_us(values: Sequence[Any]) -> I64:
-    """Stored datetimes (SQLite text, or driver datetimes) to microseconds; None -> NO_TIME."""
-    if not values:
-        return np.zeros(0, np.int64)
-    if isinstance(values[0], str) and None not in values:
-        parsed: I64 = np.array(values, dtype="datetime64[us]").astype(np.int64)
-        return parsed
-    return np.array(
-        [int(NO_TIME) if v is None else to_us(utc(_as_datetime(v))) for v in values],
-        np.int64,
-    )
-
-
-def _as_datetime(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 class ShapeCache:
-    """Distinct ``(kind, attributes)`` pairs seen so far; parses each attributes text once."""
+    """The ``event_shape`` rows seen so far in one rescore, each parsed once."""
 
     def __init__(self) -> None:
-        self._index: dict[tuple[str, Any], int] = {}
+        self._local = np.full(1, -1, np.int64)
         self.shapes: list[EventShape] = []
 
-    def ids(self, kinds: Sequence[str], attributes: Sequence[Any]) -> I64:
-        """The shape id of every (kind, attributes) pair."""
-        keys = list(zip(kinds, attributes, strict=True))
-        found: list[int | None] = [None]
-        if isinstance(attributes[0], str):
-            found = list(map(self._index.get, keys))
-        if len(found) != len(keys) or None in found:
-            found = [self._index.get(k) if isinstance(k[1], str) else None for k in keys]
-            found = [self._add(k) if f is None else f for k, f in zip(keys, found, strict=True)]
-        return np.array(found, np.int64)
-
-    def _add(self, key: tuple[str, Any]) -> int:
-        kind, raw = key
-        if not isinstance(raw, str):
-            key = (kind, json.dumps(raw, sort_keys=True, default=str))
-        known = self._index.get(key)
-        if known is not None:
-            return known
-        attrs = _json(key[1])
-        self._index[key] = len(self.shapes)
-        self.shapes.append(EventShape(kind, attrs if isinstance(attrs, dict) else {}))
-        return self._index[key]
+    def local(self, conn: Connection, shape_ids: I64) -> I64:
+        """The index into :attr:`shapes` of each stored shape id (reading new ones)."""
+        if not len(shape_ids):
+            return shape_ids
+        top = int(shape_ids.max())
+        if top >= len(self._local):
+            grown = np.full(max(top + 1, 2 * len(self._local)), -1, np.int64)
+            grown[: len(self._local)] = self._local
+            self._local = grown
+        missing = np.unique(shape_ids[self._local[shape_ids] < 0])
+        if len(missing):
+            cur = digests.dbapi_cursor(conn)
+            where, params = digests.where_ids(conn, "id", missing)
+            cur.execute(f"SELECT id, kind, attributes FROM event_shape WHERE {where}", params)
+            for sid, kind, text in cur.fetchall():
+                if self._local[sid] < 0:
+                    attrs = _json(text)
+                    self._local[sid] = len(self.shapes)
+                    self.shapes.append(EventShape(kind, attrs if isinstance(attrs, dict) else {}))
+            if (self._local[missing] < 0).any():
+                raise StateError("event digests name unknown event shapes; run rescore --all")
+        found: I64 = self._local[shape_ids]
+        return found
 
 
 def fit_fields(rules: CompiledRules) -> list[str]:
@@ -141,15 +111,27 @@ def _field_sql(conn: Connection, name: str) -> str:
     return f"{column} -> '{path}'"
 
 
+def _decoded(column: list[Any]) -> list[Any]:
+    """Each stored JSON value of ``column`` decoded, every distinct text once."""
+    values = {raw: None if raw is None else _json(raw) for raw in set(column)}
+    return [values[raw] for raw in column]
+
+
 def load_batch(
-    conn: Connection, ids: I64, rules: CompiledRules, shapes: ShapeCache
+    conn: Connection, ids: I64, rules: CompiledRules, shapes: ShapeCache, *, verify: bool = False
 ) -> tuple[BatchInput, Bools]:
-    """The batch input for contacts ``ids`` (ascending) and their ``rescore_needed`` flags."""
-    where, params = _where_ids(conn, "id", ids)
+    """The batch input for contacts ``ids`` (ascending) and their ``rescore_needed`` flags.
+
+    With ``verify``, digests that do not count their contact's event rows are rebuilt first
+    (needs a write transaction).
+    """
+    if verify:
+        digests.rebuild(conn, digests.stale(conn, ids))
+    where, params = digests.where_ids(conn, "id", ids)
     names = fit_fields(rules)
     sqlite = conn.dialect.name == "sqlite"
     extra = "".join(f", {_field_sql(conn, n)}" for n in names) if sqlite else ", fields, crm_fields"
-    cur = _cursor(conn)
+    cur = digests.dbapi_cursor(conn)
     cur.execute(
         "SELECT id, last_activity_at, stage, stage_entered_at, rescore_needed"
         f"{extra} FROM contact WHERE {where} ORDER BY id",
@@ -162,23 +144,17 @@ def load_batch(
     n = len(rows)
     contact_ids = np.array([r[0] for r in rows], np.int64)
     if sqlite:
-        decoded: dict[Any, Any] = {None: None}
-
-        def value(raw: Any) -> Any:
-            if raw not in decoded:
-                decoded[raw] = _json(raw)
-            return decoded[raw]
-
-        fields: list[Mapping[str, Any]] = [
-            {name: value(raw) for name, raw in zip(names, r[5:], strict=True)} for r in rows
-        ]
+        columns = [[r[5 + j] for r in rows] for j in range(len(names))]
+        decoded = [_decoded(column) for column in columns]
+        by_contact = zip(*decoded, strict=True) if names else ((),) * len(rows)
+        fields: list[Mapping[str, Any]] = [dict(zip(names, one, strict=True)) for one in by_contact]
     else:
         fields = [merged_fields(_json(r[5]), _json(r[6])) for r in rows]
     stage_keys = {s.key: s.index for s in rules.stages}
     armed, episode, primed = fresh_triggers(n, rules)
     position = {int(c): i for i, c in enumerate(contact_ids.tolist())}
     trigger_col = {t.id: j for j, t in enumerate(rules.triggers)}
-    where_t, params_t = _where_ids(conn, "contact_id", ids)
+    where_t, params_t = digests.where_ids(conn, "contact_id", ids)
     cur.execute(
         f"SELECT contact_id, trigger_id, armed, episode, primed FROM trigger_state WHERE {where_t}",
         params_t,
@@ -192,33 +168,21 @@ def load_batch(
                 bool(was_primed),
             )
 
-    where_e, params_e = _where_ids(conn, "contact_id", ids)
-    cur.execute(
-        f"SELECT contact_id, occurred_at, kind, attributes FROM event WHERE {where_e}", params_e
-    )
-    events = cur.fetchall()
-    if events:
-        e_contact, e_time, e_kind, e_attrs = zip(*events, strict=True)
-        e_ids = np.array(e_contact, np.int64)
-        e_row = np.searchsorted(contact_ids, e_ids)
-        inside = (e_row < n) & (contact_ids[np.minimum(e_row, max(n - 1, 0))] == e_ids)
-        event_us, shape_ids = _to_us(e_time), shapes.ids(e_kind, e_attrs)
-        if not inside.all():
-            e_row, event_us, shape_ids = e_row[inside], event_us[inside], shape_ids[inside]
-    else:
-        e_row = event_us = shape_ids = np.zeros(0, np.int64)
+    packed = digests.read(conn, contact_ids)
+    e_row = np.repeat(np.searchsorted(contact_ids, packed.contact_ids), packed.counts)
+    shape_ids = shapes.local(conn, packed.shape_ids)
     used, local = np.unique(shape_ids, return_inverse=True)
     batch = BatchInput(
         contact_ids=contact_ids,
         fields=fields,
-        last_activity_us=_to_us([r[1] for r in rows]),
+        last_activity_us=digests.stored_us([r[1] for r in rows]),
         prior_stage=np.array([stage_keys.get(r[2], -1) for r in rows], np.int64),
-        prior_entered_us=_to_us([r[3] for r in rows]),
+        prior_entered_us=digests.stored_us([r[3] for r in rows]),
         prior_armed=armed,
         prior_episode=episode,
         prior_primed=primed,
         event_row=e_row.astype(np.int64),
-        event_us=event_us,
+        event_us=packed.occurred_us,
         event_shape=local.astype(np.int64).reshape(-1),
         shapes=[shapes.shapes[i] for i in used.tolist()],
     )
@@ -248,15 +212,31 @@ def load_engine_inputs(conn: Connection, contact_ids: Sequence[int]) -> dict[int
     ids = list(contact_ids)
     if not ids:
         return {}
-    c, e, t = Contact.__table__, Event.__table__, StateRow.__table__  # type: ignore[attr-defined]
+    c, t = Contact.__table__, StateRow.__table__  # type: ignore[attr-defined]
     events: dict[int, list[ScoringEvent]] = {i: [] for i in ids}
-    for row in conn.execute(sa.select(e).where(e.c.contact_id.in_(ids))):
-        events[row.contact_id].append(
+    cur = digests.dbapi_cursor(conn)
+    where, params = digests.where_ids(conn, "contact_id", np.array(sorted(set(ids)), np.int64))
+    cur.execute(
+        "SELECT contact_id, source, stream, external_id, kind, occurred_at, attributes"
+        f" FROM event WHERE {where} ORDER BY id",
+        params,
+    )
+    rows = [r for r in cur.fetchall() if r[0] in events]
+    parsed: dict[Any, Any] = {}
+    for row, us in zip(rows, digests.stored_us([r[5] for r in rows]).tolist(), strict=True):
+        raw = row[6]
+        if isinstance(raw, str):
+            attrs = parsed.get(raw)
+            if attrs is None:
+                attrs = parsed[raw] = json.loads(raw)
+        else:
+            attrs = raw
+        events[row[0]].append(
             ScoringEvent(
-                key=f"{row.source}:{row.stream}:{row.external_id}",
-                kind=row.kind,
-                occurred_at=row.occurred_at,
-                attributes=row.attributes or {},
+                key=f"{row[1]}:{row[2]}:{row[3]}",
+                kind=row[4],
+                occurred_at=EPOCH + timedelta(microseconds=us),
+                attributes=attrs or {},
             )
         )
     states: dict[int, dict[str, TriggerState]] = {i: {} for i in ids}

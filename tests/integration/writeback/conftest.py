@@ -96,7 +96,12 @@ class Bridge:
             overlap=self.settings.pull.overlap,
             ignore_properties=[f.name for f in crm_field_specs(self.settings, self.rules)],
         )
-        rescore(self.runtime.store, self.rules, self.now)
+        rescore(
+            self.runtime.store,
+            self.rules,
+            self.now,
+            notify_existing=self.settings.scoring.notify_existing,
+        )
         return plan_changes(self.runtime.store, self.rules, self.settings, self.now)
 
     def counts(self) -> dict[str, Counter[str]]:
@@ -110,10 +115,8 @@ class Bridge:
 def without_stage_resets(world: World) -> None:
     """Point the config at a copy of the rules without ``reset_score``.
 
-    A ``reset_score`` stage changes the score on the run *after* the contact entered it (the
-    score then counts from the entry; documented in the rules file), so the second cycle of a
-    fresh world legitimately writes. Without it, a cycle with no new behaviour must write
-    nothing, which is what these tests pin.
+    For tests that want scores which never restart at a stage entry (a reset takes effect in
+    the run that enters the stage, so idle cycles write nothing either way).
     """
     rules_path = Path(world.settings().scoring.rules)
     copy = world.config.with_name("rules-no-reset.toml")
@@ -123,11 +126,18 @@ def without_stage_resets(world: World) -> None:
     world.config.write_text(config)
 
 
+def notify_existing(world: World) -> None:
+    """``[scoring] notify_existing = true``: the first sync creates the tasks these tests count."""
+    config = world.config.read_text()
+    assert "[scoring]\n" in config
+    world.config.write_text(config.replace("[scoring]\n", "[scoring]\nnotify_existing = true\n"))
+
+
 @pytest.fixture
 def bridge(tmp_path: Path) -> Iterator[Bridge]:
     """150 contacts x 20 days, HubSpot limits raised so the test never waits on them."""
     world = start_world(tmp_path, contacts=150, days=20, seed=11)
-    without_stage_resets(world)
+    notify_existing(world)
     hubspot = str(world.info["hubspot"]["url"])
     requests.post(
         f"{hubspot}/_sandbox/limits",

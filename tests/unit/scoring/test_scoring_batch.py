@@ -243,3 +243,30 @@ def test_fallback_is_rare_on_ordinary_contacts() -> None:
     assert result.fallback.sum() == 0
     for row in (0, 57, 199):
         assert_same(result, row, contacts[row], compiled)
+
+
+def test_contacts_entering_a_reset_stage_agree_with_the_pure_engine() -> None:
+    compiled = ruleset(
+        rules=[{"id": "dl", "event": "asset.download", "group": "product_b", "points": 45}],
+        **RULES,
+    )
+    downloads = [
+        ScoringEvent(f"d{i}", "asset.download", T0 - days(3 - i), {"asset_id": 1})
+        for i in range(2)
+    ]
+    cooling = {"cooling": TriggerState(True, 0, True), "hot": TriggerState(True, 1, False)}
+    contacts: list[Contact] = [
+        (downloads, {"country": "Hungary"}, None, PriorState()),
+        (downloads, {"position": "CEO"}, None, PriorState("mql", T0 - days(5), cooling)),
+        (downloads, {}, None, PriorState("sql", T0, cooling)),
+        (downloads[:1], {"country": "Hungary"}, None, PriorState()),
+    ]
+    result = score_batch(build(contacts, compiled), compiled, T0)
+    assert not result.fallback.any()
+    assert result.band[:2] == ["cold", "cold"]  # in SQL, reset at entry
+    assert [(r, f.trigger_id, f.total) for r, f in result.fired if f.trigger_id == "hot"] == [
+        (0, "hot", 90),
+        (1, "hot", 100),
+    ]
+    for row, c in enumerate(contacts):
+        assert_same(result, row, c, compiled)

@@ -64,13 +64,20 @@ def test_downloading_the_price_list_after_that_makes_the_lead_hot(rules: Compile
         ev("mautic:asset_downloads:1", "asset.download", T0 - days(1), asset_id="1"),
     ]
     result = scored(rules, events, ENGINEER_IN_NORWAY)
-    assert (result.band, result.stage) == ("hot", "sql")
-    assert result.total_value == 82
+    # 82 points make the lead hot: it enters SQL (reset_score) and the triggers fire on the 82
     assert {f.trigger_id for f in result.fired} == {"warm-notify-sales", "turned-hot"}
     deal = next(f for f in result.fired if f.trigger_id == "turned-hot")
-    assert deal.idempotency_key == "turned-hot:11:1"
+    assert (deal.idempotency_key, deal.total) == ("turned-hot:11:1", 82)
     assert deal.actions == ({"do": "crm.deal", "pipeline": "default"},)
-    reasons = top_reasons(result, 2, rules)
+    # ... and the same run reports the SQL stage's own score: only the target region counts
+    assert (result.stage, result.stage_entered_at, result.reset_at) == ("sql", T0, T0)
+    assert (result.total_value, result.band) == (5, "cold")
+    assert "entered sql at 2026-11-20" in explain_text(result, rules)
+    qualifying = score(
+        events, ContactFacts(11, ENGINEER_IN_NORWAY), rules, T0, PriorState(), reset=False
+    )
+    assert (qualifying.total_value, qualifying.band) == (82, "hot")
+    reasons = top_reasons(qualifying, 2, rules)
     assert reasons[0] == "Downloaded the price list (asset 1) on 2026-11-19: +64"
     assert reasons[1].startswith("Subscribed to the newsletter (form 1) on 2026-11-18: +10")
 

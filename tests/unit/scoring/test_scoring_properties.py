@@ -186,3 +186,58 @@ def test_triggers_fire_once_per_episode_and_stages_never_move_back(levels: list[
             episodes.append(warm[0].episode)
         prior = PriorState(result.stage, result.stage_entered_at, result.triggers)
     assert episodes == list(range(1, len(episodes) + 1))
+
+
+RESET = ruleset(
+    bands={"warm": 25, "hot": 75},
+    groups=[{"key": "prod"}],
+    rules=[
+        {"id": "dl", "event": "asset.download", "group": "prod", "points": 15},
+        {"id": "demo", "event": "form.submit", "points": 30},
+        {"id": "visit", "event": "page.hit", "points": 3},
+    ],
+    fit=[{"id": "region", "field": "country", "not_in": ["Norway"], "points": -10}],
+    stages=[
+        {"key": "mql", "when": {"total": {"gte": 25}}},
+        {"key": "sql", "when": {"total": {"gte": 75}}, "reset_score": True},
+    ],
+    triggers=[
+        {"id": "warm", "when": {"total": {"gte": 40}}, "rearm_below": 30,
+         "actions": [{"do": "crm.task"}]},
+        {"id": "hot", "when": {"band": "hot"}, "actions": [{"do": "crm.deal"}]},
+        {"id": "cool", "when": {"total": {"lt": 20}}, "only_after": {"total": {"gte": 40}},
+         "actions": [{"do": "mautic.segment.add"}]},
+        {"id": "prod", "when": {"group": "prod", "gte": 30}, "actions": [{"do": "crm.task"}]},
+    ],
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.lists(
+        st.lists(st.sampled_from(["asset.download", "form.submit", "page.hit"]), max_size=4),
+        min_size=1,
+        max_size=8,
+    ),
+    country=st.sampled_from(["Norway", "Peru"]),
+)
+def test_a_rerun_or_a_run_without_new_events_changes_nothing(
+    steps: list[list[str]], country: str
+) -> None:
+    prior, evs = PriorState(), []
+    for i, kinds in enumerate(steps):
+        at = T0 + timedelta(days=i)
+        evs += [ev(f"e{i}:{j}", kind, at - timedelta(hours=1), form_id=1)
+                for j, kind in enumerate(kinds)]  # fmt: skip
+        result = run(RESET, evs, at, prior=prior, fields={"country": country})
+        if result.stage == "sql" and result.stage_entered_at == at:
+            assert result.reset_at == at  # the entering run already reports the reset score
+        saved = PriorState(result.stage, result.stage_entered_at, result.triggers)
+        for again_at in (at, at + timedelta(hours=12)):
+            again = run(RESET, evs, again_at, prior=saved, fields={"country": country})
+            assert (again.groups, again.total, again.stage) == (
+                result.groups, result.total, result.stage
+            )  # fmt: skip
+            assert again.triggers == result.triggers
+            assert not again.fired
+        prior = saved

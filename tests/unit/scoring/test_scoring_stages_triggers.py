@@ -60,28 +60,89 @@ def test_allow_back_moves_down_and_keeps_entry_times() -> None:
     assert results[2].stage_entered_at is None
 
 
-def test_reset_stage_counts_from_entry_from_the_next_run_on() -> None:
-    rules = ruleset(
-        bands={"hot": 75},
-        rules=[{"id": "dl", "event": "asset.download", "points": 40}],
-        stages=[{"key": "sql", "when": {"total": {"gte": 75}}, "reset_score": True}],
-        triggers=[{"id": "hot", "when": {"band": "hot"}, "actions": [{"do": "crm.deal"}]}],
-    )
-    before = [ev(f"d{i}", "asset.download", T0 - days(3 - i), asset_id=1) for i in range(2)]
-    entering = run(rules, before, T0)
-    assert (entering.stage, entering.total_value, entering.band) == ("sql", 80, "hot")
-    assert [f.trigger_id for f in entering.fired] == ["hot"]
-    again = run(rules, before, T0, prior=carry(entering))
-    assert again.total_value == 80
-    assert not again.fired
+RESET_STAGES = [{"key": "sql", "when": {"total": {"gte": 75}}, "reset_score": True}]
+DOWNLOAD = [{"id": "dl", "event": "asset.download", "points": 40}]
+BEFORE = [ev(f"d{i}", "asset.download", T0 - days(3 - i), asset_id=1) for i in range(2)]
+
+
+def reset_rules(*triggers: dict[str, Any]) -> CompiledRules:
+    return ruleset(bands={"hot": 75}, rules=DOWNLOAD, stages=RESET_STAGES, triggers=list(triggers))
+
+
+def test_reset_stage_reports_the_reset_score_in_the_run_that_enters_it() -> None:
+    rules = reset_rules({"id": "hot", "when": {"band": "hot"}, "actions": [{"do": "crm.deal"}]})
+    entering = run(rules, BEFORE, T0)
+    assert (entering.stage, entering.stage_entered_at, entering.reset_at) == ("sql", T0, T0)
+    assert (entering.total_value, entering.band) == (0, "cold")
+    assert [(f.trigger_id, f.total) for f in entering.fired] == [("hot", 80)]
+    assert entering.triggers["hot"] == TriggerState(armed=True, episode=1, primed=True)
+    assert [(c.event_key, c.factor) for c in entering.ledger] == [("d0", 0.0), ("d1", 0.0)]
+    assert "reset_score" in entering.ledger[0].note
+    for again in (
+        run(rules, BEFORE, T0, prior=carry(entering)),  # a rerun at the same instant
+        run(rules, BEFORE, T0 + days(1), prior=carry(entering)),  # a later run, no new events
+    ):
+        assert (again.stage, again.total_value, again.band, again.fired) == ("sql", 0, "cold", [])
+        assert again.triggers == entering.triggers
     later = run(
         rules,
-        [*before, ev("d9", "asset.download", T0 + days(1))],
+        [*BEFORE, ev("d9", "asset.download", T0 + days(1))],
         T0 + days(2),
         prior=carry(entering),
     )
     assert (later.stage, later.stage_entered_at, later.total_value) == ("sql", T0, 40)
-    assert [c.event_key for c in later.ledger] == ["d9"]
+    assert [c.event_key for c in later.ledger if c.factor] == ["d9"]
+
+
+def test_fit_and_manual_adjustments_survive_the_reset() -> None:
+    rules = ruleset(
+        rules=DOWNLOAD,
+        stages=RESET_STAGES,
+        fit=[{"id": "boss", "field": "position", "matches": "CEO", "points": 15}],
+    )
+    events = [*BEFORE, ev("m", "manual", T0 - days(1), delta=10, reason="call")]
+    entering = run(rules, events, T0, fields={"position": "CEO"})
+    assert (entering.stage, entering.total_value) == ("sql", 25)
+
+
+WARM = {
+    "id": "t",
+    "when": {"total": {"gte": 50}},
+    "rearm_below": 40,
+    "actions": [{"do": "crm.task"}],
+}
+HOT = {"id": "t", "when": {"band": "hot"}, "actions": [{"do": "crm.task"}]}
+COOLING = {
+    "id": "t",
+    "when": {"total": {"lt": 20}},
+    "only_after": {"total": {"gte": 40}},
+    "actions": [{"do": "crm.task"}],
+}
+LOW = {"id": "t", "when": {"total": {"lt": 20}}, "actions": [{"do": "crm.task"}]}
+
+
+@pytest.mark.parametrize(
+    ("trigger", "episodes"),
+    [
+        (WARM, [1, 0, 0, 0, 2]),  # fires on the qualifying 80; re-armed by the reset to 0
+        (HOT, [1, 0, 0, 0, 2]),  # re-arms below hot; fires again only on a new crossing
+        (COOLING, [0, 0, 0, 0, 0]),  # the reset is not cooling off: priming restarts
+        (LOW, [0, 0, 0, 0, 0]),  # already below 20 after the reset: no crossing, no firing
+    ],
+)
+def test_trigger_episodes_stay_sane_after_the_reset(
+    trigger: dict[str, Any], episodes: list[int]
+) -> None:
+    rules = reset_rules(trigger)
+    post = [ev(f"p{i}", "asset.download", T0 + days(2 * i + 2)) for i in range(2)]
+    steps = [(T0, []), (T0, []), (T0 + days(1), []), (T0 + days(3), post[:1]), (T0 + days(5), post)]
+    prior, fired = PriorState(), []
+    for when, extra in steps:
+        result = run(rules, [*BEFORE, *extra], when, prior=prior)
+        fired.append(result.fired[0].episode if result.fired else 0)
+        prior = carry(result)
+    assert fired == episodes
+    assert prior.stage == "sql"
 
 
 def test_trigger_fires_once_per_episode_and_rearms_with_hysteresis() -> None:

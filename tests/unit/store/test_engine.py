@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from scorebridge.errors import StateError
@@ -20,7 +21,7 @@ from scorebridge.store import engine as engine_mod
 from scorebridge.store import open_store
 from scorebridge.store.tables import Cursor, Event
 
-HEAD = "0001"
+HEAD = "0002"
 
 
 def revision(store) -> str | None:
@@ -127,14 +128,15 @@ def test_in_memory_sqlite_is_refused() -> None:
 
 @pytest.fixture
 def newer_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the migrations with a revision 0002 that adds a column."""
+    """A copy of the migrations with a revision 9999 (after the real head) that adds a column."""
     scripts = tmp_path / "migrations"
     shutil.copytree(
         engine_mod.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__")
     )
-    (scripts / "versions" / "0002_note.py").write_text(
+    head = ScriptDirectory.from_config(engine_mod.alembic_config()).get_current_head()
+    (scripts / "versions" / "9999_note.py").write_text(
         "import sqlalchemy as sa\nfrom alembic import op\n"
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n'
+        f'revision = "9999"\ndown_revision = "{head}"\nbranch_labels = None\ndepends_on = None\n'
         "def upgrade():\n"
         '    with op.batch_alter_table("cursor") as b:\n'
         '        b.add_column(sa.Column("note", sa.String(), nullable=True))\n'
@@ -153,11 +155,11 @@ def test_an_older_database_is_upgraded_and_keeps_its_rows(
     old.close()
 
     monkeypatch.setattr(engine_mod, "MIGRATIONS_DIR", newer_code)
-    with pytest.raises(StateError, match="needs 0002"):
+    with pytest.raises(StateError, match="needs 9999"):
         open_store(url, migrate=False)
     upgraded = open_store(url)
     try:
-        assert revision(upgraded) == "0002"
+        assert revision(upgraded) == "9999"
         with upgraded.read() as conn:
             assert conn.exec_driver_sql("SELECT value, note FROM cursor").all() == [("42", None)]
     finally:
@@ -171,7 +173,7 @@ def test_a_database_newer_than_the_code_is_refused(
     with monkeypatch.context() as patch:
         patch.setattr(engine_mod, "MIGRATIONS_DIR", newer_code)
         open_store(url).close()
-    with pytest.raises(StateError, match="0002, newer than this scorebridge"):
+    with pytest.raises(StateError, match="9999, newer than this scorebridge"):
         open_store(url)
 
 

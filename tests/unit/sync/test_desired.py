@@ -178,7 +178,7 @@ def test_a_fired_trigger_becomes_a_task_that_says_why_and_a_call_note(
     add_lead(
         store, 11, {"kind": "form.submit", "form_id": 3}, {"kind": "page.hit", "url": "/pricing"}
     )
-    rescore(store, rules, NOW)
+    rescore(store, rules, NOW, notify_existing=True)
     report = plan_changes(store, rules, settings(), NOW)
     assert report.prepared == 2
     ops = pending(store)
@@ -200,7 +200,7 @@ def test_without_a_crm_trigger_tasks_are_skipped_but_the_mautic_note_stays(
     add_lead(
         store, 11, {"kind": "form.submit", "form_id": 3}, {"kind": "page.hit", "url": "/pricing"}
     )
-    rescore(store, rules, NOW)
+    rescore(store, rules, NOW, notify_existing=True)
     report = plan_changes(store, rules, settings(crm=False), NOW)
     assert report.skipped == 1
     assert "warm:1:1:0" not in pending(store)
@@ -237,7 +237,7 @@ def test_a_dry_run_cycle_lists_queued_and_planned_writes_once(
     add_lead(
         store, 11, {"kind": "form.submit", "form_id": 3}, {"kind": "page.hit", "url": "/pricing"}
     )
-    rescore(store, rules, NOW)  # queues the trigger's task and segment
+    rescore(store, rules, NOW, notify_existing=True)  # queues the trigger's task and segment
     plan = plan_changes(store, rules, settings(), NOW, dry_run=True)
     due = push(store, [AckAll("mautic"), AckAll("crm")], NOW, dry_run=True).planned
     writes = dry_run_writes(plan, due)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -16,7 +17,7 @@ from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Contact, Event, Outbox, Score, TriggerState
 from scorebridge.sync.leads import explain_contact, leads
 from scorebridge.sync.score import adjust, rescore
-from scorebridge.sync.score_load import ShapeCache
+from scorebridge.sync.score_load import ShapeCache, load_batch
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 RULES: dict[str, Any] = {
@@ -156,7 +157,7 @@ def test_fired_trigger_actions_are_enqueued_once_with_episode_keys(
     cid = add_contact(store, 21, position="CEO")
     add_events(store, cid, PRICING, DEMO)
 
-    first = rescore(store, rules, NOW)
+    first = rescore(store, rules, NOW, notify_existing=True)
     again = rescore(store, rules, NOW + timedelta(hours=1), all=True)
 
     assert (first.fired, first.enqueued) == (1, 2)
@@ -261,14 +262,26 @@ def test_leads_are_ranked_and_filtered(store: Store, rules: CompiledRules) -> No
     assert (top.mautic_id, top.total, top.groups) == (61, 55, {"general": 45, "product_a": 10})
 
 
-def test_events_with_equal_attributes_share_one_shape() -> None:
-    cache = ShapeCache()
-    first = cache.ids(["page.hit"] * 3, ['{"url": "a"}', '{"url": "b"}', '{"url": "a"}'])
-    second = cache.ids(["page.hit", "email.open"], [{"url": "b"}, '{"url": "a"}'])
-    assert first.tolist() == [0, 1, 0]
-    assert second.tolist() == [1, 2]
-    assert [(s.kind, s.attributes) for s in cache.shapes] == [
-        ("page.hit", {"url": "a"}),
+def test_events_with_equal_attributes_share_one_shape(store: Store) -> None:
+    cid = add_contact(store, 71)
+    add_events(
+        store,
+        cid,
+        ("page.hit", timedelta(days=1), {"url": "a", "page_id": 1}),
+        ("page.hit", timedelta(days=2), {"page_id": 1, "url": "a"}),
+        ("page.hit", timedelta(days=3), {"url": "b"}),
+        ("email.open", timedelta(days=4), {"url": "a", "page_id": 1}),
+    )
+    with store.write() as conn:
+        cache = ShapeCache()
+        batch, _ = load_batch(
+            conn, np.array([cid]), compile_rules(parse_rules(RULES)), cache, verify=True
+        )
+    seen = [(batch.shapes[i].kind, batch.shapes[i].attributes) for i in batch.event_shape]
+    assert seen == [
+        ("page.hit", {"page_id": 1, "url": "a"}),
+        ("page.hit", {"page_id": 1, "url": "a"}),
         ("page.hit", {"url": "b"}),
-        ("email.open", {"url": "a"}),
+        ("email.open", {"page_id": 1, "url": "a"}),
     ]
+    assert len(batch.shapes) == 3
