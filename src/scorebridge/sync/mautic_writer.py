@@ -34,6 +34,10 @@ from scorebridge.sync.plan import MAUTIC, note_marker
 from scorebridge.sync.push import Claimed, Outcome, failed, ok
 
 BATCH = 200
+"""Items per ``batch/edit`` call (Mautic's ``api_batch_max_limit``)."""
+CLAIM = 1000
+"""Ops claimed per push batch: mixed kinds, so claim several calls' worth and let each kind fill
+its own batches (a claim of 200 mixed ops filled a batch edit to about a third)."""
 NOTE_LOOKUP_LIMIT = 100
 _PUT_SKIP = frozenset({"id", "points"})
 #: op -> the method that writes it (ops sharing a method share its batched calls)
@@ -78,7 +82,7 @@ class MauticWriter:
     """Implements :class:`~scorebridge.sync.push.Writer` for Mautic."""
 
     system = MAUTIC
-    batch_size = BATCH
+    batch_size = CLAIM
     link_kind = ""
 
     def __init__(self, client: MauticClient, *, score_field: str, band_field: str) -> None:
