@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,9 +216,14 @@ class closing_ro:  # noqa: N801 - used like contextlib.closing
         self.conn.close()
 
 
+#: Every world of the session ends at the same instant, so a test's world is the same as the
+#: clean run's: generated "now" decides which UTC day each visit falls on (max_per_day caps).
+WORLD_NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
 def new_chaos(root: Path, contacts: int = CONTACTS, days: int = DAYS, seed: int = SEED) -> Chaos:
     """Start a world and point a config (store under ``root``) at it."""
-    world = start_world(root, contacts=contacts, days=days, seed=seed)
+    world = start_world(root, contacts=contacts, days=days, seed=seed, now=WORLD_NOW)
     without_stage_resets(world)
     text = (
         world.config.read_text()

@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -40,6 +41,7 @@ class SandboxOptions:
     seed: int = 1
     port: int = 0  # Mautic's port; 0 picks a free one (CRMs always get free ports)
     tls: bool = False  # serve https with a fresh self-signed certificate (see sandbox.tls)
+    now: datetime | None = None  # the end of the seeded history (default: the current time)
 
 
 def _crm_class(spec: str) -> Any | None:
@@ -73,7 +75,10 @@ class Sandbox:
 
         options = self.options
         world = generate_world(
-            contacts=options.contacts, days=options.days, seed=options.seed, now=SystemClock().now()
+            contacts=options.contacts,
+            days=options.days,
+            seed=options.seed,
+            now=options.now or SystemClock().now(),
         )
         self.mautic.load(world)
         for name, spec in CRM_EMULATORS.items():

@@ -51,8 +51,11 @@ class World:
         return self.sandbox.servers["mautic"].request_counts()
 
 
-def start_world(tmp_path: Path, contacts: int, days: int, seed: int) -> World:
-    sandbox = Sandbox(SandboxOptions(contacts=contacts, days=days, seed=seed))
+def start_world(
+    tmp_path: Path, contacts: int, days: int, seed: int, now: datetime | None = None
+) -> World:
+    """A started sandbox; the same arguments (``now`` included) give the same world."""
+    sandbox = Sandbox(SandboxOptions(contacts=contacts, days=days, seed=seed, now=now))
     info = sandbox.start()
     config = tmp_path / "scorebridge.toml"
     write_config(config, info)
