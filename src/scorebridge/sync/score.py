@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
@@ -199,32 +200,44 @@ def _save_scores(
     values = np.column_stack([result.group_values, result.total_value])
     exact = np.column_stack([result.groups, result.total])
     computed = _driver_value(conn, _score.c.computed_at, as_of)
-    nones = [None] * len(rules.groups)
     n = len(batch.contact_ids)
-    rows = list(
-        zip(
-            np.repeat(batch.contact_ids, len(keys)).tolist(),
-            keys * n,
-            values.ravel().tolist(),
-            exact.ravel().tolist(),
-            [b for band in result.band for b in (*nones, band)],
-            repeat(rules.version),
-            repeat(computed),
-        )
-    )
-    differs = "IS NOT" if conn.dialect.name == "sqlite" else "IS DISTINCT FROM"
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    cur = digests.dbapi_cursor(conn)
-    cur.executemany(
-        "INSERT INTO score (contact_id, group_key, value, exact, band, rule_version, computed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (contact_id, group_key) DO UPDATE SET"
+    sqlite = conn.dialect.name == "sqlite"
+    differs = "IS NOT" if sqlite else "IS DISTINCT FROM"
+    upsert = (
+        " ON CONFLICT (contact_id, group_key) DO UPDATE SET"
         " value = excluded.value, exact = excluded.exact, band = excluded.band,"
         " rule_version = excluded.rule_version, computed_at = excluded.computed_at"
         f" WHERE score.value {differs} excluded.value OR score.band {differs} excluded.band"
-        f" OR score.rule_version {differs} excluded.rule_version".replace("?", mark),
-        rows,
+        f" OR score.rule_version {differs} excluded.rule_version"
     )
-    if 0 < cur.rowcount < len(rows) or cur.rowcount < 0:
+    columns = (
+        "INSERT INTO score (contact_id, group_key, value, exact, band, rule_version, computed_at)"
+    )
+    cur = digests.dbapi_cursor(conn)
+    if sqlite:
+        # One statement per contact inserting all its rows: a fifth of the steps and bindings.
+        cur.executemany(
+            f"{columns}{_contact_rows_sql(keys)}{upsert}",
+            _contact_rows(batch, values, exact, result.band, rules.version, computed),
+        )
+    else:
+        nones = [None] * len(rules.groups)
+        cur.executemany(
+            f"{columns} VALUES (%s, %s, %s, %s, %s, %s, %s){upsert}",
+            list(
+                zip(
+                    np.repeat(batch.contact_ids, len(keys)).tolist(),
+                    keys * n,
+                    values.ravel().tolist(),
+                    exact.ravel().tolist(),
+                    [b for band in result.band for b in (*nones, band)],
+                    repeat(rules.version),
+                    repeat(computed),
+                )
+            ),
+        )
+    mark = "?" if sqlite else "%s"
+    if 0 < cur.rowcount < n * len(keys) or cur.rowcount < 0:
         # Some of a contact's rows may have changed while its total did not: the planner
         # looks at the total row's computed_at, so bump it for every contact with a change.
         where, params = digests.where_ids(conn, "contact_id", batch.contact_ids)
@@ -243,6 +256,35 @@ def _save_scores(
     dense = hi - lo + 1 <= 2 * len(ids)
     scope = _score.c.contact_id.between(lo, hi) if dense else _score.c.contact_id.in_(ids)
     conn.execute(sa.delete(_score).where(scope, _score.c.group_key.not_in(keys)))
+
+
+def _contact_rows_sql(keys: list[str]) -> str:
+    """``SELECT`` of one contact's score rows from numbered parameters (see _contact_rows)."""
+    last = 2 * len(keys) + 2
+    quoted = ["'" + key.replace("'", "''") + "'" for key in keys]
+    parts = [
+        f"SELECT {q} AS k, ?{2 * i + 2} AS v, ?{2 * i + 3} AS e,"
+        f" {f'?{last}' if key == TOTAL else 'NULL'} AS b"
+        for i, (key, q) in enumerate(zip(keys, quoted, strict=True))
+    ]
+    return (
+        f" SELECT ?1, k, v, e, b, ?{last + 1}, ?{last + 2} FROM ({' UNION ALL '.join(parts)})"
+        " WHERE true"
+    )
+
+
+def _contact_rows(
+    batch: BatchInput, values: Any, exact: Any, bands: list[str], version: str, computed: Any
+) -> Iterator[tuple[Any, ...]]:
+    """Per contact: id, (value, exact) per key, band, rule version, computed_at."""
+    pairs = [column for i in range(values.shape[1]) for column in (values[:, i], exact[:, i])]
+    return zip(
+        batch.contact_ids.tolist(),
+        *[column.tolist() for column in pairs],
+        bands,
+        repeat(version),
+        repeat(computed),
+    )
 
 
 def _save_contacts(
@@ -279,10 +321,22 @@ def _save_contacts(
         " WHERE id = ?",
         rows,
     )
-    cleared = batch.contact_ids[flagged & ~moved].tolist()
-    _executemany(
-        conn, f"UPDATE contact SET rescore_needed = {false} WHERE id = ?", [(c,) for c in cleared]
-    )
+    ids = batch.contact_ids
+    if len(ids) and int(ids[-1]) - int(ids[0]) + 1 == len(ids):
+        # Every contact of the id range is in this batch (a full rescore): one statement.
+        _executemany(
+            conn,
+            f"UPDATE contact SET rescore_needed = {false}"
+            f" WHERE id BETWEEN ? AND ? AND rescore_needed <> {false}",
+            [(int(ids[0]), int(ids[-1]))],
+        )
+    else:
+        cleared = ids[flagged & ~moved].tolist()
+        _executemany(
+            conn,
+            f"UPDATE contact SET rescore_needed = {false} WHERE id = ?",
+            [(c,) for c in cleared],
+        )
     return int(moved.sum())
 
 
