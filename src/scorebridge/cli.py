@@ -21,6 +21,14 @@ from rich.markup import escape
 from scorebridge import __version__
 from scorebridge.errors import BridgeError, ConfigError
 from scorebridge.logging import redact
+from scorebridge.views import (
+    print_checks,
+    print_cycle,
+    print_dead_letters,
+    print_leads,
+    print_pull,
+    print_status,
+)
 
 app = typer.Typer(
     name="scorebridge",
@@ -126,8 +134,6 @@ def leads(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """The leads by score, at a glance."""
-    from rich.table import Table
-
     from scorebridge.sync.leads import leads as read_leads
 
     store, _ = _scoring()
@@ -138,23 +144,7 @@ def leads(
     if as_json:
         emit_json({"leads": [r.as_dict() for r in rows]})
         return
-    table = Table(title=f"Leads by {'group ' + group if group else 'total'} score")
-    for title in ("id", "email", "name", "total", "band", "stage", "top groups", "last activity"):
-        table.add_column(title, justify="right" if title in ("id", "total") else "left")
-    for r in rows:
-        top = ", ".join(f"{g} {v}" for g, v in list(r.groups.items())[:3])
-        last = r.last_activity_at.strftime("%Y-%m-%d") if r.last_activity_at else "-"
-        table.add_row(
-            str(r.mautic_id or r.contact_id),
-            escape(r.email or "-"),
-            escape(r.name or "-"),
-            str(r.total),
-            r.band or "-",
-            r.stage or "-",
-            top or "-",
-            last,
-        )
-    Console().print(table)
+    print_leads(rows, group)
 
 
 @app.command()
@@ -248,54 +238,14 @@ def sandbox(
 
 
 def _pull_run(command: str, work: Any) -> Any:
-    """Run ``work(runtime)`` as a recorded run (its counts and requests land in ``run``)."""
-    from scorebridge.runtime import open_runtime
-    from scorebridge.store import runs
+    """Run ``work(runtime)`` as a recorded run; returns its report and the requests it sent."""
+    from scorebridge.runtime import open_runtime, recorded_run
 
     runtime = open_runtime(state.config_path)
-    store = runtime.store
-    with store.write() as conn:
-        run_id = runs.start_run(conn, command, now=runtime.clock.now())
     try:
-        report = work(runtime)
-    except BaseException as exc:
-        with store.write() as conn:
-            runs.finish_run(
-                conn,
-                run_id,
-                now=runtime.clock.now(),
-                outcome="failed",
-                requests=runtime.mautic.http.counter.snapshot(),
-                error=f"{type(exc).__name__}: {exc}",
-            )
+        return recorded_run(runtime, command, work)
+    finally:
         runtime.close()
-        raise
-    with store.write() as conn:
-        runs.finish_run(
-            conn,
-            run_id,
-            now=runtime.clock.now(),
-            outcome="ok",
-            counts=report.as_dict(),
-            requests=runtime.mautic.http.counter.snapshot(),
-        )
-    requests = runtime.mautic.http.counter.total()
-    runtime.close()
-    return report, requests
-
-
-def _print_pull(report: Any, requests: int) -> None:
-    from rich.table import Table
-
-    table = Table(title="pull")
-    for title in ("stream", "pages", "rows", "new events", "contacts", "dead letters"):
-        table.add_column(title, justify="left" if title == "stream" else "right")
-    for name, s in report.streams.items():
-        table.add_row(
-            name, str(s.pages), str(s.rows), str(s.new_events), str(s.contacts), str(s.rejects)
-        )
-    Console().print(table)
-    typer.echo(f"{requests} request(s) to Mautic")
 
 
 @app.command()
@@ -312,7 +262,7 @@ def pull(
     if as_json:
         emit_json(report.as_dict() | {"requests": requests})
     else:
-        _print_pull(report, requests)
+        print_pull(report, requests)
 
 
 @app.command()
@@ -323,7 +273,8 @@ def resync(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Re-read history from a point in time (or one contact's) without duplicating anything."""
-    from scorebridge.sync.pull import Puller, PullReport, pull_one_contact, reset_cursors
+    from scorebridge.sync.pull import Puller, PullReport
+    from scorebridge.sync.resync import pull_one_contact, reset_cursors
 
     if contact is None and full == (since is not None):
         raise typer.BadParameter("give exactly one of --full or --since ISO (or --contact ID)")
@@ -344,11 +295,7 @@ def resync(
     if as_json:
         emit_json(report.as_dict() | {"requests": requests})
     else:
-        _print_pull(report, requests)
-
-
-def _short(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+        print_pull(report, requests)
 
 
 @app.command()
@@ -356,8 +303,6 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Cursors, stored rows per stream, dead letters, outbox depth, lease holder, last runs."""
-    from rich.table import Table
-
     from scorebridge.clock import SystemClock
     from scorebridge.config import load_config
     from scorebridge.store.engine import open_store
@@ -371,47 +316,7 @@ def status(
     if as_json:
         emit_json(snapshot)
         return
-    console = Console()
-    c = snapshot["contacts"]
-    console.print(
-        f"contacts: {c['total']} ({c['placeholders']} placeholders, {c['awaiting_rescore']} "
-        f"awaiting rescore, {c['linked_to_crm']} linked to the CRM)",
-        highlight=False,
-    )
-    streams = Table(title="streams")
-    for title in ("stream", "stored rows", "cursor", "cursor moved"):
-        streams.add_column(title)
-    names = sorted(set(snapshot["events"]) | set(snapshot["cursors"]))
-    for name in names:
-        cursor = snapshot["cursors"].get(name, {})
-        streams.add_row(
-            name,
-            str(snapshot["events"].get(name, 0)),
-            escape(_short(cursor.get("value", "-"))),
-            cursor.get("updated_at") or "-",
-        )
-    console.print(streams)
-    lease = snapshot["lease"]
-    console.print(
-        f"dead letters: {snapshot['dead_letters']}; outbox: {snapshot['outbox']}; lease: "
-        + ("free" if lease is None else f"{lease['holder']} (expires {lease['expires_at']})"),
-        highlight=False,
-    )
-    runs = Table(title="last runs")
-    for title in ("id", "command", "started", "seconds", "outcome", "requests", "error"):
-        runs.add_column(title)
-    for r in snapshot["runs"]:
-        seconds = f"{r['seconds']:.1f}" if r["seconds"] is not None else "-"
-        runs.add_row(
-            str(r["id"]),
-            r["command"],
-            r["started_at"] or "-",
-            seconds,
-            r["outcome"],
-            str(r["requests"]),
-            escape(r["error"] or ""),
-        )
-    console.print(runs)
+    print_status(snapshot)
 
 
 @app.command()
@@ -441,7 +346,7 @@ def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Check the store, the rules, Mautic and the CRM, and say what to fix (exit 1 if any fail)."""
-    from scorebridge.doctor import FAIL, WARN, run_checks
+    from scorebridge.doctor import FAIL, run_checks
     from scorebridge.doctor import as_json as checks_json
     from scorebridge.runtime import open_runtime
 
@@ -453,13 +358,7 @@ def doctor(
     if as_json:
         emit_json(checks_json(checks))
     else:
-        marks = {FAIL: "[red]FAIL[/red]", WARN: "[yellow]warn[/yellow]"}
-        console = Console()
-        for check in checks:
-            mark = marks.get(check.status, "[green] ok [/green]")
-            console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}")
-            if check.fix and check.status != "ok":
-                console.print(f"       fix: {escape(check.fix)}")
+        print_checks(checks)
     if any(c.status == FAIL for c in checks):
         raise typer.Exit(1)
 
@@ -487,8 +386,6 @@ def deadletter_list(
     """List dead letters (newest first): what failed, where, why, how often."""
     from dataclasses import asdict
 
-    from rich.table import Table
-
     from scorebridge.store import deadletter
 
     store = _store()
@@ -500,25 +397,7 @@ def deadletter_list(
     if as_json:
         emit_json({"dead_letters": [asdict(e) | {"status": e.status} for e in entries]})
         return
-    if not entries:
-        typer.echo("no dead letters")
-        return
-    table = Table(title="dead letters")
-    for title in ("id", "kind", "source", "record", "attempts", "status", "since", "reason"):
-        table.add_column(title)
-    for e in entries:
-        since = e.created_at.strftime("%Y-%m-%d %H:%M") if e.created_at else "-"
-        table.add_row(
-            str(e.id),
-            e.kind,
-            e.source,
-            escape(e.record_id),
-            str(e.attempts),
-            e.status,
-            since,
-            escape(e.reason),
-        )
-    Console().print(table)
+    print_dead_letters(entries)
 
 
 @deadletter_app.command("replay")
@@ -560,52 +439,6 @@ def deadletter_drop(
         store.close()
 
 
-def _print_cycle(report: Any) -> None:
-    """A human summary of one cycle."""
-    from rich.table import Table
-
-    console = Console()
-    steps = report.steps
-    pull = steps.get("pull", {})
-    lines = [f"pull: {pull.get('new_events', 0)} new events, {pull.get('contacts', 0)} contacts"]
-    if "crm_pull" in steps:
-        crm = steps["crm_pull"]
-        summary = ", ".join(f"{k} {v}" for k, v in crm.items() if isinstance(v, int))
-        lines.append(f"crm pull: {summary}")
-    rescored = steps.get("rescore", {})
-    if rescored:
-        lines.append(
-            f"rescore: {rescored.get('contacts', 0)} contact(s), "
-            f"{rescored.get('fired', 0)} trigger(s) fired"
-        )
-    if "plan" in steps:
-        lines.append(f"plan: {steps['plan'].get('enqueued', 0)} write(s) queued")
-    for system, outcome in steps.get("push", {}).get("systems", {}).items():
-        extra = f", stopped: {outcome['stopped']}" if outcome.get("stopped") else ""
-        lines.append(
-            f"push {system}: {outcome['ok']} ok, {outcome['retry']} to retry, "
-            f"{outcome['dead']} dead-lettered{extra}"
-        )
-    requests = ", ".join(f"{k} {v}" for k, v in report.requests.items())
-    lines.append(
-        f"requests: {requests}; outbox {report.outbox_depth}; dead letters {report.dead_letters}"
-    )
-    if report.interrupted:
-        lines.append("interrupted: stopped between steps, everything done so far is committed")
-    for line in lines:
-        console.print(escape(line), highlight=False)
-    if report.dry_run:
-        table = Table(title=f"planned writes (dry run: {len(report.planned_writes)}, none sent)")
-        for title in ("system", "op", "contact", "what"):
-            table.add_column(title)
-        for op in report.planned_writes:
-            what = json.dumps(op.get("payload", {}), sort_keys=True, default=str)
-            table.add_row(
-                op["system"], op["op"], str(op.get("contact_id") or "-"), escape(what[:100])
-            )
-        console.print(table)
-
-
 @app.command()
 def sync(
     dry_run: bool = typer.Option(
@@ -633,7 +466,7 @@ def sync(
     if as_json:
         emit_json(report.as_dict())
     else:
-        _print_cycle(report)
+        print_cycle(report)
 
 
 @app.command()

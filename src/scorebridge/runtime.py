@@ -3,6 +3,7 @@ client, the clock, the pull options. Owns the wiring only; no step logic lives h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,36 @@ def open_runtime(config_path: Path, *, quiet: bool = False) -> Runtime:
     level = "warning" if quiet else settings.logging.level
     configure_logging(level, json=settings.logging.json_lines, secrets=settings.secret_values())
     return Runtime(settings)
+
+
+def recorded_run(runtime: Runtime, command: str, work: Callable[[Runtime], Any]) -> tuple[Any, int]:
+    """Run ``work(runtime)`` as a ``run`` row (outcome, counts, requests per endpoint, redacted
+    error); returns its report and the number of requests sent to Mautic."""
+    from scorebridge.store import runs
+
+    store = runtime.store
+    with store.write() as conn:
+        run_id = runs.start_run(conn, command, now=runtime.clock.now())
+    try:
+        report = work(runtime)
+    except BaseException as exc:
+        with store.write() as conn:
+            runs.finish_run(
+                conn,
+                run_id,
+                now=runtime.clock.now(),
+                outcome="failed",
+                requests=runtime.mautic.http.counter.snapshot(),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        raise
+    with store.write() as conn:
+        runs.finish_run(
+            conn,
+            run_id,
+            now=runtime.clock.now(),
+            outcome="ok",
+            counts=report.as_dict(),
+            requests=runtime.mautic.http.counter.snapshot(),
+        )
+    return report, runtime.mautic.http.counter.total()

@@ -9,7 +9,6 @@ understood, and the cursor moves. Must not: score, plan or write to any remote.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scorebridge.clock import Clock, FrozenClock
+from scorebridge.clock import Clock
 from scorebridge.crashpoints import crash_point
 from scorebridge.mautic.schemas import MauticContact
 from scorebridge.mautic.streams import (
@@ -32,7 +31,6 @@ from scorebridge.mautic.streams import (
     PulledEvent,
     Reject,
     StatsSource,
-    fmt,
     map_rows,
     read_contacts,
     read_id_stream,
@@ -439,67 +437,3 @@ def upsert_contacts(
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def reset_cursors(
-    store: Store, source: MauticSource, *, since: datetime | None, now: datetime
-) -> dict[str, str]:
-    """Point every Mautic cursor at ``since`` (or the beginning of time) so that the next pull
-    re-reads history from there. Returns the new cursors. Nothing is duplicated by the re-read:
-    events are unique by external id and contacts by Mautic id."""
-    start = since or EPOCH
-    new: dict[str, str] = {CONTACTS: json.dumps({"since": start.isoformat()})}
-    for name in TIME_STREAMS:
-        new[name] = json.dumps({"since": start.isoformat()})
-    for name, stream in ID_STREAMS.items():
-        after = 0
-        if since is not None:
-            first = source.stats(
-                stream.table,
-                where=[{"col": stream.time_column, "expr": "gte", "val": fmt(since)}],
-                order=[{"col": "id", "dir": "ASC"}],
-                start=0,
-                limit=1,
-            ).rows
-            if not first:
-                continue  # nothing since then: the stream's cursor stays where it is
-            after = int(str(first[0]["id"])) - 1
-        new[name] = json.dumps({"after": after})
-    with store.write() as conn:
-        for name, value in new.items():
-            cursors.set(conn, SOURCE, name, value, now)
-    return new
-
-
-def pull_one_contact(
-    store: Store, source: MauticSource, mautic_id: int, options: PullOptions, now: datetime
-) -> StreamReport:
-    """Re-read everything Mautic has about one contact (its record and its rows in every
-    enabled stats stream) without moving any cursor."""
-    report = StreamReport()
-    puller = Puller(store, source, FrozenClock(now), options)
-    contact = source.get_contact(mautic_id)
-    puller.store_page(Page(CONTACTS, "", [], [contact], [], 1), report, keep_cursor=True)
-    groups = {g.id: g.name for g in source.list_point_groups()}
-    tables = [(s.name, s.table, s.mapper) for s in ID_STREAMS.values()]
-    tables += [(s.name, s.table, s.mapper) for s in TIME_STREAMS.values()]
-    for name, table, mapper in tables:
-        if name not in options.streams:
-            continue
-        start = 0
-        while True:
-            rows = source.stats(
-                table,
-                where=[{"col": "lead_id", "expr": "eq", "val": str(mautic_id)}],
-                order=[{"col": "id", "dir": "ASC"}],
-                start=start,
-                limit=options.stats_page_size,
-            ).rows
-            events, rejects = map_rows(name, rows, mapper, groups)
-            puller.store_page(
-                Page(name, "", events, [], rejects, len(rows)), report, keep_cursor=True
-            )
-            if len(rows) < options.stats_page_size:
-                break
-            start += len(rows)
-    return report

@@ -1,0 +1,173 @@
+"""How command results look on a terminal (rich tables and summary lines). ``--json`` output
+never comes through here; the commands in :mod:`scorebridge.cli` choose."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+
+def print_pull(report: Any, requests: int) -> None:
+    """A pull report as a table."""
+    table = Table(title="pull")
+    for title in ("stream", "pages", "rows", "new events", "contacts", "dead letters"):
+        table.add_column(title, justify="left" if title == "stream" else "right")
+    for name, s in report.streams.items():
+        table.add_row(
+            name, str(s.pages), str(s.rows), str(s.new_events), str(s.contacts), str(s.rejects)
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"{requests} request(s) to Mautic", highlight=False)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_status(snapshot: dict[str, Any]) -> None:
+    """``scorebridge status`` on a terminal."""
+    console = Console()
+    c = snapshot["contacts"]
+    console.print(
+        f"contacts: {c['total']} ({c['placeholders']} placeholders, {c['awaiting_rescore']} "
+        f"awaiting rescore, {c['linked_to_crm']} linked to the CRM)",
+        highlight=False,
+    )
+    streams = Table(title="streams")
+    for title in ("stream", "stored rows", "cursor", "cursor moved"):
+        streams.add_column(title)
+    names = sorted(set(snapshot["events"]) | set(snapshot["cursors"]))
+    for name in names:
+        cursor = snapshot["cursors"].get(name, {})
+        streams.add_row(
+            name,
+            str(snapshot["events"].get(name, 0)),
+            escape(_short(cursor.get("value", "-"))),
+            cursor.get("updated_at") or "-",
+        )
+    console.print(streams)
+    lease = snapshot["lease"]
+    console.print(
+        f"dead letters: {snapshot['dead_letters']}; outbox: {snapshot['outbox']}; lease: "
+        + ("free" if lease is None else f"{lease['holder']} (expires {lease['expires_at']})"),
+        highlight=False,
+    )
+    runs = Table(title="last runs")
+    for title in ("id", "command", "started", "seconds", "outcome", "requests", "error"):
+        runs.add_column(title)
+    for r in snapshot["runs"]:
+        seconds = f"{r['seconds']:.1f}" if r["seconds"] is not None else "-"
+        runs.add_row(
+            str(r["id"]),
+            r["command"],
+            r["started_at"] or "-",
+            seconds,
+            r["outcome"],
+            str(r["requests"]),
+            escape(r["error"] or ""),
+        )
+    console.print(runs)
+
+
+def print_cycle(report: Any) -> None:
+    """A human summary of one cycle."""
+    console = Console()
+    steps = report.steps
+    pull = steps.get("pull", {})
+    lines = [f"pull: {pull.get('new_events', 0)} new events, {pull.get('contacts', 0)} contacts"]
+    if "crm_pull" in steps:
+        crm = steps["crm_pull"]
+        summary = ", ".join(f"{k} {v}" for k, v in crm.items() if isinstance(v, int))
+        lines.append(f"crm pull: {summary}")
+    rescored = steps.get("rescore", {})
+    if rescored:
+        lines.append(
+            f"rescore: {rescored.get('contacts', 0)} contact(s), "
+            f"{rescored.get('fired', 0)} trigger(s) fired"
+        )
+    if "plan" in steps:
+        lines.append(f"plan: {steps['plan'].get('enqueued', 0)} write(s) queued")
+    for system, outcome in steps.get("push", {}).get("systems", {}).items():
+        extra = f", stopped: {outcome['stopped']}" if outcome.get("stopped") else ""
+        lines.append(
+            f"push {system}: {outcome['ok']} ok, {outcome['retry']} to retry, "
+            f"{outcome['dead']} dead-lettered{extra}"
+        )
+    requests = ", ".join(f"{k} {v}" for k, v in report.requests.items())
+    lines.append(
+        f"requests: {requests}; outbox {report.outbox_depth}; dead letters {report.dead_letters}"
+    )
+    if report.interrupted:
+        lines.append("interrupted: stopped between steps, everything done so far is committed")
+    for line in lines:
+        console.print(escape(line), highlight=False)
+    if report.dry_run:
+        table = Table(title=f"planned writes (dry run: {len(report.planned_writes)}, none sent)")
+        for title in ("system", "op", "contact", "what"):
+            table.add_column(title)
+        for op in report.planned_writes:
+            what = json.dumps(op.get("payload", {}), sort_keys=True, default=str)
+            table.add_row(
+                op["system"], op["op"], str(op.get("contact_id") or "-"), escape(what[:100])
+            )
+        console.print(table)
+
+
+def print_leads(rows: list[Any], group: str | None) -> None:
+    """``scorebridge leads`` on a terminal."""
+    table = Table(title=f"Leads by {'group ' + group if group else 'total'} score")
+    for title in ("id", "email", "name", "total", "band", "stage", "top groups", "last activity"):
+        table.add_column(title, justify="right" if title in ("id", "total") else "left")
+    for r in rows:
+        top = ", ".join(f"{g} {v}" for g, v in list(r.groups.items())[:3])
+        last = r.last_activity_at.strftime("%Y-%m-%d") if r.last_activity_at else "-"
+        table.add_row(
+            str(r.mautic_id or r.contact_id),
+            escape(r.email or "-"),
+            escape(r.name or "-"),
+            str(r.total),
+            r.band or "-",
+            r.stage or "-",
+            top or "-",
+            last,
+        )
+    Console().print(table)
+
+
+def print_dead_letters(entries: list[Any]) -> None:
+    """``scorebridge deadletter list`` on a terminal."""
+    if not entries:
+        Console().print("no dead letters")
+        return
+    table = Table(title="dead letters")
+    for title in ("id", "kind", "source", "record", "attempts", "status", "since", "reason"):
+        table.add_column(title)
+    for e in entries:
+        since = e.created_at.strftime("%Y-%m-%d %H:%M") if e.created_at else "-"
+        table.add_row(
+            str(e.id),
+            e.kind,
+            e.source,
+            escape(e.record_id),
+            str(e.attempts),
+            e.status,
+            since,
+            escape(e.reason),
+        )
+    Console().print(table)
+
+
+def print_checks(checks: list[Any]) -> None:
+    """``scorebridge doctor`` on a terminal: one line per check, and what to fix."""
+    marks = {"fail": "[red]FAIL[/red]", "warn": "[yellow]warn[/yellow]"}
+    console = Console()
+    for check in checks:
+        mark = marks.get(check.status, "[green] ok [/green]")
+        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}")
+        if check.fix and check.status != "ok":
+            console.print(f"       fix: {escape(check.fix)}")
