@@ -110,6 +110,20 @@ def _when(row: Mapping[str, Any], key: str) -> datetime:
     return parse_mautic_datetime(str(value))
 
 
+def _event(
+    row: Mapping[str, Any], stream: str, kind: str, time_column: str, attributes: dict[str, Any]
+) -> PulledEvent:
+    """The event of a stats row: its id, contact and time come from the same columns everywhere."""
+    return PulledEvent(
+        stream,
+        str(_int(row, "id")),
+        _int(row, "lead_id"),
+        kind,
+        _when(row, time_column),
+        attributes,
+    )
+
+
 # ---- row -> event mappers (one per table; a ValueError makes the row a Reject) ----------------
 
 RowMapper = Callable[[Mapping[str, Any], Mapping[int, str]], PulledEvent | None]
@@ -123,12 +137,11 @@ def _points(row: Mapping[str, Any], groups: Mapping[int, str]) -> PulledEvent | 
     if row.get("event_name") == SCOREBRIDGE_EVENT_NAME:
         return None  # our own group-score write: counting its delta would feed back forever
     group_id = _opt_int(row, "group_id")
-    return PulledEvent(
+    return _event(
+        row,
         "points",
-        str(_int(row, "id")),
-        _int(row, "lead_id"),
         "mautic.points",
-        _when(row, "date_added"),
+        "date_added",
         {
             "delta": _int(row, "delta"),
             "type": row.get("type") or "",
@@ -147,34 +160,31 @@ def _page_hit(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent:
         attributes["email_id"] = email_id
     if row.get("user_agent"):
         attributes["user_agent"] = row["user_agent"]
-    return PulledEvent(
+    return _event(
+        row,
         "page_hits",
-        str(_int(row, "id")),
-        _int(row, "lead_id"),
         "email.click" if email_id else "page.hit",
-        _when(row, "date_hit"),
+        "date_hit",
         attributes,
     )
 
 
 def _form(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent:
-    return PulledEvent(
+    return _event(
+        row,
         "form_submissions",
-        str(_int(row, "id")),
-        _int(row, "lead_id"),
         "form.submit",
-        _when(row, "date_submitted"),
+        "date_submitted",
         {"form_id": _int(row, "form_id"), "page_id": _opt_int(row, "page_id")},
     )
 
 
 def _download(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent:
-    return PulledEvent(
+    return _event(
+        row,
         "asset_downloads",
-        str(_int(row, "id")),
-        _int(row, "lead_id"),
         "asset.download",
-        _when(row, "date_download"),
+        "date_download",
         {"asset_id": _int(row, "asset_id"), "email_id": _opt_int(row, "email_id")},
     )
 
@@ -186,23 +196,21 @@ def _dnc(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent | None:
     reason = _int(row, "reason")
     if reason not in DNC_KINDS:
         return None
-    return PulledEvent(
+    return _event(
+        row,
         "dnc",
-        str(_int(row, "id")),
-        _int(row, "lead_id"),
         DNC_KINDS[reason],
-        _when(row, "date_added"),
+        "date_added",
         {"channel": row.get("channel") or "email", "reason": reason},
     )
 
 
 def _stage(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent:
-    return PulledEvent(
+    return _event(
+        row,
         "stages",
-        str(_int(row, "id")),
-        _int(row, "lead_id"),
         "mautic.stage",
-        _when(row, "date_added"),
+        "date_added",
         {
             "stage_id": _opt_int(row, "stage_id"),
             "event_name": row.get("event_name") or "",
@@ -220,12 +228,11 @@ def _open(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent | None:
         read = _when(row, "date_read")
         attributes["date_sent"] = sent.isoformat()
         attributes["seconds_after_send"] = (read - sent).total_seconds()
-    return PulledEvent(
+    return _event(
+        row,
         "email_stats",
-        str(_int(row, "id")),
-        _int(row, "lead_id"),
         "email.open",
-        _when(row, "date_read"),
+        "date_read",
         attributes,
     )
 
