@@ -6,6 +6,8 @@ All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -74,3 +76,24 @@ class FrozenClock:
 def utc(dt: datetime) -> datetime:
     """Return ``dt`` as aware UTC; naive datetimes are taken to be UTC already."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+#: Pins the instant scores are computed at (decay, expiry, inactivity, day caps) for a process;
+#: a test hook like ``SCOREBRIDGE_CRASH_AT``: runs minutes apart against the same recorded world
+#: then give the same scores. Everything else (cursors, leases, schedules) keeps the real clock.
+SCORING_AS_OF_ENV = "SCOREBRIDGE_SCORING_AS_OF"
+
+
+def scoring_time(clock: Clock) -> datetime:
+    """The instant to score at: ``clock.now()``, unless :data:`SCORING_AS_OF_ENV` pins it."""
+    pinned = os.environ.get(SCORING_AS_OF_ENV)
+    if not pinned:
+        return clock.now()
+    try:
+        at = utc(datetime.fromisoformat(pinned))
+    except ValueError as exc:
+        raise ValueError(
+            f"{SCORING_AS_OF_ENV}={pinned!r} is not an ISO 8601 instant; unset it to score at now"
+        ) from exc
+    logging.getLogger(__name__).warning("scoring as of %s (%s is set)", at, SCORING_AS_OF_ENV)
+    return at

@@ -100,6 +100,8 @@ class Chaos:
 
     def env(self, crash_at: str | None = None, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCOREBRIDGE_")}
+        # score every run at the world's end, however many minutes after the clean run it is
+        env["SCOREBRIDGE_SCORING_AS_OF"] = WORLD_NOW.isoformat()
         if crash_at:
             env["SCOREBRIDGE_CRASH_AT"] = crash_at
         env.update(extra)

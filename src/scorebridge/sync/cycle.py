@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scorebridge.clock import Clock
+from scorebridge.clock import Clock, scoring_time
 from scorebridge.config import Settings
 from scorebridge.errors import (
     AuthError,
@@ -198,22 +198,21 @@ class SyncCycle:
                 steps["crm_pull"] = {"error": redact(f"{type(exc).__name__}: {exc}")}
                 log.warning("CRM pull failed; the cycle goes on without it: %s", exc)
             checkpoint()
-        now = clock.now()
         steps["rescore"] = rescore(
             store,
             self.rules,
-            now,
+            scoring_time(clock),
             all=decay_sweep,
             notify_existing=settings.scoring.notify_existing,
         ).as_dict()
         checkpoint()
-        plan = plan_changes(store, self.rules, settings, now)
+        plan = plan_changes(store, self.rules, settings, clock.now())
         steps["plan"] = plan.as_dict()
         checkpoint()
         if self.lease is not None and not dry_run:
             with store.read() as conn:
                 self.lease.check(conn)
-        pushed = push(store, self.writers(), now, dry_run=dry_run, should_stop=stop)
+        pushed = push(store, self.writers(), clock.now(), dry_run=dry_run, should_stop=stop)
         steps["push"] = pushed.as_dict()
         for system in pushed.systems.values():
             if isinstance(system.error, AuthError):  # the operator must fix the credentials
@@ -237,8 +236,7 @@ class SyncCycle:
         report.finished_at = now
         with self.store.write() as conn:
             report.outbox_depth = {
-                system: sum(outbox.depth(conn, system).values())
-                for system in ("mautic", "crm")
+                system: sum(outbox.depth(conn, system).values()) for system in ("mautic", "crm")
             }
             report.dead_letters = deadletter.count_open(conn)
             runs.finish_run(

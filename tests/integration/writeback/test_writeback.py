@@ -71,6 +71,7 @@ def test_one_sync_writes_exactly_what_the_engine_computed_and_idle_syncs_write_n
             if stage in ("mql", "sql"):
                 assert stage_names.get(remote.stage_id or 0) == stage.upper()
         assert zero_seen > 0  # a 0 was written (PUT path), not dropped
+
         def present(values: dict[str, object]) -> dict[str, object]:
             # A blank text field is "" or NULL depending on how it was last saved: both empty.
             return {k: v for k, v in values.items() if v not in ("", None)}

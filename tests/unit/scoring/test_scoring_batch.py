@@ -251,8 +251,7 @@ def test_contacts_entering_a_reset_stage_agree_with_the_pure_engine() -> None:
         **RULES,
     )
     downloads = [
-        ScoringEvent(f"d{i}", "asset.download", T0 - days(3 - i), {"asset_id": 1})
-        for i in range(2)
+        ScoringEvent(f"d{i}", "asset.download", T0 - days(3 - i), {"asset_id": 1}) for i in range(2)
     ]
     cooling = {"cooling": TriggerState(True, 0, True), "hot": TriggerState(True, 1, False)}
     contacts: list[Contact] = [
