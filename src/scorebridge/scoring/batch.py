@@ -20,7 +20,7 @@ breaks that tie by event key, which bulk input does not carry).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from scorebridge.scoring.batch_fields import FieldColumns
 from scorebridge.scoring.batch_shapes import (
     EPOCH,
     NO_TIME,
@@ -44,7 +45,6 @@ from scorebridge.scoring.batch_state import (
     step_triggers,
 )
 from scorebridge.scoring.decay import SECONDS_PER_DAY, decay_factors
-from scorebridge.scoring.fit import CompiledFit
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import FROM_MAUTIC, FiredTrigger, ScoreResult
 from scorebridge.scoring.opens import SUSPECT_WINDOW_SECONDS
@@ -54,6 +54,7 @@ __all__ = [
     "BatchInput",
     "BatchResult",
     "EventShape",
+    "FieldColumns",
     "fresh_triggers",
     "from_us",
     "score_batch",
@@ -81,7 +82,7 @@ class BatchInput:
     """
 
     contact_ids: I64
-    fields: Sequence[Mapping[str, Any]]
+    fields: FieldColumns
     last_activity_us: I64
     prior_stage: I64
     prior_entered_us: I64
@@ -286,90 +287,131 @@ def _behaviour(
     count = per_shape[ev_shape]
     pair_event = np.repeat(np.arange(len(ev_shape)), count)
     offset = np.arange(len(pair_event)) - np.repeat(np.cumsum(count) - count, count)
-    rule = info.rule_idx[info.rule_ptr[ev_shape[pair_event]] + offset]
-    row, at, shape = ev_row[pair_event], ev_us[pair_event], ev_shape[pair_event]
-
+    slot = info.rule_ptr[ev_shape[pair_event]] + offset  # one (shape, rule) match
+    # Points and group of each (shape, rule) match, computed once per match, not per event.
+    rule_of = info.rule_idx
     fixed = np.array([np.nan if r.points is None else r.points for r in rules.rules] + [0.0])
-    base = np.where(np.isnan(fixed[rule]), info.delta[shape], fixed[rule])
-    keep = ~np.isnan(base) & (at >= cutoff[row])
-    row, at, shape, rule, base = row[keep], at[keep], shape[keep], rule[keep], base[keep]
-    suspect = ev_suspect[pair_event[keep]]
+    shape_of = np.repeat(np.arange(len(per_shape)), per_shape)
+    slot_base = np.where(np.isnan(fixed[rule_of]), info.delta[shape_of], fixed[rule_of])
+    group_of = {grp: i for i, grp in enumerate(rules.groups)}
+    rule_group = np.array([group_of.get(r.group, -1) for r in rules.rules] + [-1], np.int64)
+    from_mautic = np.array([r.group == FROM_MAUTIC for r in rules.rules] + [False], bool)
+    slot_group = np.where(from_mautic[rule_of], info.mautic_group[shape_of], rule_group[rule_of])
+
+    row, at = ev_row[pair_event], ev_us[pair_event]
+    keep = ~np.isnan(slot_base[slot]) & (at >= cutoff[row])
+    pair_event, slot, row, at = pair_event[keep], slot[keep], row[keep], at[keep]
+    rule, base, group = rule_of[slot], slot_base[slot], slot_group[slot]
+    suspect = ev_suspect[pair_event]
 
     per_day = np.array([r.max_per_day or 0 for r in rules.rules] + [0], np.int64)
     per_total = np.array([r.max_total or 0 for r in rules.rules] + [0], np.int64)
     capped = (per_day[rule] > 0) | (per_total[rule] > 0)
     if capped.any():
-        counted = np.ones(len(rule), bool)
         c_idx = np.flatnonzero(capped)
-        order = c_idx[np.lexsort((at[c_idx], rule[c_idx], row[c_idx]))]
-        r_row, r_rule, r_at, r_shape = row[order], rule[order], at[order], shape[order]
-        tie = (r_row[1:] == r_row[:-1]) & (r_rule[1:] == r_rule[:-1]) & (r_at[1:] == r_at[:-1])
-        tie &= r_shape[1:] != r_shape[:-1]
-        fallback[r_row[1:][tie]] = True
+        order = c_idx[_by_row_rule_time(row[c_idx], rule[c_idx], at[c_idx], len(rules.rules))]
+        r_row, r_rule, r_at = row[order], rule[order], at[order]
         day = np.floor_divide(r_at, 86_400_000_000)
         limit_day = per_day[r_rule]
         ok_day = (limit_day == 0) | (_group_rank([r_row, r_rule, day]) < limit_day)
         limit_total = per_total[r_rule]
         ok_total = (limit_total == 0) | (_group_rank([r_row, r_rule], ok_day) < limit_total)
-        counted[order] = ok_day & ok_total
-        row, at, shape, rule, base = (
-            row[counted],
-            at[counted],
-            shape[counted],
-            rule[counted],
-            base[counted],
+        kept = ok_day & ok_total
+        _flag_ambiguous_ties(
+            fallback, r_row, r_rule, r_at, kept, base[order], suspect[order], group[order]
         )
-        suspect = suspect[counted]
+        counted = np.ones(len(rule), bool)
+        counted[order] = kept
+        row, at, rule, base = row[counted], at[counted], rule[counted], base[counted]
+        suspect, group = suspect[counted], group[counted]
 
-    age = _age_days(as_us, at)
-    factor = np.ones(len(rule))
-    for r in rules.rules:
-        if (
-            r.half_life_days is None
-            and r.linear_decay_days is None
-            and r.expires_after_days is None
-        ):
-            continue
-        mine = rule == r.index
-        factor[mine] = decay_factors(
-            age[mine], r.half_life_days, r.linear_decay_days, r.expires_after_days
-        )
+    factor = _decay(rules, rule, _age_days(as_us, at))
     sof = np.array(
         [np.nan if r.suspect_open_factor is None else r.suspect_open_factor for r in rules.rules]
         + [np.nan]
     )
     scaled = suspect & ~np.isnan(sof[rule])
     factor[scaled] *= sof[rule[scaled]]
-    group_of = {grp: i for i, grp in enumerate(rules.groups)}
-    rule_group = np.array([group_of.get(r.group, -1) for r in rules.rules] + [-1], np.int64)
-    from_mautic = np.array([r.group == FROM_MAUTIC for r in rules.rules] + [False], bool)
-    group = np.where(from_mautic[rule], info.mautic_group[shape], rule_group[rule])
     sums.add(row, group, base * factor)
+
+
+def _by_row_rule_time(row: I64, rule: I64, at: I64, rules: int) -> I64:
+    """The order sorting events by (row, rule, time); events equal in all three in any order.
+
+    One sort of a packed integer key when row, rule and the time span fit in 62 bits (always,
+    unless a chunk's events span more than about a century); else two sorts.
+    """
+    if not len(at):
+        return np.zeros(0, np.int64)
+    pair = row * (rules + 1) + rule
+    since = at - at.min()
+    time_bits = int(since.max()).bit_length()
+    if time_bits + int(pair.max()).bit_length() <= 62:
+        order: I64 = np.argsort((pair << time_bits) | since)
+        return order
+    by_time = np.argsort(at)
+    by_pair: I64 = by_time[np.argsort(pair[by_time], kind="stable")]
+    return by_pair
+
+
+def _decay(rules: CompiledRules, rule: I64, age: F64) -> F64:
+    """Each event's decay factor under its rule."""
+
+    def setting(values: list[float | None]) -> F64:
+        per_rule: F64 = np.array([np.nan if v is None else v for v in values] + [np.nan])
+        return per_rule[rule]
+
+    return decay_factors(
+        age,
+        setting([r.half_life_days for r in rules.rules]),
+        setting([r.linear_decay_days for r in rules.rules]),
+        setting([r.expires_after_days for r in rules.rules]),
+    )
+
+
+def _flag_ambiguous_ties(
+    fallback: Bools,
+    row: I64,
+    rule: I64,
+    at: I64,
+    kept: Bools,
+    base: F64,
+    suspect: Bools,
+    group: I64,
+) -> None:
+    """Mark contacts whose capped-rule count depends on how same-instant events are ordered.
+
+    Input is sorted by (row, rule, time). The engine orders a run of events of one rule at one
+    instant by event key, which bulk input does not carry. The run's order matters only when the
+    cap cuts through it (some counted, some not) and its events are not worth the same (points,
+    suspect-open status or Mautic group differ): any other order counts as many events of the
+    same worth, so the sums and every later event's count are the same.
+    """
+    n = len(row)
+    if n < 2:
+        return
+    tie = (row[1:] == row[:-1]) & (rule[1:] == rule[:-1]) & (at[1:] == at[:-1])
+    if not tie.any():
+        return
+    start = np.ones(n, bool)
+    start[1:] = ~tie
+    run = np.cumsum(start) - 1
+    first = np.flatnonzero(start)[run]
+    same = (base == base[first]) & (suspect == suspect[first]) & (group == group[first])
+    size = np.bincount(run)
+    counted = np.bincount(run, weights=kept)
+    mixed = np.bincount(run, weights=~same)
+    ambiguous = (size > 1) & (counted > 0) & (counted < size) & (mixed > 0)
+    fallback[row[start][ambiguous]] = True
 
 
 def _fit(batch: BatchInput, rules: CompiledRules, sums: _Sums) -> None:
     group_of = {grp: i for i, grp in enumerate(rules.groups)}
     for fit in rules.fit:
-        holds = np.fromiter(_fit_holds(fit, batch.fields), bool, count=len(batch.fields))
-        rows = np.flatnonzero(holds)
+        codes, distinct = batch.fields.column(fit.field)
+        holds = np.array(fit.holds_each(distinct), bool)
+        rows = np.flatnonzero(holds[codes])
         sums.add(rows, np.full(len(rows), group_of[fit.group]), np.full(len(rows), fit.points))
-
-
-def _fit_holds(fit: CompiledFit, fields: Sequence[Mapping[str, Any]]) -> Iterator[bool]:
-    """``fit.holds`` per contact, evaluated once per distinct (type, value) of the field."""
-    memo: dict[tuple[type, Any], bool] = {}
-    name = fit.field
-    for one in fields:
-        value = one.get(name)
-        key = (value.__class__, value)
-        try:
-            known = memo.get(key)
-        except TypeError:
-            yield fit.holds(one)
-            continue
-        if known is None:
-            known = memo[key] = fit.holds(one)
-        yield known
 
 
 def _inactivity(

@@ -69,7 +69,7 @@ def batch_rows(batch: BatchInput, rows: I64) -> BatchInput:
     return replace(
         batch,
         contact_ids=batch.contact_ids[rows],
-        fields=[batch.fields[r] for r in rows.tolist()],
+        fields=batch.fields.take(rows),
         last_activity_us=batch.last_activity_us[rows],
         prior_stage=batch.prior_stage[rows],
         prior_entered_us=batch.prior_entered_us[rows],

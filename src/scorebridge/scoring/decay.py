@@ -38,17 +38,28 @@ def decay_factor(
 
 def decay_factors(
     age_days: npt.NDArray[np.float64],
-    half_life_days: float | None,
-    linear_decay_days: float | None,
-    expires_after_days: float | None,
+    half_life_days: float | None | npt.NDArray[np.float64],
+    linear_decay_days: float | None | npt.NDArray[np.float64],
+    expires_after_days: float | None | npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    """Vectorised :func:`decay_factor` over an array of ages in days."""
-    if half_life_days is not None:
-        factors = np.power(0.5, age_days / half_life_days)
-    elif linear_decay_days is not None:
-        factors = np.maximum(0.0, 1.0 - age_days / linear_decay_days)
-    else:
-        factors = np.ones_like(age_days, dtype=np.float64)
-    if expires_after_days is not None:
-        factors = np.where(age_days >= expires_after_days, 0.0, factors)
-    return factors.astype(np.float64, copy=False)
+    """Vectorised :func:`decay_factor`, bit for bit.
+
+    Each setting is one value for every age (``None``: not set) or an array with one value per
+    age (``NaN``: not set), so events of many rules are decayed in one pass.
+    """
+    age = np.asarray(age_days, np.float64)
+
+    def per_age(setting: float | None | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        value = np.nan if setting is None else setting
+        return np.broadcast_to(np.asarray(value, np.float64), age.shape)
+
+    half_life, linear, expires = map(
+        per_age, (half_life_days, linear_decay_days, expires_after_days)
+    )
+    factors = np.ones(age.shape, np.float64)
+    halving = ~np.isnan(half_life)
+    factors[halving] = np.power(0.5, age[halving] / half_life[halving])
+    straight = ~halving & ~np.isnan(linear)
+    factors[straight] = np.maximum(0.0, 1.0 - age[straight] / linear[straight])
+    factors[age >= expires] = 0.0  # False where NaN (no expiry)
+    return factors

@@ -18,7 +18,7 @@ Must not: read events or time; a fit rule contributes exactly while its conditio
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,8 @@ class CompiledFit:
     description: str
     test: Callable[[Any], bool]
     when_missing: bool
+    #: What ``test`` depends on, when that is coarser than the value (a domain rule: the domain)
+    reduce: Callable[[Any], Any] | None = None
     _cache: dict[Any, bool] = dataclass_field(default_factory=dict)
 
     def holds(self, fields: Mapping[str, Any]) -> bool:
@@ -83,11 +85,32 @@ class CompiledFit:
         result = self._cache[value] = self.test(value)
         return result
 
+    def holds_each(self, values: Sequence[Any]) -> list[bool]:
+        """:meth:`holds` for each of many (distinct) values of the field.
+
+        A domain rule tests each domain once, however many addresses share it.
+        """
+        if self.reduce is None:
+            return [self.holds({self.field: value}) for value in values]
+        memo: dict[Any, bool] = {}
+        out: list[bool] = []
+        for value in values:
+            if _missing(value):
+                out.append(self.when_missing)
+                continue
+            key = self.reduce(value)
+            known = memo.get(key)
+            if known is None:
+                known = memo[key] = self.test(value)
+            out.append(known)
+        return out
+
 
 def compile_fit(rule: FitRule) -> CompiledFit:
     """Compile a validated fit rule."""
     test, description = _predicate(rule)
     return CompiledFit(
+        reduce=_domain if rule.domain_in is not None else None,
         id=rule.id,
         label=rule.label or rule.id,
         field=rule.field,
@@ -97,6 +120,11 @@ def compile_fit(rule: FitRule) -> CompiledFit:
         test=test,
         when_missing=rule.exists is False,
     )
+
+
+def _domain(value: Any) -> str:
+    """The part of an address after its last "@" (or the whole value), case-folded."""
+    return str(value).rsplit("@", 1)[-1].strip().casefold()
 
 
 def _predicate(rule: FitRule) -> tuple[Callable[[Any], bool], str]:
@@ -119,7 +147,7 @@ def _predicate(rule: FitRule) -> tuple[Callable[[Any], bool], str]:
         domains = tuple(d.strip().casefold().lstrip("@") for d in rule.domain_in)
 
         def in_domains(v: Any) -> bool:
-            domain = str(v).rsplit("@", 1)[-1].strip().casefold()
+            domain = _domain(v)
             return any(domain == d or domain.endswith("." + d) for d in domains)
 
         return in_domains, f"{name} domain in {rule.domain_in}"

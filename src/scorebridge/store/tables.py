@@ -123,13 +123,19 @@ class Cursor(SQLModel, table=True):
 
 
 class Score(SQLModel, table=True):
-    """The current score of a contact per group; ``group_key = "total"`` holds the total + band."""
+    """The current score of a contact per group; ``group_key = "total"`` holds the total + band.
+
+    On SQLite a ``WITHOUT ROWID`` table: a row lives in its primary-key B-tree alone, one insert
+    per row for the millions a full rescore writes (migration 0003).
+    """
+
+    __table_args__ = {"sqlite_with_rowid": False}
 
     contact_id: int = Field(foreign_key="contact.id", primary_key=True)
     group_key: str = Field(primary_key=True)
     value: int = 0
     exact: float = 0.0
-    band: str | None = Field(default=None, index=True)
+    band: str | None = None
     rule_version: str = ""
     computed_at: datetime | None = _dt()
 

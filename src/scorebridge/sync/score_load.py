@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.errors import StateError
-from scorebridge.scoring.batch import BatchInput, EventShape, fresh_triggers
+from scorebridge.scoring.batch import BatchInput, EventShape, FieldColumns, fresh_triggers
 from scorebridge.scoring.batch_shapes import EPOCH
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import ContactFacts, PriorState, ScoringEvent, TriggerState
@@ -111,12 +111,6 @@ def _field_sql(conn: Connection, name: str) -> str:
     return f"{column} -> '{path}'"
 
 
-def _decoded(column: list[Any]) -> list[Any]:
-    """Each stored JSON value of ``column`` decoded, every distinct text once."""
-    values = {raw: None if raw is None else _json(raw) for raw in set(column)}
-    return [values[raw] for raw in column]
-
-
 def load_batch(
     conn: Connection, ids: I64, rules: CompiledRules, shapes: ShapeCache, *, verify: bool = False
 ) -> tuple[BatchInput, Bools]:
@@ -144,12 +138,10 @@ def load_batch(
     n = len(rows)
     contact_ids = np.array([r[0] for r in rows], np.int64)
     if sqlite:
-        columns = [[r[5 + j] for r in rows] for j in range(len(names))]
-        decoded = [_decoded(column) for column in columns]
-        by_contact = zip(*decoded, strict=True) if names else ((),) * len(rows)
-        fields: list[Mapping[str, Any]] = [dict(zip(names, one, strict=True)) for one in by_contact]
+        texts = {name: [r[5 + j] for r in rows] for j, name in enumerate(names)}
+        fields = FieldColumns.from_json(n, texts)
     else:
-        fields = [merged_fields(_json(r[5]), _json(r[6])) for r in rows]
+        fields = FieldColumns.from_rows([merged_fields(_json(r[5]), _json(r[6])) for r in rows])
     stage_keys = {s.key: s.index for s in rules.stages}
     armed, episode, primed = fresh_triggers(n, rules)
     position = {int(c): i for i, c in enumerate(contact_ids.tolist())}

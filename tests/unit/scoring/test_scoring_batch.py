@@ -17,6 +17,7 @@ from scorebridge.scoring.batch import (
     BatchInput,
     BatchResult,
     EventShape,
+    FieldColumns,
     fresh_triggers,
     score_batch,
     to_us,
@@ -55,7 +56,7 @@ def build(contacts: list[Contact], rules: CompiledRules) -> BatchInput:
                 )
     return BatchInput(
         contact_ids=np.arange(1, n + 1, dtype=np.int64),
-        fields=[c[1] for c in contacts],
+        fields=FieldColumns.from_rows([c[1] for c in contacts]),
         last_activity_us=np.array([to_us(c[2]) for c in contacts], np.int64),
         prior_stage=np.array(
             [stage_keys.index(c[3].stage) if c[3].stage in stage_keys else -1 for c in contacts],
@@ -267,5 +268,34 @@ def test_contacts_entering_a_reset_stage_agree_with_the_pure_engine() -> None:
         (0, "hot", 90),
         (1, "hot", 100),
     ]
+    for row, c in enumerate(contacts):
+        assert_same(result, row, c, compiled)
+
+
+def test_same_second_events_fall_back_only_when_their_order_changes_the_score() -> None:
+    """Mautic stamps in whole seconds: ties are common and must not send heavy contacts to the
+    slow pure engine unless the cap cuts between events of different worth."""
+    compiled = ruleset(
+        rules=[
+            {"id": "p", "event": "page.hit", "url": "*", "points": 3, "max_per_day": 1},
+            {"id": "m", "event": "mautic.points", "points": "delta", "max_total": 1},
+        ],
+        **RULES,
+    )
+    at = T0 - days(2)
+    pages = [ScoringEvent(f"p{i}", "page.hit", at, {"url": URLS[i]}) for i in range(3)]
+    points = [
+        ScoringEvent("m1", "mautic.points", at, {"delta": 5}),
+        ScoringEvent("m2", "mautic.points", at, {"delta": 2}),
+    ]
+    contacts: list[Contact] = [
+        (pages, {}, None, PriorState()),  # three page hits worth 3 each: any one counts the same
+        (points, {}, None, PriorState()),  # 5 or 2 points: the engine's key order decides
+    ]
+    result = score_batch(build(contacts, compiled), compiled, T0)
+    assert result.fallback.tolist() == [False, True]
+    events, fields, last, prior = contacts[1]
+    facts = ContactFacts(contact_id=2, fields=fields, last_activity_at=last)
+    result.put(1, score(events, facts, compiled, T0, prior, with_ledger=False), compiled)
     for row, c in enumerate(contacts):
         assert_same(result, row, c, compiled)

@@ -194,3 +194,16 @@ def test_fit_on_crm_fields_and_negative_points() -> None:
     )
     result = run(rules, [], fields={"crm.numberofemployees": "80", "position": "PhD student"})
     assert result.total_value == 20
+
+
+@pytest.mark.parametrize(
+    ("case", "op", "fields", "holds"), FIT_TABLE, ids=[f[0] for f in FIT_TABLE]
+)
+def test_bulk_fit_agrees_with_one_contact_at_a_time(
+    case: str, op: dict[str, Any], fields: dict[str, Any], holds: bool
+) -> None:
+    """Bulk scoring tests each distinct value (a domain rule: each domain) once."""
+    fit = ruleset(fit=[{"id": "fit", "field": "f", "points": 15, **op}]).fit[0]
+    values = [fields.get("f"), None, "", "x@RIVAL.example", "y@rival.example", fields.get("f")]
+    assert fit.holds_each(values) == [fit.holds({"f": v}) for v in values]
+    assert fit.holds_each(values)[0] is holds

@@ -89,10 +89,21 @@ def test_linear_decay_and_vectorised_factors_agree() -> None:
     rules = ruleset(rules=[{**PAGE, "points": 10, "linear_decay_days": 20}])
     assert run(rules, hits(T0 - days(5))).groups["general"] == pytest.approx(7.5)
     assert run(rules, hits(T0 - days(25))).groups["general"] == 0
-    ages = np.array([0.0, 5.0, 30.0, 60.0, 90.0])
-    for settings in [(30.0, None, 60.0), (None, 20.0, None), (None, None, 60.0)]:
-        expected = [decay_factor(a, *settings) for a in ages]
-        assert decay_factors(ages, *settings).tolist() == pytest.approx(expected)
+    ages = np.array([0.0, 5.0, 13.7, 30.0, 60.0, 90.0])
+    settings: list[tuple[float | None, float | None, float | None]] = [
+        (30.0, None, 60.0),
+        (None, 20.0, None),
+        (None, None, 60.0),
+        (None, None, None),
+    ]
+    for one in settings:
+        expected = [decay_factor(a, *one) for a in ages]
+        assert decay_factors(ages, *one).tolist() == expected  # bit for bit: batch == engine
+    # one setting per age (NaN: not set), as bulk scoring decays events of many rules at once
+    mixed = [settings[i % len(settings)] for i in range(len(ages))]
+    columns = [np.array([np.nan if s[k] is None else s[k] for s in mixed]) for k in range(3)]
+    expected = [decay_factor(a, *s) for a, s in zip(ages, mixed, strict=True)]
+    assert decay_factors(ages, *columns).tolist() == expected
 
 
 def test_events_after_as_of_are_ignored() -> None:

@@ -21,7 +21,7 @@ from scorebridge.store import engine as engine_mod
 from scorebridge.store import open_store
 from scorebridge.store.tables import Cursor, Event
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def revision(store) -> str | None:
@@ -215,3 +215,33 @@ def test_a_file_that_is_not_a_database_is_a_clear_state_error(tmp_path: Path) ->
     path.write_text("these are my notes, not a database " * 10)
     with pytest.raises(StateError, match=f"cannot open the store {path}: file is not a database"):
         open_store(f"sqlite:///{path}")
+
+
+def test_score_rows_survive_the_move_to_a_rowid_free_table(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    cfg = engine_mod.alembic_config()
+    cfg.set_main_option("sqlalchemy.url", f"sqlite:///{path}")
+    command.upgrade(cfg, "0002")
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO contact (id, email, fields, crm_fields, mautic_points, rescore_needed,"
+        " placeholder, deleted) VALUES (7, 'a@b.example', '{}', '{}', 0, 0, 0, 0)"
+    )
+    rows = [
+        (7, "total", 42, 41.6, "warm", "v1", "2026-11-22 12:00:00.000000"),
+        (7, "Product A", 30, 30.0, None, "v1", "2026-11-22 12:00:00.000000"),
+    ]
+    db.executemany("INSERT INTO score VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    db.commit()
+    db.close()
+
+    store = open_store(f"sqlite:///{path}")
+    try:
+        assert revision(store) == HEAD
+        with store.read() as conn:
+            got = conn.exec_driver_sql("SELECT * FROM score ORDER BY group_key").all()
+            ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'score'").one()
+        assert [tuple(r) for r in got] == sorted(rows, key=lambda r: r[1])
+        assert "WITHOUT ROWID" in ddl[0]
+    finally:
+        store.close()
