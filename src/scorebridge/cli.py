@@ -467,6 +467,8 @@ def sync(
         emit_json(report.as_dict())
     else:
         print_cycle(report)
+    if report.problems:  # what was done is committed; the rest waits for the next cycle
+        raise typer.Exit(1)
 
 
 @app.command()

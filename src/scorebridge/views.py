@@ -106,6 +106,8 @@ def print_cycle(report: Any) -> None:
         lines.append("interrupted: stopped between steps, everything done so far is committed")
     for line in lines:
         console.print(escape(line), highlight=False)
+    for problem in report.problems:
+        console.print(f"[bold red]problem:[/] {escape(problem)}", highlight=False)
     if report.dry_run:
         table = Table(title=f"planned writes (dry run: {len(report.planned_writes)}, none sent)")
         for title in ("system", "op", "contact", "what"):

@@ -86,6 +86,18 @@ class Store:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def writer(self) -> Iterator[Connection]:
+        """One connection for a series of write transactions, each ``with conn.begin():``
+        (``BEGIN IMMEDIATE`` on SQLite), so that per-connection facts such as SQLite's
+        ``PRAGMA data_version`` (see :func:`data_version`) carry from one to the next.
+
+        Raises:
+            StateError: as :meth:`write`.
+        """
+        with _store_errors(self), self.engine.connect() as conn:
+            yield conn.execution_options(**{_IMMEDIATE: True})
+
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
@@ -107,6 +119,13 @@ def _store_errors(store: Store) -> Iterator[None]:
         if "locked" in str(exc.orig) or "busy" in str(exc.orig):
             hint = f" (another writer held it for more than {BUSY_TIMEOUT_MS / 1000:g} s)"
         raise StateError(f"the store {_where(store)} failed{hint}: {exc.orig}") from exc
+
+
+def data_version(conn: Connection) -> int:
+    """SQLite's ``PRAGMA data_version`` of ``conn``: it changes exactly when *another*
+    connection commits a change, so two equal readings on one connection mean nobody else wrote
+    in between (this connection's own commits do not count)."""
+    return int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
 
 
 def insert(conn: Connection, table: sa.Table) -> Insert:

@@ -72,6 +72,21 @@ class CycleReport:
             total += int(self.steps.get(step, {}).get("new_events", 0))
         return total
 
+    @property
+    def problems(self) -> list[str]:
+        """What kept this cycle from doing all its work: a system that could not be read, or
+        whose pushes stopped (quota, credentials, a refused request). Writes that are only to be
+        retried (a 429, a timeout) are not problems: the next cycle sends them."""
+        found: list[str] = []
+        for step in ("pull", "crm_pull"):
+            error = self.steps.get(step, {}).get("error")
+            if error:
+                found.append(f"{step.replace('_', ' ')} failed: {error}")
+        for system, outcome in self.steps.get("push", {}).get("systems", {}).items():
+            if outcome.get("stopped"):
+                found.append(f"push {system} stopped: {outcome['stopped']}")
+        return found
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON document of ``scorebridge sync --json``."""
         out: dict[str, Any] = {
@@ -84,6 +99,7 @@ class CycleReport:
             "outbox_depth": self.outbox_depth,
             "dead_letters": self.dead_letters,
             "events_pulled": self.events_pulled,
+            "problems": self.problems,
         }
         if self.dry_run:
             out["planned_writes"] = self.planned_writes
