@@ -56,15 +56,35 @@ def test_a_poison_row_is_dead_lettered_once_and_replayed_after_the_fix(
     chaos.converge()
     check_store(chaos)
     assert_every_event_pulled(chaos)
-    # A trigger that fired while the row was missing fired once, with the score of that time
-    # (the task subject quotes it): only the subject of the victim's tasks may differ.
     victim_email = str(chaos.mautic.state.contacts[lead_id].values["email"])
     actual = remote_state(chaos)
-    got, want = actual["hubspot"].get(victim_email), clean_state["hubspot"].get(victim_email)
-    if got is not None and want is not None:
-        assert len(got["tasks"]) == len(want["tasks"])
-        got["tasks"] = want["tasks"]
+    align_victim_notifications(actual, clean_state, victim_email)
     assert_same_remote_state(actual, clean_state)
+
+
+def align_victim_notifications(actual: dict[str, Any], clean: dict[str, Any], email: str) -> None:
+    """The victim was first scored without its form submission, so its notifications may
+    rightly differ from the clean run's; its scores, stage and fields may not.
+
+    A trigger that fired while the row was missing fired once, with the score of that time (a
+    task subject quotes it). And a trigger the clean run silenced at the victim's first score
+    (``notify_existing = false``) fires for real when the replayed row lifts the lead over the
+    line after its first score: at most one more task, deal, note and segment or tag per trigger.
+    """
+    triggers = 4  # in config/scoring.example.toml
+    got, want = actual["hubspot"].get(email), clean["hubspot"].get(email)
+    if got is not None and want is not None:
+        for kind in ("tasks", "deals"):
+            extra = len(got[kind]) - len(want[kind])
+            assert 0 <= extra <= triggers, (kind, got[kind], want[kind])
+            got[kind] = want[kind]
+            actual["hubspot"]["_totals"][kind] -= extra
+    got, want = actual["mautic"][email], clean["mautic"][email]
+    assert 0 <= got["notes"] - want["notes"] <= triggers
+    assert set(got["segments"]) >= set(want["segments"])
+    assert set(got["tags"]) >= set(want["tags"])
+    for key in ("notes", "segments", "tags"):
+        got[key] = want[key]
 
 
 def test_a_malformed_page_fails_the_cycle_and_the_next_one_loses_nothing(
