@@ -282,7 +282,7 @@ class DemoView:
             f"{escape(str(config.parent))}/. These work offline:",
             highlight=False,
         )
-        commands = ["leads --band hot", "status"]
+        commands = ["leads --limit 10", "status"]
         if state.live_after is not None and state.live_as_of is not None:
             commands.insert(
                 1, f"explain {state.live_after.email} --as-of {state.live_as_of.isoformat()}"

@@ -89,7 +89,8 @@ def test_daily_quota_stops_with_quota_exhausted_and_a_reset_time(
 ) -> None:
     adapter, server, emulator = sandbox
     _set_limits(server, emulator, ten_secondly=100_000, daily=2, search_per_second=1_000)
-    adapter.owners()  # two requests: active, archived
+    adapter.owners()  # one request each
+    adapter.owners()
     assert adapter.usage().daily_remaining == 0
     with pytest.raises(CrmError) as caught:
         adapter.owners()

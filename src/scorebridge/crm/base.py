@@ -198,7 +198,7 @@ class CrmAdapter(Protocol):
         ...
 
     def owners(self) -> list[Owner]:
-        """Every owner (active and archived)."""
+        """The owners work can be assigned to (an owner id not in the list is inactive)."""
         ...
 
     def contacts_changed_since(self, since: datetime | None) -> Iterator[Page[CrmContact]]:

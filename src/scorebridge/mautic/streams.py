@@ -315,7 +315,9 @@ def read_id_stream(
         rows = page.rows
         if not rows:
             return
-        events, rejects = map_rows(stream.name, rows, stream.mapper, groups or {})
+        events, rejects = map_rows(
+            stream.name, rows, stream.mapper, {} if groups is None else groups
+        )
         for row in rows:
             row_id = int(str(row.get("id") or after))
             if row_id <= after:

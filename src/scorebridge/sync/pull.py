@@ -66,6 +66,29 @@ class MauticSource(StatsSource, ContactSource, Protocol):
         ...
 
 
+class PointGroupNames(Mapping[int, str]):
+    """Mautic's point-group names by id, listed on first use: a cycle whose point log has no
+    group rows (an idle one) never asks."""
+
+    def __init__(self, source: MauticSource) -> None:
+        self._source = source
+        self._names: dict[int, str] | None = None
+
+    def _loaded(self) -> dict[int, str]:
+        if self._names is None:
+            self._names = {g.id: g.name for g in self._source.list_point_groups()}
+        return self._names
+
+    def __getitem__(self, group_id: int) -> str:
+        return self._loaded()[group_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
 @dataclass(frozen=True)
 class PullOptions:
     """How to pull (from ``[pull]`` and ``[mautic]`` of the configuration)."""
@@ -133,11 +156,7 @@ class Puller:
         """Pull every enabled stream to its end (or until ``should_stop()`` between pages)."""
         started = self.clock.now()
         report = PullReport(started)
-        groups = (
-            {g.id: g.name for g in self.source.list_point_groups()}
-            if "points" in self.options.streams
-            else {}
-        )
+        groups = PointGroupNames(self.source)
         self.replay_dead_letters(report, groups)
         for name in self.options.streams:
             stats = report.streams.setdefault(name, StreamReport())

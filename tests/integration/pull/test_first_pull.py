@@ -84,13 +84,15 @@ def test_second_pull_reads_nothing_new(seeded: World) -> None:
     puller = Puller(runtime.store, runtime.mautic, runtime.clock, runtime.pull_options())
     puller.pull()
     before = seeded.requests_made()
+    assert before["GET /api/points/groups"] == 1  # the point log named groups
     report = puller.pull()
     after = seeded.requests_made()
     assert report.total("new_events") == 0
     sent = sum(after.values()) - sum(before.values())
     streams = len(runtime.pull_options().streams)
-    # one request per stream, one for the point-group names, and the contact overlap window
-    assert sent <= streams + 2, (before, after)
+    # one request per stream and the contact overlap window; no point-group list: no group rows
+    assert sent <= streams + 1, (before, after)
+    assert after["GET /api/points/groups"] == 1
     runtime.close()
 
 

@@ -1,4 +1,4 @@
-"""``scorebridge sync`` as an admin's script sees it: the exit code says whether all work was done."""
+"""``scorebridge sync`` in an admin's script: the exit code says whether all the work was done."""
 
 from __future__ import annotations
 

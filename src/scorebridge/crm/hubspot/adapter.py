@@ -167,28 +167,28 @@ class HubSpotAdapter:
                 raise
 
     def owners(self) -> list[Owner]:
-        """Active owners, then archived ones (``GET /crm/v3/owners``, paged by ``after``)."""
+        """The active owners (``GET /crm/v3/owners``, paged by ``after``).
+
+        Archived owners are not read: scorebridge never assigns work to one, and an owner id
+        missing from this list counts as inactive (one request per cycle, not two).
+        """
         found: dict[str, Owner] = {}
-        for archived in ("false", "true"):
-            after: str | None = None
-            seen_after: set[str] = set()
-            while True:
-                params = {"limit": str(LIST_PAGE_SIZE), "archived": archived}
-                if after:
-                    params["after"] = after
-                answer = self.transport.get("/crm/v3/owners", params=params)
-                for raw in m.results_of(answer, "owners"):
-                    owner = m.parse_owner(raw)
-                    if archived == "true":
-                        owner = replace(owner, active=False)
-                    found.setdefault(owner.id, owner)
-                after = m.next_after(answer)
-                if after is None:
-                    break
-                if after in seen_after:
-                    raise m.contract_error("owners paging repeats a cursor")
-                seen_after.add(after)
-        return list(found.values())
+        after: str | None = None
+        seen_after: set[str] = set()
+        while True:
+            params = {"limit": str(LIST_PAGE_SIZE), "archived": "false"}
+            if after:
+                params["after"] = after
+            answer = self.transport.get("/crm/v3/owners", params=params)
+            for raw in m.results_of(answer, "owners"):
+                owner = m.parse_owner(raw)
+                found.setdefault(owner.id, owner)
+            after = m.next_after(answer)
+            if after is None:
+                return list(found.values())
+            if after in seen_after:
+                raise m.contract_error("owners paging repeats a cursor")
+            seen_after.add(after)
 
     # -- reads ------------------------------------------------------------------------------
 
