@@ -115,9 +115,14 @@ def _store_errors(store: Store) -> Iterator[None]:
     try:
         yield
     except sa.exc.OperationalError as exc:
-        hint = ""
-        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+        hint, reason = "", str(exc.orig)
+        if "locked" in reason or "busy" in reason:
             hint = f" (another writer held it for more than {BUSY_TIMEOUT_MS / 1000:g} s)"
+        elif "disk is full" in reason or "disk I/O error" in reason:
+            hint = (
+                " (is the disk full? free space and run again: every transaction that"
+                " committed is kept, the one that failed was rolled back)"
+            )
         raise StateError(f"the store {_where(store)} failed{hint}: {exc.orig}") from exc
 
 
