@@ -52,6 +52,19 @@ class CatalogEndpoints(MauticBase):
         stages = self._list_all("/stages", "stages", parse_stage)
         return [s for s in stages if s is not None]
 
+    def create_stage(self, name: str, *, weight: int, description: str = "") -> MauticStage:
+        """``POST /api/stages/new`` (published; ``weight`` orders the funnel)."""
+        payload = {"name": name, "weight": weight, "description": description, "isPublished": 1}
+        body = self._call("POST", "/stages/new", "/stages/new", json=payload, idempotent=False)
+
+        def parse() -> MauticStage:
+            stage = parse_stage(body["stage"])
+            if stage is None:
+                raise KeyError("stage")
+            return stage
+
+        return self._parse("POST", "/stages/new", parse)
+
     def add_contact_to_stage(self, stage_id: int, contact_id: int) -> None:
         """``POST /api/stages/{id}/contact/{cid}/add`` (logged as "Manually Added")."""
         self._membership(

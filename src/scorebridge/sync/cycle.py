@@ -135,7 +135,7 @@ class SyncCycle:
         """Fresh writers for the systems writes are enabled for."""
         found: list[Writer] = []
         if self.settings.write.mautic.enabled:
-            found.append(MauticWriter.from_settings(self.mautic, self.settings))
+            found.append(MauticWriter.from_settings(self.mautic, self.settings, self.rules))
         if self.crm is not None and self.settings.write.crm.enabled:
             found.append(CrmWriter.from_settings(self.crm, self.settings, self.rules))
         return found

@@ -5,7 +5,8 @@ in the largest batches they allow — ``mautic.fields`` (score/band custom field
 missing) through ``PATCH /contacts/batch/edit`` (≤200, per-item results); ``mautic.groups``
 through point groups ``set`` (groups created when missing; logged with ``eventName``
 :data:`~scorebridge.mautic.streams.SCOREBRIDGE_EVENT_NAME` so the pull ignores the echo);
-``mautic.stage`` (by stage name); ``mautic.segment.add|remove`` (batch add per segment, created
+``mautic.stage`` (by stage name; a stage of the rule file missing in Mautic is created, weight
+10, 20, ... in file order); ``mautic.segment.add|remove`` (batch add per segment, created
 when missing); ``mautic.tag.add|remove`` (batch edit with ``tags``); ``mautic.note`` (a note
 carrying a marker, looked up first when an earlier attempt may have created it).
 Never ``points/plus|minus`` and never PUT for a partial edit.
@@ -30,6 +31,7 @@ from scorebridge.config import Settings
 from scorebridge.errors import ItemResult
 from scorebridge.mautic import MauticClient
 from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME
+from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.sync.plan import MAUTIC, note_marker
 from scorebridge.sync.push import Claimed, Outcome, failed, ok
 
@@ -85,8 +87,17 @@ class MauticWriter:
     batch_size = CLAIM
     link_kind = ""
 
-    def __init__(self, client: MauticClient, *, score_field: str, band_field: str) -> None:
+    def __init__(
+        self,
+        client: MauticClient,
+        *,
+        score_field: str,
+        band_field: str,
+        stage_weights: Mapping[str, int] | None = None,
+    ) -> None:
         self.client = client
+        #: Mautic stage name (case-folded) -> weight, for the stages it may create
+        self.stage_weights = dict(stage_weights or {})
         self._field_types = {a: t for a, t in ((score_field, "number"), (band_field, "text")) if a}
         self._fields_ready = False
         self._groups: dict[str, int] | None = None
@@ -94,10 +105,20 @@ class MauticWriter:
         self._segments: dict[str, int] | None = None
 
     @classmethod
-    def from_settings(cls, client: MauticClient, settings: Settings) -> MauticWriter:
-        """A writer for the field aliases ``[write.mautic]`` names."""
+    def from_settings(
+        cls, client: MauticClient, settings: Settings, rules: CompiledRules | None = None
+    ) -> MauticWriter:
+        """A writer for the field aliases ``[write.mautic]`` names; a stage of ``rules`` missing
+        in Mautic is created with weight 10, 20, ... in the rule file's order."""
         mw = settings.write.mautic
-        return cls(client, score_field=mw.score_field, band_field=mw.band_field)
+        weights = {
+            s.mautic_stage.casefold(): 10 * (n + 1)
+            for n, s in enumerate(rules.stages if rules is not None else ())
+            if s.mautic_stage
+        }
+        return cls(
+            client, score_field=mw.score_field, band_field=mw.band_field, stage_weights=weights
+        )
 
     def write(self, items: Sequence[Claimed]) -> list[Outcome]:
         """Send every op of the batch, grouped by the call that serves it; one outcome per op."""
@@ -199,13 +220,26 @@ class MauticWriter:
                 outcomes.append(failed(item, exc))
         return outcomes
 
-    def _stage(self, items: list[Claimed]) -> list[Outcome]:
+    def _stage_id(self, name: str) -> int | None:
+        """The id of Mautic's stage ``name``, created (at the rule file's weight) when missing."""
         if self._stages is None:
             self._stages = {s.name.casefold(): s.id for s in self.client.list_stages()}
+        key = name.casefold()
+        if key not in self._stages:
+            weight = self.stage_weights.get(key)
+            if weight is None:  # not a stage of the rule file: do not invent one
+                return None
+            created = self.client.create_stage(
+                name, weight=weight, description="kept by scorebridge"
+            )
+            self._stages[key] = created.id
+        return self._stages[key]
+
+    def _stage(self, items: list[Claimed]) -> list[Outcome]:
         outcomes = []
         for item in items:
             name = str(item.op.payload.get("stage") or "")
-            stage_id = self._stages.get(name.casefold())
+            stage_id = self._stage_id(name)
             if stage_id is None:
                 outcomes.append(_dead(item, f"Mautic has no stage named {name!r}; create it"))
                 continue

@@ -26,6 +26,22 @@ def test_stages_list_and_add_remove_contact() -> None:
         assert missing.json()["errors"][0]["message"] == "Contact not found."
 
 
+def test_a_new_stage_is_a_standard_entity() -> None:
+    with running() as box:
+        created = box.post("/api/stages/new", json={"name": "Nurture", "weight": 15})
+        assert created.status_code == 201
+        stage = created.json()["stage"]
+        assert (stage["id"], stage["name"], stage["weight"], stage["isPublished"]) == (
+            5, "Nurture", 15, True
+        )  # fmt: skip
+        assert box.get("/api/stages").json()["total"] == 5
+        assert box.post("/api/stages/5/contact/3/add").json() == {"success": 1}
+        assert box.get("/api/contacts/3").json()["contact"]["stage"]["name"] == "Nurture"
+        nameless = box.post("/api/stages/new", json={"weight": 1})
+        assert nameless.status_code == 400
+        assert nameless.json()["errors"][0]["message"] == "name: A name is required."
+
+
 def test_segments_list_new_add_remove_and_batch_add() -> None:
     with running() as box:
         listed = box.get("/api/segments").json()

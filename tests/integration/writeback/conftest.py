@@ -70,7 +70,7 @@ class Bridge:
             search_per_second=1_000,
         )
         return [
-            MauticWriter.from_settings(self.runtime.mautic, settings),
+            MauticWriter.from_settings(self.runtime.mautic, settings, self.rules),
             CrmWriter.from_settings(adapter, settings, self.rules),
         ]
 

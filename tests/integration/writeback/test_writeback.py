@@ -197,3 +197,22 @@ def test_hubspot_daily_quota_stops_hubspot_only_and_keeps_its_queue(bridge: Brid
     assert {op.next_attempt_at for op in ops if op.system == "crm"} == {crm.paused_until}
     assert {op.status for op in ops if op.system == "mautic"} == {"done"}
     assert pushed.systems["mautic"].outcomes["ok"] > 0
+
+
+def test_a_stage_missing_in_mautic_is_created_and_leads_enter_it(bridge: Bridge) -> None:
+    mautic = bridge.world.sandbox.mautic
+    with bridge.world.sandbox.servers["mautic"].lock:
+        sql = next(s for s in mautic.state.stages.values() if s.name == "SQL")
+        del mautic.state.stages[sql.id]
+    bridge.sync()
+    with bridge.world.sandbox.servers["mautic"].lock:
+        created = [s for s in mautic.state.stages.values() if s.name == "SQL"]
+        assert [s.weight for s in created] == [20]  # the second stage of the rule file
+        in_sql = [c.id for c in mautic.state.contacts.values() if c.stage_id == created[0].id]
+    state = store_state(bridge)
+    assert in_sql
+    assert sorted(in_sql) == sorted(
+        c.mautic_id for c in state["contacts"].values() if c.stage == "sql"
+    )
+    stage_ops = Counter(op.status for op in state["ops"] if op.op == "mautic.stage")
+    assert set(stage_ops) == {"done"}

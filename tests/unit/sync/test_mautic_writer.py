@@ -75,6 +75,10 @@ class FakeMautic:
     def list_stages(self) -> list[MauticStage]:
         return [MauticStage(id=2, name="MQL")]
 
+    def create_stage(self, name: str, *, weight: int, description: str = "") -> MauticStage:
+        self.calls.append(("create_stage", (name, weight)))
+        return MauticStage(id=9, name=name, weight=weight)
+
     def add_contact_to_stage(self, stage_id: int, contact_id: int) -> None:
         self.calls.append(("stage", (stage_id, contact_id)))
 
@@ -207,3 +211,24 @@ def test_a_note_that_may_have_been_sent_is_looked_up_before_it_is_created() -> N
     again = w.write([claimed(1, "mautic.note", 5, {"text": "Warm lead"}, status="in_flight")])
     assert (again[0].status, again[0].result) == ("ok", {"note_id": 1, "found": True})
     assert len(fake.notes) == 1
+
+
+def test_a_stage_of_the_rule_file_missing_in_mautic_is_created_once() -> None:
+    fake = FakeMautic()
+    made = MauticWriter(
+        fake,  # type: ignore[arg-type]
+        score_field="sb_score",
+        band_field="sb_band",
+        stage_weights={"mql": 10, "sql": 20},
+    )
+    outcomes = made.write(
+        [
+            claimed(1, "mautic.stage", 5, {"stage": "SQL"}),
+            claimed(2, "mautic.stage", 6, {"stage": "sql"}),
+            claimed(3, "mautic.stage", 6, {"stage": "Customer"}),  # not ours: never invented
+        ]
+    )
+    assert [o.status for o in outcomes] == ["ok", "ok", "dead"]
+    assert [c for c in fake.calls if c[0] == "create_stage"] == [("create_stage", ("SQL", 20))]
+    assert ("stage", (9, 5)) in fake.calls
+    assert ("stage", (9, 6)) in fake.calls

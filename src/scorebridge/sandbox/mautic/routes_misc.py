@@ -21,7 +21,7 @@ from scorebridge.sandbox.mautic.serialize import (
     tag_json,
     user_json,
 )
-from scorebridge.sandbox.mautic.state import Contact, FieldDef, Note, Publish, Segment
+from scorebridge.sandbox.mautic.state import Contact, FieldDef, Note, Publish, Segment, Stage
 
 NOTE_TYPES = ("general", "email", "call", "meeting")
 FIELD_TYPES = (
@@ -35,6 +35,7 @@ _REJECTED = frozenset({"contact_id", "company_id", "tags", "stage", "owner", "po
 def register(router: Router) -> None:
     """Add the routes."""
     router.add("GET", "/api/stages", list_stages)
+    router.add("POST", "/api/stages/new", new_stage)
     router.add("GET", "/api/stages/{id}", get_stage)
     router.add("POST", "/api/stages/{id}/contact/{contact}/add", stage_add)
     router.add("POST", "/api/stages/{id}/contact/{contact}/remove", stage_remove)
@@ -88,6 +89,22 @@ def get_stage(call: Call) -> Response:
     if stage is None:
         raise ApiError(404, NOT_FOUND)
     return ok({"stage": stage_json(stage)})
+
+
+def new_stage(call: Call) -> Response:
+    """``POST /api/stages/new`` (a standard entity: 201 with the stage; ``weight`` defaults 0)."""
+    body = call.body_dict()
+    name = str(body.get("name") or "")
+    if not name:
+        raise form_error({"name": ["A name is required."]})
+    state = call.emulator.state
+    weight = php_int(body.get("weight", 0)) or 0
+    publish = Publish(call.emulator.now_db(), call.actor.user_id, call.actor.name)
+    if "isPublished" in body:
+        publish.is_published = bool(body["isPublished"])
+    stage = Stage(state.next_id("stage"), name, weight, publish, body.get("description"))
+    state.stages[stage.id] = stage
+    return ok({"stage": stage_json(stage)}, 201)
 
 
 def stage_add(call: Call) -> Response:
