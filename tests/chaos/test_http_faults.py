@@ -108,9 +108,10 @@ def test_per_item_batch_failures_are_retried_item_by_item(
     chaos.faults("mautic")
     chaos.faults("hubspot")
     chaos.converge()
-    # Mautic's batch segment-add answers a bare ``success: false`` per contact, documented as
-    # "missing or not visible": permanent, so dead-lettered (no blind retries); the operator
-    # replays them once the cause is gone. Every other per-item failure is retried on its own.
+    # Mautic's batch segment-add answers a bare ``success: false`` per contact ("missing or not
+    # visible"): the writer tries such a contact once on its own and dead-letters it only on a
+    # 404, which the operator replays once the cause is gone. Every other per-item failure is
+    # retried on its own.
     reasons = chaos.replay_dead_letters()
     assert all("contact missing or not visible" in r for r in reasons), reasons
     settle(chaos, clean_state)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from scorebridge.config import Settings
-from scorebridge.errors import ItemResult
+from scorebridge.errors import ItemResult, TerminalError
 from scorebridge.mautic import MauticClient
 from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME
 from scorebridge.scoring.matchers import CompiledRules
@@ -261,14 +261,26 @@ class MauticWriter:
         return self._segments[key]
 
     def _segment_add(self, items: list[Claimed]) -> list[Outcome]:
-        return self._membership(items, self.client.add_contacts_to_segment)
+        client = self.client
+        return self._membership(
+            items, client.add_contacts_to_segment, client.add_contact_to_segment
+        )
 
     def _segment_remove(self, items: list[Claimed]) -> list[Outcome]:
-        return self._membership(items, self.client.remove_contacts_from_segment)
+        client = self.client
+        return self._membership(
+            items, client.remove_contacts_from_segment, client.remove_contact_from_segment
+        )
 
     def _membership(
-        self, items: list[Claimed], change: Callable[[int, Sequence[int]], Mapping[int, bool]]
+        self,
+        items: list[Claimed],
+        change: Callable[[int, Sequence[int]], Mapping[int, bool]],
+        change_one: Callable[[int, int], None],
     ) -> list[Outcome]:
+        """Batch membership changes; a contact the batch answers ``false`` for (Mautic: missing
+        or not visible) is tried once on its own, which says which: a 404 is final (dead
+        letter), anything else is retried like any failed write."""
         by_segment: dict[str, list[Claimed]] = defaultdict(list)
         outcomes = []
         for item in items:
@@ -278,13 +290,23 @@ class MauticWriter:
             else:
                 by_segment[name].append(item)
         for name, group in by_segment.items():
-            done = change(self._segment_id(name), [_mid(i) for i in group])
+            segment_id = self._segment_id(name)
+            done = change(segment_id, [_mid(i) for i in group])
             for item in group:
                 mautic_id = _mid(item)
                 if done.get(mautic_id):
                     outcomes.append(ok(item, segment=name))
-                else:
+                    continue
+                try:
+                    change_one(segment_id, mautic_id)
+                    outcomes.append(ok(item, segment=name))
+                except TerminalError as exc:
+                    if exc.status != 404:
+                        outcomes.append(failed(item, exc))
+                        continue
                     outcomes.append(_dead(item, f"contact missing or not visible ({name})"))
+                except Exception as exc:  # noqa: BLE001 - per item; failed() re-raises system errors
+                    outcomes.append(failed(item, exc))
         return outcomes
 
     def _tags(self, items: list[Claimed]) -> list[Outcome]:

@@ -151,8 +151,8 @@ def test_a_207_batch_acks_the_good_items_and_retries_the_bad(bridge: Bridge) -> 
     bridge.world.faults()
     bridge.sync()
     final = Counter((op.op, op.status) for op in store_state(bridge)["ops"])
-    # the emulator fails segment batch items as "success": false, which Mautic documents as a
-    # missing or invisible contact: permanent, so those went to the dead letters at once
+    # the emulator fails segment batch items as "success": false ("missing or not visible"): the
+    # writer tries each alone, and only a contact that is really missing is dead-lettered
     assert {(op, status) for op, status in final if status != "done"} <= {
         ("mautic.segment.add", "dead")
     }

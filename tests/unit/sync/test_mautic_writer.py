@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scorebridge.errors import ItemResult
+from scorebridge.errors import ItemResult, TerminalError
 from scorebridge.mautic.schemas import (
     ContactField,
     ContactPage,
@@ -33,6 +33,7 @@ class FakeMautic:
         }
         self.groups = [PointGroup(id=1, name="Product A")]
         self.notes: list[Note] = []
+        self.batch_refuses: set[int] = set()  # answered "false" by the batch, yet present
 
     def list_contact_fields(self) -> list[ContactField]:
         self.calls.append(("list_fields", None))
@@ -91,7 +92,12 @@ class FakeMautic:
 
     def add_contacts_to_segment(self, segment_id: int, ids: Sequence[int]) -> dict[int, bool]:
         self.calls.append(("segment_add", (segment_id, list(ids))))
-        return {i: i in self.contacts for i in ids}
+        return {i: i in self.contacts and i not in self.batch_refuses for i in ids}
+
+    def add_contact_to_segment(self, segment_id: int, contact_id: int) -> None:
+        self.calls.append(("segment_add_one", (segment_id, contact_id)))
+        if contact_id not in self.contacts:
+            raise TerminalError("Contact not found.", system="mautic", status=404)
 
     def list_contact_notes(self, contact_id: int, *, limit: int) -> list[Note]:
         self.calls.append(("list_notes", contact_id))
@@ -232,3 +238,20 @@ def test_a_stage_of_the_rule_file_missing_in_mautic_is_created_once() -> None:
     assert [c for c in fake.calls if c[0] == "create_stage"] == [("create_stage", ("SQL", 20))]
     assert ("stage", (9, 5)) in fake.calls
     assert ("stage", (9, 6)) in fake.calls
+
+
+def test_a_contact_the_segment_batch_refuses_is_tried_alone_before_it_is_dead_lettered() -> None:
+    fake = FakeMautic()
+    fake.batch_refuses = {6}  # present, but the batch said "false" (visibility, a glitch)
+    outcomes = writer(fake).write(
+        [
+            claimed(1, "mautic.segment.add", 5, {"params": {"segment": "Warm leads"}}),
+            claimed(2, "mautic.segment.add", 6, {"params": {"segment": "Warm leads"}}),
+            claimed(3, "mautic.segment.add", 8, {"params": {"segment": "Warm leads"}}),
+        ]
+    )
+    status = {o.op_id: (o.status, o.message) for o in outcomes}
+    assert status[1][0] == status[2][0] == "ok"
+    assert status[3] == ("dead", "contact missing or not visible (Warm leads)")
+    singles = [body for name, body in fake.calls if name == "segment_add_one"]
+    assert singles == [(40, 6), (40, 8)]  # only the refused ones, once each
