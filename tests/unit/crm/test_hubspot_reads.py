@@ -175,6 +175,16 @@ def test_closed_deals_carry_outcome_and_associated_contacts(
     assert search["sorts"][0]["propertyName"] == "hs_lastmodifieddate"
     assert sent_json(http.calls[1]) == {"inputs": [{"id": "7001"}, {"id": "7002"}]}
 
+    # the next cycle's overlap returns both again, one of them modified since
+    changed = json.loads(json.dumps(deals))
+    changed["results"][1]["properties"]["hs_lastmodifieddate"] = "2026-11-21T00:00:00Z"
+    http.post(f"{BASE}/crm/v3/objects/deals/search", json=changed)
+    http.post(f"{BASE}/crm/v4/associations/deals/contacts/batch/read", json={"results": []})
+    won, lost = list(adapter.closed_deals_since(datetime(2026, 11, 20, tzinfo=UTC)))[0].items
+    assert (won.contact_ids, lost.contact_ids) == (("151",), ())
+    assert sent_json(http.calls[3]) == {"inputs": [{"id": "7002"}]}  # the unchanged one not again
+    assert len(http.calls) == 4
+
 
 def test_find_by_email_reads_by_email_and_skips_unknown(
     adapter: HubSpotAdapter, http: responses.RequestsMock

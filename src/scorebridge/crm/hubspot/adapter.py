@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 100
 SEARCH_PAGE_SIZE = 200
 LIST_PAGE_SIZE = 100
+DEALS_REMEMBERED = 50_000  # deal versions whose contacts an adapter keeps (a few MB)
 CONTACTS = "/crm/v3/objects/contacts"
 
 
@@ -91,6 +92,9 @@ class HubSpotAdapter:
         self._page_size = search_page_size
         self._cap = search_result_cap
         self._engagements = Engagements(self.transport)
+        #: deal id -> (hs_lastmodifieddate, contact ids) of deals read before: a deal the overlap
+        #: window returns again unchanged needs no second association read (a daemon's cycles)
+        self._deal_contacts_seen: dict[str, tuple[Any, list[str]]] = {}
 
     @property
     def capabilities(self) -> Capabilities:
@@ -229,9 +233,32 @@ class HubSpotAdapter:
             extra_filters=[{"propertyName": "hs_is_closed", "operator": "EQ", "value": "true"}],
             cap=self._cap,
         ):
-            contacts = self._deal_contacts([str(raw["id"]) for raw in records])
+            contacts = self._contacts_of_deals(records)
             items = tuple(m.parse_deal(raw, contacts.get(str(raw["id"]), ())) for raw in records)
             yield Page(items=items, cursor=cursor)
+
+    def _contacts_of_deals(self, records: Sequence[Any]) -> dict[str, list[str]]:
+        """Each deal's contact ids; associations are read only for deals not seen before at
+        the same ``hs_lastmodifieddate``."""
+        seen = self._deal_contacts_seen
+        versions = {
+            str(raw["id"]): (raw.get("properties") or {}).get("hs_lastmodifieddate")
+            for raw in records
+        }
+        found: dict[str, list[str]] = {}
+        for deal_id, version in versions.items():
+            known = seen.get(deal_id)
+            if version is not None and known is not None and known[0] == version:
+                found[deal_id] = known[1]
+        unread = [deal_id for deal_id in versions if deal_id not in found]
+        read = self._deal_contacts(unread)
+        if len(seen) + len(unread) > DEALS_REMEMBERED:
+            seen.clear()
+        for deal_id in unread:
+            found[deal_id] = read.get(deal_id, [])
+            if versions[deal_id] is not None:
+                seen[deal_id] = (versions[deal_id], found[deal_id])
+        return found
 
     def _deal_contacts(self, deal_ids: Sequence[str]) -> dict[str, list[str]]:
         """``POST /crm/v4/associations/deals/contacts/batch/read`` → deal id → contact ids."""
