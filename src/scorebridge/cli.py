@@ -76,6 +76,14 @@ def emit_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def _store() -> Any:
+    """The configured store (close it: ``with _store() as store:``)."""
+    from scorebridge.config import load_config
+    from scorebridge.store.engine import open_store
+
+    return open_store(load_config(state.config_path).store.url)
+
+
 def _scoring() -> tuple[Any, Any]:
     """The open store and compiled rules named by the configuration (ConfigError -> exit 2)."""
     from scorebridge.config import load_config
@@ -111,10 +119,8 @@ def rescore(
 
     notify = load_config(state.config_path).scoring.notify_existing
     store, rules = _scoring()
-    try:
+    with store:
         report = run_rescore(store, rules, _as_of(None), all=everyone, notify_existing=notify)
-    finally:
-        store.close()
     if as_json:
         emit_json(report.as_dict())
         return
@@ -137,10 +143,8 @@ def leads(
     from scorebridge.sync.leads import leads as read_leads
 
     store, _ = _scoring()
-    try:
+    with store:
         rows = read_leads(store, band=band, group=group, limit=limit)
-    finally:
-        store.close()
     if as_json:
         emit_json({"leads": [r.as_dict() for r in rows]})
         return
@@ -158,10 +162,8 @@ def explain(
     from scorebridge.sync.leads import explain_contact
 
     store, rules = _scoring()
-    try:
+    with store:
         who, result = explain_contact(store, rules, contact, _as_of(as_of))
-    finally:
-        store.close()
     if as_json:
         person = {"mautic_id": who.mautic_id, "email": who.email, "name": who.name}
         emit_json({"contact": person} | explain_json(result, rules))
@@ -181,15 +183,12 @@ def adjust(
     from scorebridge.sync.score import adjust as record
 
     store, rules = _scoring()
-    if group is not None and group not in rules.groups:
-        store.close()
-        raise typer.BadParameter(
-            f"unknown group {group!r} (known: {', '.join(rules.groups)})", param_hint="--group"
-        )
-    try:
+    with store:
+        if group is not None and group not in rules.groups:
+            raise typer.BadParameter(
+                f"unknown group {group!r} (known: {', '.join(rules.groups)})", param_hint="--group"
+            )
         record(store, contact, points, reason, group, now=_as_of(None))
-    finally:
-        store.close()
     typer.echo(f"recorded {points:+g} point(s) for {contact} ({reason}); run `scorebridge rescore`")
 
 
@@ -304,15 +303,10 @@ def status(
 ) -> None:
     """Cursors, stored rows per stream, dead letters, outbox depth, lease holder, last runs."""
     from scorebridge.clock import SystemClock
-    from scorebridge.config import load_config
-    from scorebridge.store.engine import open_store
     from scorebridge.sync.status import gather_status
 
-    store = open_store(load_config(state.config_path).store.url)
-    try:
+    with _store() as store:
         snapshot = gather_status(store, SystemClock().now())
-    finally:
-        store.close()
     if as_json:
         emit_json(snapshot)
         return
@@ -370,13 +364,6 @@ deadletter_app = typer.Typer(
 app.add_typer(deadletter_app, name="deadletter")
 
 
-def _store() -> Any:
-    from scorebridge.config import load_config
-    from scorebridge.store.engine import open_store
-
-    return open_store(load_config(state.config_path).store.url)
-
-
 @deadletter_app.command("list")
 def deadletter_list(
     everything: bool = typer.Option(False, "--all", help="Include resolved entries."),
@@ -388,12 +375,8 @@ def deadletter_list(
 
     from scorebridge.store import deadletter
 
-    store = _store()
-    try:
-        with store.read() as conn:
-            entries = deadletter.list_entries(conn, include_resolved=everything, limit=limit)
-    finally:
-        store.close()
+    with _store() as store, store.read() as conn:
+        entries = deadletter.list_entries(conn, include_resolved=everything, limit=limit)
     if as_json:
         emit_json({"dead_letters": [asdict(e) | {"status": e.status} for e in entries]})
         return
@@ -409,17 +392,11 @@ def deadletter_replay(
     from scorebridge.clock import SystemClock
     from scorebridge.store import deadletter
 
-    store = _store()
-    try:
-        with store.write() as conn:
-            for entry_id in ids:
-                entry = deadletter.replay(conn, entry_id, now=SystemClock().now())
-                what = (
-                    "re-queued" if entry.kind == "operation" else "will be re-read by the next pull"
-                )
-                typer.echo(f"{entry_id}: {entry.source} {entry.record_id} {what}")
-    finally:
-        store.close()
+    with _store() as store, store.write() as conn:
+        for entry_id in ids:
+            entry = deadletter.replay(conn, entry_id, now=SystemClock().now())
+            what = "re-queued" if entry.kind == "operation" else "will be re-read by the next pull"
+            typer.echo(f"{entry_id}: {entry.source} {entry.record_id} {what}")
 
 
 @deadletter_app.command("drop")
@@ -429,14 +406,10 @@ def deadletter_drop(
     """Delete dead letters for good (the failure is understood and accepted)."""
     from scorebridge.store import deadletter
 
-    store = _store()
-    try:
-        with store.write() as conn:
-            for entry_id in ids:
-                deadletter.drop(conn, entry_id)
-                typer.echo(f"{entry_id}: dropped")
-    finally:
-        store.close()
+    with _store() as store, store.write() as conn:
+        for entry_id in ids:
+            deadletter.drop(conn, entry_id)
+            typer.echo(f"{entry_id}: dropped")
 
 
 @app.command()

@@ -150,26 +150,24 @@ def recorded_run(runtime: Runtime, command: str, work: Callable[[Runtime], Any])
     store = runtime.store
     with store.write() as conn:
         run_id = runs.start_run(conn, command, now=runtime.clock.now())
+    outcome: runs.Outcome = "failed"
+    counts: dict[str, Any] | None = None
+    error: str | None = None
     try:
         report = work(runtime)
+        outcome, counts = "ok", report.as_dict()
+        return report, runtime.mautic.http.counter.total()
     except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
         with store.write() as conn:
             runs.finish_run(
                 conn,
                 run_id,
                 now=runtime.clock.now(),
-                outcome="failed",
+                outcome=outcome,
+                counts=counts,
                 requests=runtime.mautic.http.counter.snapshot(),
-                error=f"{type(exc).__name__}: {exc}",
+                error=error,
             )
-        raise
-    with store.write() as conn:
-        runs.finish_run(
-            conn,
-            run_id,
-            now=runtime.clock.now(),
-            outcome="ok",
-            counts=report.as_dict(),
-            requests=runtime.mautic.http.counter.snapshot(),
-        )
-    return report, runtime.mautic.http.counter.total()

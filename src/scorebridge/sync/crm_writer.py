@@ -125,13 +125,23 @@ class CrmWriter:
             ]
         return outcomes
 
-    def _task(self, item: Claimed, linked: dict[int, str]) -> Outcome:
-        task = (item.op.payload.get("rendered") or {}).get("task")
-        if not task:
-            return Outcome(item.op.id, "retry", "task not rendered yet (plan runs before push)")
+    def _ready(
+        self, item: Claimed, linked: dict[int, str], what: str
+    ) -> tuple[dict[str, Any], str] | Outcome:
+        """The rendered ``what`` (task, deal) and the contact's CRM id, or why to retry."""
+        rendered = (item.op.payload.get("rendered") or {}).get(what)
+        if not rendered:
+            return Outcome(item.op.id, "retry", f"{what} not rendered yet (plan runs before push)")
         crm_id = self._crm_id(item, linked)
         if crm_id is None:
             return Outcome(item.op.id, "retry", "the contact is not in the CRM yet")
+        return rendered, crm_id
+
+    def _task(self, item: Claimed, linked: dict[int, str]) -> Outcome:
+        ready = self._ready(item, linked, "task")
+        if isinstance(ready, Outcome):
+            return ready
+        task, crm_id = ready
         key = item.op.idempotency_key
         try:
             found = self.adapter.find_open_task(key, crm_id)
@@ -151,12 +161,10 @@ class CrmWriter:
             return failed(item, exc)
 
     def _deal(self, item: Claimed, linked: dict[int, str]) -> Outcome:
-        deal = (item.op.payload.get("rendered") or {}).get("deal")
-        if not deal:
-            return Outcome(item.op.id, "retry", "deal not rendered yet (plan runs before push)")
-        crm_id = self._crm_id(item, linked)
-        if crm_id is None:
-            return Outcome(item.op.id, "retry", "the contact is not in the CRM yet")
+        ready = self._ready(item, linked, "deal")
+        if isinstance(ready, Outcome):
+            return ready
+        deal, crm_id = ready
         key = item.op.idempotency_key
         try:
             found = self.adapter.find_deal(key)

@@ -6,12 +6,14 @@ middle item turns ``contacts`` into an index-keyed object), and the per-item fai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scorebridge.sandbox.base import Response
 from scorebridge.sandbox.mautic.query import as_list, php_int
 from scorebridge.sandbox.mautic.routes_contacts import create_or_merge, edit_or_put
 from scorebridge.sandbox.mautic.routing import GENERIC_500, NOT_FOUND, ApiError, Call, Router, ok
+from scorebridge.sandbox.mautic.state import Contact
 
 
 def register(router: Router) -> None:
@@ -54,61 +56,64 @@ def _batch_answer(
     return ok(body, status)
 
 
-def _item_failure() -> dict[str, Any]:
-    return {"code": 500, "message": GENERIC_500, "details": [], "type": None}
+class _ItemError(Exception):
+    """One batch item failed with this status and error body (the batch goes on)."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+def _contact_batch(
+    call: Call, status: int, handle: Callable[[Any], tuple[Contact, int]]
+) -> Response:
+    """Run ``handle`` (item -> contact, status code) on each item; failures stay per index."""
+    pairs = _batch_items(call, call.body())
+    entities: dict[str, Any] = {}
+    codes: dict[str, int] = {}
+    errors: dict[str, Any] = {}
+    for index, item in pairs:
+        try:
+            if call.emulator.fail_batch_item():
+                raise _ItemError(
+                    500, {"code": 500, "message": GENERIC_500, "details": [], "type": None}
+                )
+            contact, codes[index] = handle(item)
+            entities[index] = call.emulator.serializer.contact(contact)
+        except _ItemError as failed:
+            codes[index], errors[index] = failed.status, failed.body
+        except ApiError as exc:
+            codes[index] = exc.status
+            errors[index] = {"code": exc.status, "message": exc.message, "details": exc.details,
+                             "type": None}  # fmt: skip
+    return _batch_answer("contacts", pairs, entities, codes, errors, status)
 
 
 def batch_new(call: Call) -> Response:
     """``POST /api/contacts/batch/new`` (HTTP 201 always)."""
-    pairs = _batch_items(call, call.body())
-    entities: dict[str, Any] = {}
-    codes: dict[str, int] = {}
-    errors: dict[str, Any] = {}
-    for index, item in pairs:
-        try:
-            if call.emulator.fail_batch_item():
-                codes[index], errors[index] = 500, _item_failure()
-                continue
-            if not isinstance(item, dict):
-                raise ApiError(400, "This is a bad request.")
-            contact, codes[index] = create_or_merge(call, item)
-            entities[index] = call.emulator.serializer.contact(contact)
-        except ApiError as exc:
-            codes[index] = exc.status
-            errors[index] = {"code": exc.status, "message": exc.message, "details": exc.details,
-                             "type": None}  # fmt: skip
-    return _batch_answer("contacts", pairs, entities, codes, errors, 201)
+
+    def create(item: Any) -> tuple[Contact, int]:
+        if not isinstance(item, dict):
+            raise ApiError(400, "This is a bad request.")
+        return create_or_merge(call, item)
+
+    return _contact_batch(call, 201, create)
 
 
 def batch_edit(call: Call) -> Response:
     """``PUT|PATCH /api/contacts/batch/edit`` (HTTP 200 always)."""
-    pairs = _batch_items(call, call.body())
-    entities: dict[str, Any] = {}
-    codes: dict[str, int] = {}
-    errors: dict[str, Any] = {}
-    for index, item in pairs:
-        try:
-            if call.emulator.fail_batch_item():
-                codes[index], errors[index] = 500, _item_failure()
-                continue
-            if not isinstance(item, dict) or item.get("id") in (None, ""):
-                codes[index] = 400
-                errors[index] = {"message": "mautic.api.call.id_missing", "code": 400,
-                                 "type": "api"}  # fmt: skip
-                continue
-            data = {k: v for k, v in item.items() if k != "id"}
-            contact_id = php_int(item["id"])
-            if call.request.method == "PATCH" and contact_id not in call.emulator.state.contacts:
-                codes[index] = 404
-                errors[index] = {"message": NOT_FOUND, "code": 404, "type": "api"}
-                continue
-            contact, codes[index] = edit_or_put(call, contact_id, data)
-            entities[index] = call.emulator.serializer.contact(contact)
-        except ApiError as exc:
-            codes[index] = exc.status
-            errors[index] = {"code": exc.status, "message": exc.message, "details": exc.details,
-                             "type": None}  # fmt: skip
-    return _batch_answer("contacts", pairs, entities, codes, errors, 200)
+
+    def edit(item: Any) -> tuple[Contact, int]:
+        if not isinstance(item, dict) or item.get("id") in (None, ""):
+            raise _ItemError(
+                400, {"message": "mautic.api.call.id_missing", "code": 400, "type": "api"}
+            )
+        contact_id = php_int(item["id"])
+        if call.request.method == "PATCH" and contact_id not in call.emulator.state.contacts:
+            raise _ItemError(404, {"message": NOT_FOUND, "code": 404, "type": "api"})
+        return edit_or_put(call, contact_id, {k: v for k, v in item.items() if k != "id"})
+
+    return _contact_batch(call, 200, edit)
 
 
 def batch_delete(call: Call) -> Response:
