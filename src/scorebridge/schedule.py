@@ -67,12 +67,15 @@ def build_scheduler(
         **common,
     )
     sweep_at = schedule.decay_sweep_at
+    sweep = CronTrigger(hour=sweep_at.hour, minute=sweep_at.minute, timezone=UTC)
     scheduler.add_job(
         run_job,
-        CronTrigger(hour=sweep_at.hour, minute=sweep_at.minute, timezone=UTC),
+        sweep,
         id=DECAY_SWEEP_JOB,
         name="daily decay sweep",
         kwargs={"decay_sweep": True},
+        # Computed from the caller's ``now``: left to APScheduler it would read the wall clock.
+        next_run_time=sweep.get_next_fire_time(None, now),
         **common,
     )
     return scheduler

@@ -57,3 +57,21 @@ def test_backoff_waits_one_interval_then_doubles_up_to_an_hour() -> None:
 
 def test_backoff_never_shortens_a_long_interval() -> None:
     assert backoff_delay(5, timedelta(hours=2)) == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2031, 3, 1, 3, 14, 59, tzinfo=UTC), datetime(2031, 3, 1, 3, 15, tzinfo=UTC)),
+        (datetime(2031, 3, 1, 3, 15, 1, tzinfo=UTC), datetime(2031, 3, 2, 3, 15, tzinfo=UTC)),
+        (datetime(2019, 12, 31, 23, 0, tzinfo=UTC), datetime(2020, 1, 1, 3, 15, tzinfo=UTC)),
+    ],
+)
+def test_the_first_sweep_is_computed_from_the_injected_now(now, expected) -> None:
+    schedule = ScheduleSettings(interval="5m", decay_sweep_at="03:15", misfire_grace="4m")
+    scheduler = build_scheduler(lambda decay_sweep: None, schedule, now=now)
+    scheduler.start(paused=True)
+    try:
+        assert scheduler.get_job(DECAY_SWEEP_JOB).next_run_time == expected
+    finally:
+        scheduler.shutdown(wait=False)
