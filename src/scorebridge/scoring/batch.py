@@ -6,9 +6,9 @@ and :func:`score_batch`. Every rule is matched once per distinct shape (the comp
 signature cache), then decay, expiry, suspect opens, per-day and total caps, group sums, fit rules
 (per distinct field value), inactivity, manual adjustments, clamps, weights, bands, one stage
 step and the trigger step run as array operations (per-shape facts: :mod:`scoring.batch_shapes`;
-stage and trigger steps: :mod:`scoring.batch_state`). Contacts whose stage step enters a
-``reset_score`` stage are recounted (as a sub-batch) with the new window and their trigger
-states rebased, as the engine does. Must not: read the store or the clock.
+stage and trigger steps: :mod:`scoring.batch_state`). The stage score of contacts in a
+``reset_score`` stage is counted again (as a sub-batch) with the stage's window, as the engine
+does. Must not: read the store or the clock.
 
 Agreement with the pure engine: the reported integers, bands, stages and trigger states are the
 engine's. Exact (float) scores agree to float rounding: the engine sums with ``math.fsum``, this
@@ -38,12 +38,13 @@ from scorebridge.scoring.batch_shapes import (
     to_us,
 )
 from scorebridge.scoring.batch_state import (
+    ValueArrays,
     batch_rows,
-    rebase_triggers,
     reset_windows,
     step_stages,
     step_triggers,
 )
+from scorebridge.scoring.conditions import STAGE_SCORE
 from scorebridge.scoring.decay import SECONDS_PER_DAY, decay_factors
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import FROM_MAUTIC, FiredTrigger, ScoreResult
@@ -109,6 +110,8 @@ class BatchResult:
     group_values: I64
     total: F64
     total_value: I64
+    stage_score: F64
+    stage_score_value: I64
     band: list[str]
     stage: I64
     stage_entered_us: I64
@@ -123,6 +126,8 @@ class BatchResult:
         self.groups[row] = [result.groups[g] for g in rules.groups]
         self.group_values[row] = [result.group_values[g] for g in rules.groups]
         self.total[row], self.total_value[row] = result.total, result.total_value
+        self.stage_score[row] = result.stage_score
+        self.stage_score_value[row] = result.stage_score_value
         self.band[row] = result.band
         keys = [s.key for s in rules.stages]
         self.stage[row] = keys.index(result.stage) if result.stage is not None else -1
@@ -182,40 +187,64 @@ def _ambiguous(value: F64, bound: F64) -> Bools:
     return result
 
 
+@dataclass
+class _Values:
+    """Scores of a batch's rows counting behaviour from a per-row cutoff."""
+
+    groups: F64
+    group_values: I64
+    total: F64
+    total_value: I64
+    fallback: Bools
+
+
 def score_batch(batch: BatchInput, rules: CompiledRules, as_of: datetime) -> BatchResult:
     """Score every contact of ``batch`` at ``as_of`` (see the module docstring for fallbacks)."""
     as_us = to_us(as_of)
     info = shape_facts(batch.shapes, rules)
+    n = len(batch.contact_ids)
+    life = _values(batch, rules, info, as_us, np.full(n, NO_TIME, np.int64))
+    fallback = life.fallback
     stage_reset = np.array([s.reset_score for s in rules.stages] + [False], bool)
-    cutoff = reset_windows(stage_reset, batch.prior_stage, batch.prior_entered_us, as_us)
-    groups, group_values, total, total_value, fallback = _values(batch, rules, info, as_us, cutoff)
+
+    def stage_values(stage: I64, entered: I64) -> tuple[F64, I64]:
+        exact, value = life.total.copy(), life.total_value.copy()
+        window = reset_windows(stage_reset, stage, entered, as_us)
+        rows = np.flatnonzero(window != NO_TIME)
+        if len(rows):
+            sub = _values(batch_rows(batch, rows), rules, info, as_us, window[rows])
+            exact[rows], value[rows] = sub.total, sub.total_value
+            fallback[rows] |= sub.fallback
+        return exact, value
+
+    before = life.total_value
+    if any(s.when.subject == STAGE_SCORE for s in rules.stages):
+        before = stage_values(batch.prior_stage, batch.prior_entered_us)[1]
     stage, entered = step_stages(
-        rules, batch.prior_stage, batch.prior_entered_us, total_value, group_values, as_us
+        rules,
+        batch.prior_stage,
+        batch.prior_entered_us,
+        ValueArrays(life.total_value, before, life.group_values),
+        as_us,
     )
-    rows = np.flatnonzero(reset_windows(stage_reset, stage, entered, as_us) != cutoff)
-    post = None
-    if len(rows):
-        sub = batch_rows(batch, rows)
-        post = _values(
-            sub, rules, info, as_us, reset_windows(stage_reset, stage[rows], entered[rows], as_us)
-        )
-        fallback[rows] |= post[4]
+    staged, staged_value = stage_values(stage, entered)
     armed, episode, primed, fired = step_triggers(
-        rules, batch, total_value, group_values, stage, ~fallback
+        rules,
+        batch,
+        ValueArrays(life.total_value, staged_value, life.group_values),
+        stage,
+        ~fallback,
     )
-    if post is not None:
-        groups[rows], group_values[rows], total[rows], total_value[rows] = post[:4]
-        rebase_triggers(
-            rules, rows, armed, primed, total_value[rows], group_values[rows], stage[rows]
-        )
     names = [rules.base_band] + [name for name, _ in rules.bands]
     lowers = np.array([lower for _, lower in rules.bands], np.float64)
-    band_index = np.searchsorted(lowers, total_value, side="right")
+    band_index = np.searchsorted(lowers, life.total_value, side="right")
     return BatchResult(
-        groups=groups,
-        group_values=group_values,
-        total=total,
-        total_value=total_value,
+        groups=life.groups,
+        group_values=life.group_values,
+        total=life.total,
+        total_value=life.total_value,
+        stage_score=staged,
+        stage_score_value=staged_value,
         band=[names[i] for i in band_index.tolist()],
         stage=stage,
         stage_entered_us=entered,
@@ -229,11 +258,14 @@ def score_batch(batch: BatchInput, rules: CompiledRules, as_of: datetime) -> Bat
 
 def _values(
     batch: BatchInput, rules: CompiledRules, info: ShapeFacts, as_us: int, cutoff: I64
-) -> tuple[F64, I64, F64, I64, Bools]:
-    """(groups, group values, total, total value, fallback) counting events at/after ``cutoff``."""
+) -> _Values:
+    """The scores of every row counting behaviour at/after ``cutoff`` (``NO_TIME``: all).
+
+    Column ``len(rules.groups)`` of the sums holds the points that go straight into the total.
+    """
     n, g_count = len(batch.contact_ids), len(rules.groups)
     fallback = np.zeros(n, bool)
-    sums = _Sums(n, g_count)
+    sums = _Sums(n, g_count + 1)
     happened = batch.event_us <= as_us
     ev_row, ev_us = batch.event_row[happened], batch.event_us[happened]
     ev_shape = batch.event_shape[happened]
@@ -248,19 +280,24 @@ def _values(
         ev_row[manual], info.manual_group[ev_shape[manual]], info.manual_points[ev_shape[manual]]
     )
 
-    raw = sums.value.reshape(n, g_count)
-    bound = (sums.count * _EPS * sums.magnitude).reshape(n, g_count)
+    raw = sums.value.reshape(n, g_count + 1)
+    bound = (sums.count * _EPS * sums.magnitude).reshape(n, g_count + 1)
     high = np.array([rules.group_max[g] for g in rules.groups])
-    groups = np.clip(raw, rules.scale_min, high)
+    groups = np.clip(raw[:, :g_count], 0.0, high)
     group_values = np.floor(groups + 0.5 + _ROUND_EPSILON).astype(np.int64)
-    fallback |= _ambiguous(groups, bound).any(axis=1)
+    fallback |= _ambiguous(groups, bound[:, :g_count]).any(axis=1)
     weights = np.array([rules.group_weight[g] for g in rules.groups])
     weighted = groups * weights
-    total = np.clip(weighted.sum(axis=1), rules.scale_min, rules.scale_max)
-    total_bound = (np.abs(weights) * bound).sum(axis=1) + g_count * _EPS * np.abs(weighted).sum(1)
+    ungrouped = raw[:, g_count]
+    total = np.clip(weighted.sum(axis=1) + ungrouped, rules.scale_min, rules.scale_max)
+    total_bound = (
+        (np.abs(weights) * bound[:, :g_count]).sum(axis=1)
+        + bound[:, g_count]
+        + (g_count + 1) * _EPS * (np.abs(weighted).sum(axis=1) + np.abs(ungrouped))
+    )
     total_value = np.floor(total + 0.5 + _ROUND_EPSILON).astype(np.int64)
     fallback |= _ambiguous(total, total_bound)
-    return groups, group_values, total, total_value, fallback
+    return _Values(groups, group_values, total, total_value, fallback)
 
 
 def _timed_suspect(sent_us: I64, ev_us: I64) -> Bools:
@@ -293,8 +330,13 @@ def _behaviour(
     fixed = np.array([np.nan if r.points is None else r.points for r in rules.rules] + [0.0])
     shape_of = np.repeat(np.arange(len(per_shape)), per_shape)
     slot_base = np.where(np.isnan(fixed[rule_of]), info.delta[shape_of], fixed[rule_of])
+    ungrouped = len(rules.groups)
     group_of = {grp: i for i, grp in enumerate(rules.groups)}
-    rule_group = np.array([group_of.get(r.group, -1) for r in rules.rules] + [-1], np.int64)
+    rule_group = np.array(
+        [ungrouped if r.group is None else group_of.get(r.group, ungrouped) for r in rules.rules]
+        + [ungrouped],
+        np.int64,
+    )
     from_mautic = np.array([r.group == FROM_MAUTIC for r in rules.rules] + [False], bool)
     slot_group = np.where(from_mautic[rule_of], info.mautic_group[shape_of], rule_group[rule_of])
 
@@ -411,7 +453,8 @@ def _fit(batch: BatchInput, rules: CompiledRules, sums: _Sums) -> None:
         codes, distinct = batch.fields.column(fit.field)
         holds = np.array(fit.holds_each(distinct), bool)
         rows = np.flatnonzero(holds[codes])
-        sums.add(rows, np.full(len(rows), group_of[fit.group]), np.full(len(rows), fit.points))
+        group = group_of.get(fit.group, len(rules.groups)) if fit.group else len(rules.groups)
+        sums.add(rows, np.full(len(rows), group), np.full(len(rows), fit.points))
 
 
 def _inactivity(
@@ -435,5 +478,5 @@ def _inactivity(
     idle = _age_days(as_us, np.where(known, last, as_us))
     due = known & (idle >= rule.after_days)
     periods = 1 + np.floor((idle[due] - rule.after_days) / rule.every_days)
-    group = rules.groups.index(rule.group)
+    group = rules.groups.index(rule.group) if rule.group else len(rules.groups)
     sums.add(np.flatnonzero(due), np.full(int(due.sum()), group), rule.points * periods)

@@ -20,7 +20,6 @@ import numpy.typing as npt
 
 from scorebridge.scoring.engine import ACTIVITY_KINDS, _delta
 from scorebridge.scoring.matchers import CompiledRules
-from scorebridge.scoring.model import GENERAL
 from scorebridge.scoring.opens import suspect_open_reason
 
 I64 = npt.NDArray[np.int64]
@@ -63,6 +62,7 @@ class ShapeFacts:
 
 def shape_facts(shapes: Sequence[EventShape], rules: CompiledRules) -> ShapeFacts:
     groups = {g: i for i, g in enumerate(rules.groups)}
+    ungrouped = len(groups)  # the column of points that go straight into the total
     ptr: list[int] = [0]
     idx: list[int] = []
     delta: list[float] = []
@@ -79,15 +79,14 @@ def shape_facts(shapes: Sequence[EventShape], rules: CompiledRules) -> ShapeFact
         ptr.append(len(idx))
         d = _delta(attrs)
         delta.append(np.nan if d is None else d)
-        mgroup.append(groups[rules.route_mautic_group(attrs.get("group"))])
+        routed = rules.route_mautic_group(attrs.get("group"))
+        mgroup.append(ungrouped if routed is None else groups[routed])
         flag, sent_at = _suspect(shape) if shape.kind == "email.open" else (False, NO_TIME)
         suspect.append(flag)
         sent.append(sent_at)
         activity.append(shape.kind in ACTIVITY_KINDS)
         wanted = attrs.get("group")
-        man_group.append(
-            groups.get(wanted, groups[GENERAL]) if isinstance(wanted, str) else groups[GENERAL]
-        )
+        man_group.append(groups.get(wanted, ungrouped) if isinstance(wanted, str) else ungrouped)
         man_points.append(0.0 if d is None else d)
     return ShapeFacts(
         np.array(ptr, np.int64),

@@ -3,19 +3,19 @@
 Owns: the ``reset_score`` windows (:func:`reset_windows`), sub-batches of the contacts whose
 window changed (:func:`batch_rows`), the array forms of :func:`scoring.stages.next_stage`
 (the engine takes one step per run)
-and :func:`scoring.triggers.evaluate_triggers` / :func:`scoring.triggers.rebase_triggers`.
+and :func:`scoring.triggers.evaluate_triggers`.
 Must not: compute scores or read the store.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from scorebridge.scoring.conditions import TOTAL, CompiledCondition
+from scorebridge.scoring.conditions import STAGE_SCORE, TOTAL, CompiledCondition
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import FiredTrigger
 from scorebridge.scoring.triggers import CompiledTrigger
@@ -28,13 +28,24 @@ Bools = npt.NDArray[np.bool_]
 _NO_TIME = np.iinfo(np.int64).min
 
 
-def _subject(cond: CompiledCondition, rules: CompiledRules, total: I64, groups: I64) -> I64:
+@dataclass(frozen=True)
+class ValueArrays:
+    """Per contact row, the reported integers conditions look at (:class:`conditions.Values`)."""
+
+    total: I64
+    stage_score: I64
+    groups: I64
+
+
+def _subject(cond: CompiledCondition, rules: CompiledRules, values: ValueArrays) -> I64:
     if cond.subject == TOTAL:
-        return total
+        return values.total
+    if cond.subject == STAGE_SCORE:
+        return values.stage_score
     if cond.subject in rules.groups:
-        column: I64 = groups[:, rules.groups.index(cond.subject)]
+        column: I64 = values.groups[:, rules.groups.index(cond.subject)]
         return column
-    return np.zeros_like(total)
+    return np.zeros_like(values.total)
 
 
 def _holds_for(cond: CompiledCondition, values: I64) -> Bools:
@@ -46,9 +57,9 @@ def _holds_for(cond: CompiledCondition, values: I64) -> Bools:
     return ok
 
 
-def holds(cond: CompiledCondition, rules: CompiledRules, total: I64, groups: I64) -> Bools:
+def holds(cond: CompiledCondition, rules: CompiledRules, values: ValueArrays) -> Bools:
     """``cond.holds`` for every contact row."""
-    return _holds_for(cond, _subject(cond, rules, total, groups))
+    return _holds_for(cond, _subject(cond, rules, values))
 
 
 def reset_windows(stage_reset: Bools, stage: I64, entered: I64, as_us: int) -> I64:
@@ -86,18 +97,22 @@ def step_stages(
     rules: CompiledRules,
     prior: I64,
     prior_entered: I64,
-    total: I64,
-    groups: I64,
+    values: ValueArrays,
     as_us: int,
 ) -> tuple[I64, I64]:
     """(stage index, entry time in us) after the engine's one stage step per run."""
     stages = rules.stages
-    n = len(total)
+    n = len(values.total)
     if not stages:
         return np.full(n, -1, np.int64), np.full(n, _NO_TIME, np.int64)
     index = np.arange(len(stages))
-    held = np.stack([holds(s.when, rules, total, groups) for s in stages], axis=1)
-    forward = np.where(held & (index > prior[:, None]), index, -1).max(axis=1)
+    held = np.stack([holds(s.when, rules, values) for s in stages], axis=1)
+    # a stage-score stage is never reached by skipping a reset stage (scoring.stages)
+    resets_before = np.cumsum([0] + [int(s.reset_score) for s in stages])
+    on_stage_score = np.array([s.when.subject == STAGE_SCORE for s in stages], bool)
+    skipped = resets_before[index][None, :] - resets_before[prior + 1][:, None] > 0
+    reachable = held & ~(on_stage_score[None, :] & skipped)
+    forward = np.where(reachable & (index > prior[:, None]), index, -1).max(axis=1)
     allow_back = np.array([s.allow_back for s in stages] + [False], bool)
     here = np.where(prior >= 0, held[np.arange(n), np.maximum(prior, 0)], True)
     going_back = (forward < 0) & (prior >= 0) & allow_back[prior] & ~here
@@ -120,33 +135,10 @@ def _rearms(trig: CompiledTrigger, value: I64) -> Bools:
     return ~_holds_for(trig.when, value)
 
 
-def rebase_triggers(
-    rules: CompiledRules,
-    rows: I64,
-    armed: Bools,
-    primed: Bools,
-    total: I64,
-    groups: I64,
-    stage: I64,
-) -> None:
-    """Rebase the trigger states of ``rows`` (in place) onto their recounted values."""
-    for j, trig in enumerate(rules.triggers):
-        value = _subject(trig.when, rules, total, groups)
-        now_primed = np.ones(len(rows), bool)
-        if trig.only_after is not None:
-            now_primed = holds(trig.only_after, rules, total, groups)
-        now_armed = armed[rows, j] | _rearms(trig, value)
-        blocked = (stage >= trig.before_stage) if trig.before_stage is not None else False
-        holding = now_armed & now_primed & ~blocked & _holds_for(trig.when, value)
-        armed[rows, j] = now_armed & ~holding
-        primed[rows, j] = now_primed
-
-
 def step_triggers(
     rules: CompiledRules,
     batch: BatchInput,
-    total: I64,
-    groups: I64,
+    values: ValueArrays,
     stage: I64,
     emit: Bools,
 ) -> tuple[Bools, I64, Bools, list[tuple[int, FiredTrigger]]]:
@@ -157,10 +149,10 @@ def step_triggers(
     fired: list[tuple[int, FiredTrigger]] = []
     ids = batch.contact_ids
     for j, trig in enumerate(rules.triggers):
-        value = _subject(trig.when, rules, total, groups)
+        value = _subject(trig.when, rules, values)
         primed = batch.prior_primed[:, j] | (trig.only_after is None)
         if trig.only_after is not None:
-            primed |= holds(trig.only_after, rules, total, groups)
+            primed |= holds(trig.only_after, rules, values)
         armed = batch.prior_armed[:, j] | _rearms(trig, value)
         blocked = (stage >= trig.before_stage) if trig.before_stage is not None else False
         fire = armed & primed & ~blocked & _holds_for(trig.when, value)
@@ -179,7 +171,7 @@ def step_triggers(
                         actions=trig.actions,
                         idempotency_key=f"{trig.id}:{int(ids[row])}:{ep}",
                         value=int(value[row]),
-                        total=int(total[row]),
+                        total=int(values.total[row]),
                     ),
                 )
             )

@@ -1,9 +1,10 @@
 """Compiled threshold conditions shared by stages and triggers.
 
 Owns: turning a ``when``/``only_after`` condition into a numeric interval over one reported
-integer (the total or a group), and testing it. A band condition ``{band = "hot"}`` is the
-interval ``total >= bands.hot`` (the band or a higher one). Must not: decide anything about
-episodes or stage order.
+integer (the lifetime ``score``, the ``stage_score`` or a topic group), and testing it against a
+contact's :class:`Values`. A band condition ``{band = "hot"}`` is the interval
+``score >= bands.hot`` (the band or a higher one). Must not: decide anything about episodes or
+stage order.
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ if TYPE_CHECKING:
     from scorebridge.scoring.rules import Condition
 
 TOTAL = "total"
+STAGE_SCORE = "stage_score"
+
+
+@dataclass(frozen=True, slots=True)
+class Values:
+    """The reported integers conditions look at: lifetime score, stage score, topic groups."""
+
+    total: int
+    stage_score: int
+    groups: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
-    """``lo <(=) value <(=) hi`` over ``subject`` (``"total"`` or a group key)."""
+    """``lo <(=) value <(=) hi`` over ``subject`` (``"total"``, ``"stage_score"`` or a group)."""
 
     subject: str
     lo: float | None
@@ -28,9 +39,13 @@ class CompiledCondition:
     hi: float | None
     hi_inclusive: bool
 
-    def value(self, total_value: int, group_values: Mapping[str, int]) -> int:
+    def value(self, values: Values) -> int:
         """The reported integer this condition looks at."""
-        return total_value if self.subject == TOTAL else group_values.get(self.subject, 0)
+        if self.subject == TOTAL:
+            return values.total
+        if self.subject == STAGE_SCORE:
+            return values.stage_score
+        return values.groups.get(self.subject, 0)
 
     def holds_for(self, value: float) -> bool:
         """Whether ``value`` lies inside the interval."""
@@ -43,9 +58,9 @@ class CompiledCondition:
             and (value > self.hi or (value == self.hi and not self.hi_inclusive))
         )
 
-    def holds(self, total_value: int, group_values: Mapping[str, int]) -> bool:
+    def holds(self, values: Values) -> bool:
         """Whether the condition holds for these reported values."""
-        return self.holds_for(self.value(total_value, group_values))
+        return self.holds_for(self.value(values))
 
     @property
     def upward(self) -> bool:
@@ -57,8 +72,12 @@ def compile_condition(cond: Condition, bands: Mapping[str, float]) -> CompiledCo
     """Compile a validated condition; ``bands`` gives band lower bounds."""
     if cond.band is not None:
         return CompiledCondition(TOTAL, bands[cond.band], True, None, False)
-    subject = TOTAL if cond.total is not None else str(cond.group)
-    b = cond.total if cond.total is not None else cond
+    if cond.total is not None:
+        subject, b = TOTAL, cond.total
+    elif cond.stage_score is not None:
+        subject, b = STAGE_SCORE, cond.stage_score
+    else:
+        subject, b = str(cond.group), cond  # type: ignore[assignment]
     lo, lo_inc = (b.gte, True) if b.gte is not None else (b.gt, False)
     hi, hi_inc = (b.lte, True) if b.lte is not None else (b.lt, False)
     return CompiledCondition(subject, lo, lo_inc, hi, hi_inc)

@@ -13,37 +13,40 @@ Semantics beyond DESIGN §5, decided here:
   uses its place under the cap;
 - ``points = "delta"`` takes ``attributes["delta"]`` (number or numeric string); rows without a
   usable delta count 0 with a note;
-- ``manual`` events need no rule: ``attributes["delta"]`` points in ``attributes["group"]`` (an
-  unknown or missing group means ``general``), never decayed or capped, note = the reason;
+- ``manual`` events need no rule: ``attributes["delta"]`` points in the topic group
+  ``attributes["group"]`` (missing or unknown: straight into the total, an unknown one noted),
+  never decayed or capped, note = the reason;
 - activity (for inactivity) is the latest of ``facts.last_activity_at`` and the page hits, clicks,
   form submissions, downloads and non-suspect opens at or before ``as_of``; without any known
   activity no inactivity penalty applies. The penalty is ``points`` per started ``every_days``
   period once ``after_days`` have passed (idle >= after_days + k * every_days -> k + 1 periods);
-- group score = clamp(fsum(contributions), scale.min, min(group.max, scale.max)); total =
-  clamp(fsum(weight * group score), scale.min, scale.max); reported integers round half up;
-  bands, stages and triggers compare the reported integers;
-- stages: see :mod:`scoring.stages` (one step per run, entry time = ``as_of``). The stage step
-  and the triggers see the values counted under the stage the contact was in; when the step
-  changes what counts (it entered a ``reset_score`` stage), the run then recounts with the new
-  stage's window and reports that (post-reset) score, and :func:`scoring.triggers.rebase_triggers`
-  moves the trigger states onto it without firing. So the entering run fires e.g. "turned-hot"
-  with the qualifying total, reports the reset score, and a rerun or a later run without new
-  events reports the same values. The ledger lists behaviour before the entry with factor 0.
+- a topic group's score = clamp(fsum(its contributions), 0, group max); contributions without
+  a group (fit rules, negative signals, ungrouped behaviour, inactivity, manual adjustments
+  without a group) go straight into the total: total = clamp(fsum(weight * group score) +
+  fsum(ungrouped), scale.min, scale.max). Reported integers round half up; bands, stages and
+  triggers compare them;
+- ``score`` (the total) is lifetime and never resets. ``stage_score`` is the same total counted
+  with the behaviour window of a ``reset_score`` stage (events from the stage entry on; fit
+  rules, inactivity and manual adjustments always count), else equal to the score;
+- stages: see :mod:`scoring.stages` (one step per run, entry time = ``as_of``). Stage conditions
+  naming ``stage_score`` see the stage score of the stage the contact was in; triggers see the
+  values after the step.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from scorebridge.scoring.conditions import STAGE_SCORE, Values
 from scorebridge.scoring.decay import SECONDS_PER_DAY, decay_factor
 from scorebridge.scoring.matchers import CompiledRule, CompiledRules
 from scorebridge.scoring.model import (
     FROM_MAUTIC,
-    GENERAL,
     ContactFacts,
     Contribution,
     PriorState,
@@ -52,7 +55,7 @@ from scorebridge.scoring.model import (
 )
 from scorebridge.scoring.opens import suspect_open_reason
 from scorebridge.scoring.stages import CompiledStage, next_stage, stage_index
-from scorebridge.scoring.triggers import evaluate_triggers, rebase_triggers
+from scorebridge.scoring.triggers import evaluate_triggers
 
 ACTIVITY_KINDS = frozenset(
     {"page.hit", "email.click", "form.submit", "asset.download", "email.open"}
@@ -147,7 +150,7 @@ class _Tally:
 
 
 def _add_plain(
-    parts: dict[str, list[float]],
+    parts: dict[str | None, list[float]],
     rules: CompiledRules,
     rule: CompiledRule,
     events: list[ScoringEvent],
@@ -173,18 +176,37 @@ def _add_plain(
             target.append(points)
 
 
-def _sum_groups(
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """Topic group scores (clamped) and the points that go straight into the total."""
+
+    groups: dict[str, float]
+    ungrouped: float
+
+    def total(self, rules: CompiledRules) -> float:
+        weighted = [rules.group_weight[g] * v for g, v in self.groups.items()]
+        return _clamp(math.fsum([*weighted, self.ungrouped]), rules.scale_min, rules.scale_max)
+
+
+def _sum(
     tally: _Tally,
     facts: ContactFacts,
     rules: CompiledRules,
     as_of: datetime,
     cutoff: datetime | None,
     ledger: list[Contribution] | None,
-) -> dict[str, float]:
-    parts: dict[str, list[float]] = {g: [] for g in rules.groups}
+) -> _Sums:
+    """The sums of every contribution at ``as_of``, behaviour from ``cutoff`` on (None: all)."""
+    parts: dict[str | None, list[float]] = {g: [] for g in rules.groups}
+    parts[None] = []
 
     def add(
-        rule_id: str, group: str, event: ScoringEvent | None, base: float, factor: float, note: str
+        rule_id: str,
+        group: str | None,
+        event: ScoringEvent | None,
+        base: float,
+        factor: float,
+        note: str,
     ) -> None:
         points = base * factor
         parts[group].append(points)
@@ -207,22 +229,10 @@ def _sum_groups(
 
     for rule in rules.rules:
         events = tally.per_rule[rule.index]
+        if cutoff is not None:
+            events = [e for e in events if e.occurred_at >= cutoff]
         if not events:
             continue
-        if cutoff is not None:
-            if ledger is not None:
-                for event in sorted((e for e in events if e.occurred_at < cutoff), key=_order):
-                    base = rule.points if rule.points is not None else _delta(event.attributes)
-                    group = rules.group_of(rule, event.attributes)
-                    add(
-                        rule.id,
-                        group,
-                        event,
-                        base or 0.0,
-                        0.0,
-                        f"before the stage entry at {cutoff.isoformat()} (reset_score)",
-                    )
-            events = [e for e in events if e.occurred_at >= cutoff]
         if ledger is None and not rule.capped and rule.suspect_open_factor is None:
             _add_plain(parts, rules, rule, events, as_of)
             continue
@@ -279,22 +289,17 @@ def _sum_groups(
     for event in sorted(tally.manual, key=_order):
         attrs = event.attributes
         wanted = attrs.get("group")
-        group = wanted if isinstance(wanted, str) and wanted in parts else GENERAL
+        group = wanted if isinstance(wanted, str) and wanted in rules.group_max else None
         reason = str(attrs.get("reason") or "manual adjustment")
         if wanted not in (None, "", group):
-            reason = f"{reason} (unknown group {wanted!r} -> {GENERAL})"
+            reason = f"{reason} (unknown group {wanted!r}: counted in the total)"
         delta = _delta(attrs)
         add("manual", group, event, delta or 0.0, 1.0 if delta is not None else 0.0, reason)
 
-    return {
-        g: _clamp(math.fsum(values), rules.scale_min, rules.group_max[g])
-        for g, values in parts.items()
-    }
-
-
-def _total(groups: dict[str, float], rules: CompiledRules) -> float:
-    weighted = math.fsum(rules.group_weight[g] * v for g, v in groups.items())
-    return _clamp(weighted, rules.scale_min, rules.scale_max)
+    return _Sums(
+        {g: _clamp(math.fsum(parts[g]), 0.0, rules.group_max[g]) for g in rules.groups},
+        math.fsum(parts[None]),
+    )
 
 
 def reset_cutoff(
@@ -314,13 +319,11 @@ def score(
     prior: PriorState,
     *,
     with_ledger: bool = True,
-    reset: bool = True,
 ) -> ScoreResult:
     """Score one contact at ``as_of`` from all its events (any order, duplicates allowed).
 
-    ``with_ledger=False`` skips building the contribution list (bulk rescoring); every other
-    field of the result is identical. ``reset=False`` ignores ``reset_score`` windows (the
-    values that qualified a contact for its stage, e.g. for the reasons of a task fired then).
+    ``with_ledger=False`` skips building the contribution lists (bulk rescoring); every other
+    field of the result is identical.
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
@@ -328,33 +331,38 @@ def score(
     stages = rules.stages
     current = stage_index(stages, prior.stage)
     entered_at = prior.stage_entered_at if current >= 0 else None
-    cutoff = reset_cutoff(stages, current, entered_at, as_of) if reset else None
 
     ledger: list[Contribution] | None = [] if with_ledger else None
-    groups = _sum_groups(tally, facts, rules, as_of, cutoff, ledger)
-    values = {g: round_half_up(v) for g, v in groups.items()}
-    total = _total(groups, rules)
+    lifetime = _sum(tally, facts, rules, as_of, None, ledger)
+    values = {g: round_half_up(v) for g, v in lifetime.groups.items()}
+    total = lifetime.total(rules)
     total_value = round_half_up(total)
 
-    target = next_stage(stages, current, total_value, values)
+    def stage_total(window: datetime | None, keep: list[Contribution] | None) -> float:
+        if window is None:
+            return total
+        return _sum(tally, facts, rules, as_of, window, keep).total(rules)
+
+    window = reset_cutoff(stages, current, entered_at, as_of)
+    before = total_value
+    if window is not None and any(s.when.subject == STAGE_SCORE for s in stages):
+        before = round_half_up(stage_total(window, None))
+    target = next_stage(stages, current, Values(total_value, before, values))
     if target != current:
         current, entered_at = target, (as_of if target >= 0 else None)
+    window = reset_cutoff(stages, current, entered_at, as_of)
+    stage_ledger: list[Contribution] | None = [] if with_ledger and window is not None else None
+    staged = stage_total(window, stage_ledger)
+    staged_value = round_half_up(staged)
     states, fired = evaluate_triggers(
-        rules.triggers, prior.triggers, facts.contact_id, total_value, values, current
-    )
-    window = reset_cutoff(stages, current, entered_at, as_of) if reset else None
-    if window != cutoff:
-        ledger = [] if with_ledger else None
-        groups = _sum_groups(tally, facts, rules, as_of, window, ledger)
-        values = {g: round_half_up(v) for g, v in groups.items()}
-        total = _total(groups, rules)
-        total_value = round_half_up(total)
-        states = rebase_triggers(rules.triggers, states, total_value, values, current)
+        rules.triggers, prior.triggers, facts.contact_id, Values(total_value, staged_value, values),
+        current,
+    )  # fmt: skip
     return ScoreResult(
         contact_id=facts.contact_id,
         as_of=as_of,
         version=rules.version,
-        groups=groups,
+        groups=lifetime.groups,
         group_values=values,
         total=total,
         total_value=total_value,
@@ -364,5 +372,8 @@ def score(
         triggers=states,
         fired=fired,
         ledger=ledger if ledger is not None else [],
+        stage_score=staged,
+        stage_score_value=staged_value,
         reset_at=window,
+        stage_ledger=stage_ledger,
     )

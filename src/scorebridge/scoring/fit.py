@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any
 
-from scorebridge.scoring.model import GENERAL
-
 if TYPE_CHECKING:
     from scorebridge.scoring.rules import FitRule
 
@@ -60,7 +58,7 @@ class CompiledFit:
     id: str
     label: str
     field: str
-    group: str
+    group: str | None
     points: float
     description: str
     test: Callable[[Any], bool]
@@ -114,7 +112,7 @@ def compile_fit(rule: FitRule) -> CompiledFit:
         id=rule.id,
         label=rule.label or rule.id,
         field=rule.field,
-        group=rule.group or GENERAL,
+        group=rule.group,
         points=float(rule.points),
         description=description,
         test=test,

@@ -6,9 +6,10 @@ on time or contact, so bulk code can match each distinct :meth:`CompiledRules.si
 the compiled set keeps such a cache itself. Must not: evaluate points, time or contacts.
 
 Matching decisions: ``url`` is a glob (``*`` any run, ``?`` one character) over the whole URL,
-case-insensitive like Mautic's URL-hit action; id lists accept ids as numbers or digit strings
-(Mautic's stats rows are all strings); ``point_*`` and ``attributes`` filters compare the
-case-folded text forms; a rule matches when every filter it has matches.
+case-insensitive like Mautic's URL-hit action; ``path`` the same over the URL's path only
+(``/pricing*`` matches ``https://example.com/pricing?plan=pro``); id lists accept ids as
+numbers or digit strings (Mautic's stats rows are all strings); ``point_*`` and ``attributes``
+filters compare the case-folded text forms; a rule matches when every filter it has matches.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scorebridge.scoring.conditions import CompiledCondition
 from scorebridge.scoring.fit import CompiledFit, compile_fit, token
-from scorebridge.scoring.model import FROM_MAUTIC, GENERAL, ScoringEvent
+from scorebridge.scoring.model import FROM_MAUTIC, ScoringEvent
 from scorebridge.scoring.stages import CompiledStage, compile_stages
 from scorebridge.scoring.triggers import CompiledTrigger, compile_triggers
 
@@ -44,15 +46,17 @@ def _id_token(value: Any) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """One behaviour rule. ``points`` None means "take ``attributes['delta']``"."""
+    """One behaviour rule. ``points`` None means "take ``attributes['delta']``"; ``group`` None
+    means the points go straight into the total."""
 
     index: int
     id: str
     label: str
     kind: str
-    group: str
+    group: str | None
     points: float | None
     url: re.Pattern[str] | None
+    path: re.Pattern[str] | None
     ids: tuple[tuple[str, frozenset[int]], ...]
     texts: tuple[tuple[str, frozenset[str]], ...]
     max_per_day: int | None
@@ -69,9 +73,13 @@ class CompiledRule:
 
     def accepts(self, attributes: Mapping[str, Any]) -> bool:
         """Whether the event attributes pass every filter of this rule."""
-        if self.url is not None:
+        if self.url is not None or self.path is not None:
             url = attributes.get("url")
-            if not isinstance(url, str) or self.url.match(url) is None:
+            if not isinstance(url, str):
+                return False
+            if self.url is not None and self.url.match(url) is None:
+                return False
+            if self.path is not None and self.path.match(url_path(url)) is None:
                 return False
         for key, wanted in self.ids:
             if _id_token(attributes.get(key)) not in wanted:
@@ -90,7 +98,7 @@ class InactivityRule:
     after_days: float
     points: float
     every_days: float
-    group: str
+    group: str | None
 
 
 @dataclass
@@ -125,7 +133,7 @@ class CompiledRules:
             for rule in rules:
                 keys.update(k for k, _ in rule.ids)
                 keys.update(k for k, _ in rule.texts)
-                if rule.url is not None:
+                if rule.url is not None or rule.path is not None:
                     keys.add("url")
             self._keys_by_kind[kind] = tuple(sorted(keys))
 
@@ -159,18 +167,19 @@ class CompiledRules:
             self._cache[sig] = hit
         return hit
 
-    def group_of(self, rule: CompiledRule, attributes: Mapping[str, Any]) -> str:
-        """The scoring group an event matched by ``rule`` counts in (resolves ``from_mautic``)."""
+    def group_of(self, rule: CompiledRule, attributes: Mapping[str, Any]) -> str | None:
+        """The topic group an event matched by ``rule`` counts in (resolves ``from_mautic``);
+        None: straight into the total."""
         if rule.group != FROM_MAUTIC:
             return rule.group
         return self.route_mautic_group(attributes.get("group"))
 
-    def route_mautic_group(self, mautic_group: Any) -> str:
-        """The configured group mirrored to this Mautic point group, else ``general``."""
+    def route_mautic_group(self, mautic_group: Any) -> str | None:
+        """The configured group mirrored to this Mautic point group, else None (the total)."""
         if mautic_group is None or mautic_group == "":
-            return GENERAL
+            return None
         name = str(mautic_group)
-        return self.mautic_groups.get(name) or self.mautic_groups.get(name.casefold(), GENERAL)
+        return self.mautic_groups.get(name) or self.mautic_groups.get(name.casefold())
 
     def band_of(self, total_value: int) -> str:
         """The band of a reported total: the highest band whose lower bound it reaches."""
@@ -187,6 +196,21 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
     return value
+
+
+def _glob(pattern: str | None) -> re.Pattern[str] | None:
+    return None if pattern is None else re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+
+
+def url_path(url: str) -> str:
+    """The path of a URL ("/" for a bare host; the text itself when it is not a URL)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.scheme and not parts.netloc:
+        return parts.path or url
+    return parts.path or "/"
 
 
 def _compile_rule(index: int, rule: Rule) -> CompiledRule:
@@ -208,9 +232,10 @@ def _compile_rule(index: int, rule: Rule) -> CompiledRule:
         id=rule.id,
         label=rule.label or rule.id,
         kind=rule.event,
-        group=rule.group or GENERAL,
+        group=rule.group,
         points=None if rule.points == "delta" else float(rule.points),
-        url=None if rule.url is None else re.compile(fnmatch.translate(rule.url), re.IGNORECASE),
+        url=_glob(rule.url),
+        path=_glob(rule.path),
         ids=ids,
         texts=tuple(texts),
         max_per_day=rule.max_per_day,
@@ -226,12 +251,7 @@ def compile_rules(ruleset: RuleSet) -> CompiledRules:
     """Compile a validated rule set into the fast form the engine uses."""
     groups = tuple(ruleset.group_keys())
     by_key = {g.key: g for g in ruleset.groups}
-    group_max = {
-        k: min(ruleset.scale.max, by_key[k].max or ruleset.scale.max)
-        if k in by_key
-        else ruleset.scale.max
-        for k in groups
-    }
+    group_max = {k: min(ruleset.scale.max, by_key[k].max or ruleset.scale.max) for k in groups}
     mautic: dict[str, str] = {}
     for g in ruleset.groups:
         name = g.mautic_group or g.key
@@ -245,7 +265,7 @@ def compile_rules(ruleset: RuleSet) -> CompiledRules:
         scale_max=ruleset.scale.max,
         groups=groups,
         group_max=group_max,
-        group_weight={k: by_key[k].weight if k in by_key else 1.0 for k in groups},
+        group_weight={k: by_key[k].weight for k in groups},
         mautic_groups=mautic,
         rules=tuple(_compile_rule(i, r) for i, r in enumerate(ruleset.rules)),
         fit=tuple(compile_fit(f) for f in ruleset.fit),

@@ -16,8 +16,6 @@ from typing import Any
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
-#: The implicit group of rules without ``group``.
-GENERAL = "general"
 #: The pseudo-group that routes Mautic point-log rows to the group Mautic logged them in.
 FROM_MAUTIC = "from_mautic"
 
@@ -78,11 +76,13 @@ class Contribution:
     """One line of the ledger: why some points were (or were not) counted.
 
     ``event_key``/``occurred_at`` are None for state-based lines (fit rules, inactivity).
-    ``points == base_points * factor`` (exact, before group clamping).
+    ``points == base_points * factor`` (exact, before group clamping). ``group`` is the topic
+    group the points count in, or None for points that go straight into the total (fit rules,
+    negative signals, ungrouped behaviour).
     """
 
     rule_id: str
-    group: str
+    group: str | None
     event_key: str | None
     occurred_at: datetime | None
     base_points: float
@@ -95,9 +95,7 @@ class Contribution:
 class FiredTrigger:
     """A trigger that fired in this run; its actions are enqueued with ``idempotency_key``.
 
-    ``value`` is what its ``when`` looked at and ``total`` the reported total the triggers saw:
-    in the run that enters a ``reset_score`` stage these are the qualifying (pre-reset) values,
-    not the result's (post-reset) ``total_value``.
+    ``value`` is what its ``when`` looked at and ``total`` the lifetime score the run reported.
     """
 
     trigger_id: str
@@ -112,10 +110,12 @@ class FiredTrigger:
 class ScoreResult:
     """Everything one scoring run decided for one contact at ``as_of``.
 
-    ``groups``/``total`` are exact (clamped); ``group_values``/``total_value`` are the reported
-    integers (round half up). Bands, stages and triggers compare the reported integers.
-    ``reset_at`` is the entry time of the ``reset_score`` stage the contact is in when that
-    reset applies (behaviour before it no longer counts), else None.
+    ``groups``/``total`` are exact (topic groups clamped to 0..group max, the total to the
+    scale); ``group_values``/``total_value`` are the reported integers (round half up).
+    ``total`` is the lifetime score; ``stage_score`` the same total counted only from
+    ``reset_at``, the entry into the current stage when that stage has ``reset_score`` (else
+    ``reset_at`` is None and the stage score equals the score). ``stage_ledger`` lists the
+    contributions behind the stage score when it differs (only with a ledger).
     """
 
     contact_id: int
@@ -131,4 +131,7 @@ class ScoreResult:
     triggers: dict[str, TriggerState]
     fired: list[FiredTrigger]
     ledger: list[Contribution]
+    stage_score: float = 0.0
+    stage_score_value: int = 0
     reset_at: datetime | None = None
+    stage_ledger: list[Contribution] | None = None

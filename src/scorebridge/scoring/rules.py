@@ -8,17 +8,19 @@ the rule (index and id) and the field. Compilation into fast matchers lives in
 be used in a per-event loop (pydantic objects are too slow there).
 
 Vocabulary decisions (where DESIGN §5 leaves a gap):
-- ``group`` omitted means the implicit group ``general``; ``from_mautic`` routes each Mautic
-  point-log row to the configured group whose ``mautic_group`` (default: its key) equals the
-  row's ``attributes["group"]``, else to ``general``.
+- ``group`` omitted means "no topic": the points go straight into the total (DESIGN §5);
+  ``from_mautic`` routes each Mautic point-log row to the configured group whose
+  ``mautic_group`` (default: its key) equals the row's ``attributes["group"]``, else straight
+  into the total.
 - ``max_per_day`` / ``max_total`` count *events* per contact (``max_total = 1`` is Mautic's
   non-repeatable action); point ceilings are the groups' ``max``.
 - Mautic point-log filters are ``point_type``, ``point_action``, ``point_group`` (exact strings)
   because ``group`` already names the scoring group.
-- Trigger/stage conditions: ``{ total = { gte = 50 } }``, ``{ group = "g", gte = 50 }`` or
-  ``{ band = "hot" }`` (the band or a higher one, i.e. total >= the band's lower bound).
-- Actions are open parameter bags (``do`` plus whatever the write-back needs); they are the one
-  place that accepts unknown keys.
+- Trigger/stage conditions: ``{ total = { gte = 50 } }`` (the lifetime score),
+  ``{ stage_score = { gte = 50 } }``, ``{ group = "g", gte = 50 }`` or ``{ band = "hot" }``
+  (the band or a higher one, i.e. total >= the band's lower bound).
+- Actions are ``do`` plus the parameters :mod:`scoring.actions` lists for it (unknown ones are
+  refused with the allowed ones; templates may use only the documented placeholders).
 - Additions: ``label`` (human text for explain and sales tasks) on rules, fit rules, stages and
   triggers; ``base_band`` (default "cold") names the band below the lowest threshold; a
   trigger's ``before_stage`` stops it firing once the contact reached that stage;
@@ -37,7 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scorebridge.errors import ConfigError
 from scorebridge.scoring.checks import check_references
 from scorebridge.scoring.matchers import CompiledRules, compile_rules
-from scorebridge.scoring.model import FROM_MAUTIC, GENERAL
+from scorebridge.scoring.model import FROM_MAUTIC
+from scorebridge.scoring.rule_errors import describe
 
 __all__ = ["CompiledRules", "RuleSet", "compile_rules", "load_rules", "parse_rules"]
 BEHAVIOUR_KINDS = frozenset(
@@ -61,6 +64,7 @@ Scalar = str | int | float | bool
 
 _ONLY_FOR: dict[str, tuple[str, ...]] = {
     "url": ("page.hit", "email.click"),
+    "path": ("page.hit", "email.click"),
     "form_id": ("form.submit",),
     "asset_id": ("asset.download",),
     "email_id": ("email.open", "email.click", "email.send"),
@@ -90,7 +94,7 @@ class Inactivity(_Strict):
     after_days: float = Field(gt=0)
     points: float
     every_days: float = Field(gt=0)
-    group: Key = GENERAL
+    group: Key | None = None
 
 
 class Group(_Strict):
@@ -110,6 +114,7 @@ class Rule(_Strict):
     group: Key | None = None
     points: float | Literal["delta"]
     url: str | None = Field(default=None, min_length=1)
+    path: str | None = Field(default=None, min_length=1)
     form_id: list[int] | None = Field(default=None, min_length=1)
     asset_id: list[int] | None = Field(default=None, min_length=1)
     email_id: list[int] | None = Field(default=None, min_length=1)
@@ -137,6 +142,12 @@ class Rule(_Strict):
         for name, kinds in _ONLY_FOR.items():
             if getattr(self, name) is not None and self.event not in kinds:
                 raise ValueError(f"field {name!r}: only allowed for event {' or '.join(kinds)}")
+        if self.url is not None and self.path is not None:
+            raise ValueError("field 'path': give url (the whole URL) or path, not both")
+        if self.path is not None and not self.path.startswith(("/", "*")):
+            raise ValueError(
+                f"field 'path': {self.path!r} must start with / or * (it matches the URL's path)"
+            )
         if self.half_life_days is not None and self.linear_decay_days is not None:
             raise ValueError("field 'linear_decay_days': choose half_life_days or linear decay")
         if self.points == "delta" and not (
@@ -198,9 +209,11 @@ class Threshold(_Strict):
 
 
 class Condition(_Strict):
-    """``{total = {gte = N}}``, ``{group = "g", gte = N}`` or ``{band = "hot"}``."""
+    """``{total = {gte = N}}``, ``{stage_score = {gte = N}}``, ``{group = "g", gte = N}`` or
+    ``{band = "hot"}``."""
 
     total: Threshold | None = None
+    stage_score: Threshold | None = None
     group: Key | None = None
     band: str | None = None
     gte: float | None = None
@@ -210,13 +223,16 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _one_subject(self) -> Condition:
-        subjects = [s for s in (self.total, self.group, self.band) if s is not None]
+        subjects = [
+            s for s in (self.total, self.stage_score, self.group, self.band) if s is not None
+        ]
         if len(subjects) != 1:
-            raise ValueError("field 'when': give exactly one of total, group, band")
+            raise ValueError("give exactly one of total, stage_score, group, band")
         inline = (self.gte, self.gt, self.lte, self.lt)
         if self.group is None and any(b is not None for b in inline):
             raise ValueError("field 'gte': inline bounds only with group = ...")
-        bounds = self.total if self.total is not None else self
+        explicit = [t for t in (self.total, self.stage_score) if t is not None]
+        bounds: Threshold | Condition = explicit[0] if explicit else self
         if (bounds.gte is not None and bounds.gt is not None) or (
             bounds.lte is not None and bounds.lt is not None
         ):
@@ -239,11 +255,12 @@ class Stage(_Strict):
 
 
 class Action(BaseModel):
-    """One action of a fired trigger; parameters beyond ``do`` go to the write-back as they are."""
+    """One action of a fired trigger: ``do`` and its parameters (checked against
+    :data:`scoring.actions.ACTIONS` with the whole file)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    do: str = Field(pattern=r"^(crm|mautic)\.[a-z_.]+$")
+    do: str
 
 
 class Trigger(_Strict):
@@ -277,46 +294,30 @@ class RuleSet(_Strict):
         return self
 
     def group_keys(self) -> list[str]:
-        """Configured group keys plus ``general`` (first unless configured explicitly)."""
-        keys = [g.key for g in self.groups]
-        return keys if GENERAL in keys else [GENERAL, *keys]
+        """The configured topic groups' keys, in file order."""
+        return [g.key for g in self.groups]
 
 
 def load_rules(path: str | Path) -> RuleSet:
     """Read and validate a rule file; every problem becomes a ConfigError naming file/rule/field."""
     file = str(path)
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the rule file: {exc.strerror}", file=file) from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=file) from None
-    return parse_rules(raw, file=file)
+    return parse_rules(raw, file=file, text=text)
 
 
-def parse_rules(raw: dict[str, Any], *, file: str = "<rules>") -> RuleSet:
-    """Validate an already-parsed rule document (what :func:`load_rules` does after reading)."""
+def parse_rules(raw: dict[str, Any], *, file: str = "<rules>", text: str | None = None) -> RuleSet:
+    """Validate an already-parsed rule document (``text``, when known, gives line numbers)."""
     try:
         return RuleSet.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where, message = _locate(raw, tuple(first["loc"]), first["msg"])
+        # an unknown key usually explains a missing one ("pointz" for "points"): report it first
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        where, message = describe(RuleSet, raw, text, errors[0])
         raise ConfigError(message, file=file, key=where or None) from None
-
-
-def _locate(raw: dict[str, Any], loc: tuple[Any, ...], msg: str) -> tuple[str, str]:
-    msg = msg.removeprefix("Value error, ")
-    if len(loc) >= 2 and isinstance(loc[1], int):
-        section, index = str(loc[0]), loc[1]
-        items = raw.get(section)
-        ident = ""
-        if isinstance(items, list) and index < len(items) and isinstance(items[index], dict):
-            name = items[index].get("id", items[index].get("key"))
-            ident = f" id={name!r}" if name is not None else ""
-        where = f"{section}[{index}]{ident}"
-        rest = [str(p) for p in loc[2:]]
-    else:
-        where, rest = "", [str(p) for p in loc]
-    if rest:
-        msg = f"field {'.'.join(rest)!r}: {msg}"
-    return where, msg

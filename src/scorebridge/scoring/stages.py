@@ -6,22 +6,22 @@ engine recomputes the score when the new stage resets it.
 
 Decisions:
 - forward: the contact moves to the *highest* later stage whose ``when`` holds (it may skip
-  stages in one run, as Mautic's weights allow);
+  stages in one run, as Mautic's weights allow), except that a stage whose condition names
+  ``stage_score`` is never reached by skipping over a ``reset_score`` stage: its stage score
+  would count from that stage's entry, which has not happened yet;
 - backward: only when the current stage has ``allow_back = true`` and its ``when`` no longer
   holds; the contact then drops to the highest earlier stage whose ``when`` holds, or to no
   stage, and does not move forward again in the same run;
 - a stage key the rule file no longer has counts as "no stage";
 - ``stage_entered_at`` is the ``as_of`` of the run that moved the contact (the moment the bridge
-  observed the condition). For ``as_of >= stage_entered_at``, ``reset_score = true`` counts only
-  event contributions with ``occurred_at >= stage_entered_at`` (caps apply within that window);
-  fit rules, inactivity and manual adjustments are state or operator decisions and always count.
-  The run that enters the stage decides the stage and fires the triggers on the qualifying
-  (pre-reset) values, then reports and saves the reset score (see :mod:`scoring.engine`), so a
-  rerun at the same ``as_of`` and later runs without new events report the same values. This
-  needs only the stored entry time, never a replay of history;
+  observed the condition). In a stage with ``reset_score = true`` the contact's ``stage_score``
+  counts only event contributions with ``occurred_at >= stage_entered_at`` (caps apply within
+  that window); fit rules, inactivity and manual adjustments are state or operator decisions and
+  always count. The lifetime ``score`` never resets; stage conditions look at it unless they
+  name ``stage_score`` (then at the stage score of the stage the contact is in before the step);
 - moving to no stage (``allow_back`` from the first stage) clears ``stage_entered_at``;
-- ``allow_back`` together with ``reset_score`` is rejected at load: the reset would take the
-  score below the stage's own condition and send the contact straight back.
+- ``allow_back`` together with ``reset_score`` is rejected at load when the stage's own
+  condition names ``stage_score``: the reset would send the contact straight back.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scorebridge.scoring.conditions import CompiledCondition, compile_condition
+from scorebridge.scoring.conditions import STAGE_SCORE, CompiledCondition, Values, compile_condition
 
 if TYPE_CHECKING:
     from scorebridge.scoring.rules import Stage
@@ -77,21 +77,23 @@ def stage_index(stages: Sequence[CompiledStage], key: str | None) -> int:
     return -1
 
 
-def next_stage(
-    stages: Sequence[CompiledStage],
-    current: int,
-    total_value: int,
-    group_values: Mapping[str, int],
-) -> int:
+def next_stage(stages: Sequence[CompiledStage], current: int, values: Values) -> int:
     """The stage index after one step from ``current`` (-1 = no stage); may equal ``current``."""
     for stage in reversed(stages[current + 1 :]):
-        if stage.when.holds(total_value, group_values):
+        if stage.when.holds(values) and not _skips_a_reset(stages, current, stage):
             return stage.index
     if current >= 0:
         here = stages[current]
-        if here.allow_back and not here.when.holds(total_value, group_values):
+        if here.allow_back and not here.when.holds(values):
             for stage in reversed(stages[:current]):
-                if stage.when.holds(total_value, group_values):
+                if stage.when.holds(values):
                     return stage.index
             return -1
     return current
+
+
+def _skips_a_reset(stages: Sequence[CompiledStage], current: int, target: CompiledStage) -> bool:
+    """Whether moving to ``target`` on its stage score would jump over a ``reset_score`` stage."""
+    if target.when.subject != STAGE_SCORE:
+        return False
+    return any(s.reset_score for s in stages[current + 1 : target.index])

@@ -14,12 +14,9 @@ Semantics (per trigger, on the reported integer its ``when`` looks at):
   :class:`FiredTrigger` with idempotency key ``"{trigger_id}:{contact_id}:{episode}"``;
 - ``before_stage``: no firing once the contact is in that stage or a later one (re-arming and
   priming still happen);
-- a stage change that changes what counts (entering a ``reset_score`` stage) is not behaviour:
-  after the step on the values before the change, :func:`rebase_triggers` moves the states onto
-  the values after it without firing anything: a fired trigger re-arms if those values re-arm
-  it, priming restarts from them (``only_after`` must hold again after the reset), and a
-  trigger whose ``when`` already holds on them is disarmed as if it had fired (same episode), so
-  only a new crossing fires it.
+- values: a trigger looks at the lifetime ``score`` (``total``), a topic group, or, when its
+  condition names it, the ``stage_score`` after this run's stage step (entering a
+  ``reset_score`` stage drops the stage score, which re-arms a fired stage-score trigger).
 Must not: render action templates or enqueue anything; the write-back does that.
 """
 
@@ -29,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scorebridge.scoring.conditions import CompiledCondition, compile_condition
+from scorebridge.scoring.conditions import CompiledCondition, Values, compile_condition
 from scorebridge.scoring.model import FiredTrigger, TriggerState
 
 if TYPE_CHECKING:
@@ -83,8 +80,7 @@ def evaluate_triggers(
     triggers: Sequence[CompiledTrigger],
     prior: Mapping[str, TriggerState],
     contact_id: int,
-    total_value: int,
-    group_values: Mapping[str, int],
+    values: Values,
     stage: int,
 ) -> tuple[dict[str, TriggerState], list[FiredTrigger]]:
     """Step every trigger once; returns the new states and the triggers that fired."""
@@ -92,9 +88,9 @@ def evaluate_triggers(
     fired: list[FiredTrigger] = []
     for trig in triggers:
         before = prior.get(trig.id, _FRESH)
-        value = trig.when.value(total_value, group_values)
+        value = trig.when.value(values)
         primed = trig.only_after is None or before.primed
-        if trig.only_after is not None and trig.only_after.holds(total_value, group_values):
+        if trig.only_after is not None and trig.only_after.holds(values):
             primed = True
         armed = before.armed or trig.rearms(value)
         episode = before.episode
@@ -110,29 +106,8 @@ def evaluate_triggers(
                     actions=trig.actions,
                     idempotency_key=f"{trig.id}:{contact_id}:{episode}",
                     value=value,
-                    total=total_value,
+                    total=values.total,
                 )
             )
         states[trig.id] = TriggerState(armed=armed, episode=episode, primed=primed)
     return states, fired
-
-
-def rebase_triggers(
-    triggers: Sequence[CompiledTrigger],
-    states: Mapping[str, TriggerState],
-    total_value: int,
-    group_values: Mapping[str, int],
-    stage: int,
-) -> dict[str, TriggerState]:
-    """The states after the counted values jumped without behaviour (a score reset); no firing."""
-    out: dict[str, TriggerState] = {}
-    for trig in triggers:
-        before = states[trig.id]
-        value = trig.when.value(total_value, group_values)
-        primed = trig.only_after is None or trig.only_after.holds(total_value, group_values)
-        armed = before.armed or trig.rearms(value)
-        blocked = trig.before_stage is not None and stage >= trig.before_stage
-        if armed and primed and not blocked and trig.when.holds_for(value):
-            armed = False
-        out[trig.id] = TriggerState(armed=armed, episode=before.episode, primed=primed)
-    return out

@@ -81,6 +81,8 @@ def assert_same(batch: BatchResult, row: int, contact: Contact, rules: CompiledR
     assert batch.groups[row].tolist() == pytest.approx([pure.groups[g] for g in rules.groups])
     assert (batch.total_value[row], batch.band[row]) == (pure.total_value, pure.band)
     assert batch.total[row] == pytest.approx(pure.total)
+    assert batch.stage_score_value[row] == pure.stage_score_value
+    assert batch.stage_score[row] == pytest.approx(pure.stage_score)
     stage = rules.stages[batch.stage[row]].key if batch.stage[row] >= 0 else None
     assert stage == pure.stage
     assert batch.stage_entered_us[row] == to_us(pure.stage_entered_at)
@@ -118,7 +120,7 @@ RULES = {
             "id": "cooling",
             "when": {"total": {"lt": 20}},
             "only_after": {"total": {"gte": 40}},
-            "actions": [{"do": "mautic.segment.add"}],
+            "actions": [{"do": "mautic.segment.add", "segment": "Re-activation"}],
         },
     ],
 }
@@ -263,10 +265,12 @@ def test_contacts_entering_a_reset_stage_agree_with_the_pure_engine() -> None:
     ]
     result = score_batch(build(contacts, compiled), compiled, T0)
     assert not result.fallback.any()
-    assert result.band[:2] == ["cold", "cold"]  # in SQL, reset at entry
+    assert result.band[:2] == ["hot", "hot"]  # in SQL: the lifetime score stays
+    assert result.stage_score_value[:3].tolist() == [0, 15, 0]  # from the SQL entry (+ fit)
     assert [(r, f.trigger_id, f.total) for r, f in result.fired if f.trigger_id == "hot"] == [
         (0, "hot", 90),
         (1, "hot", 100),
+        (2, "hot", 90),  # armed on entering SQL earlier: the lifetime score crosses hot now
     ]
     for row, c in enumerate(contacts):
         assert_same(result, row, c, compiled)

@@ -16,7 +16,7 @@ def test_example_rule_file_loads_and_compiles() -> None:
     rules = load_rules(EXAMPLE)
     compiled = compile_rules(rules)
     assert rules.version == compiled.version == "2026-11-22.1"
-    assert compiled.groups[0] == "general"
+    assert "general" not in compiled.groups  # ungrouped points go straight into the total
     assert {"engagement", "product_a", "product_b"} <= set(compiled.groups)
     assert [s.key for s in compiled.stages] == ["mql", "sql"]
     assert [t.id for t in compiled.triggers] == [
@@ -33,37 +33,46 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "unknown key in a rule",
         {"rules": [RULE, {**RULE, "id": "demo", "pointz": 3}]},
-        ["rules[1] id='demo'", "field 'pointz'", "Extra inputs"],
+        [
+            "rules #2 (id 'demo')",
+            "field 'pointz': unknown key; did you mean 'points'?",
+            "allowed: asset_id,",
+        ],
     ),
     (
         "url on a form rule",
         {"rules": [{"id": "demo", "event": "form.submit", "url": "*/x", "points": 3}]},
-        ["rules[0] id='demo'", "field 'url'"],
+        ["rules #1 (id 'demo')", "field 'url'"],
     ),
     (
         "bad regex in a fit rule",
         {"fit": [{"id": "title", "field": "position", "matches": "(ceo", "points": 5}]},
-        ["fit[0] id='title'", "field 'matches'", "bad regular expression"],
+        ["fit #1 (id 'title')", "field 'matches'", "bad regular expression"],
     ),
     (
         "unknown group",
         {"rules": [{**RULE, "group": "product_c"}]},
-        ["rules[0] id='pricing-page'", "field 'group'", "unknown group 'product_c'"],
+        [
+            "rules #1 (id 'pricing-page')",
+            "field 'group'",
+            "unknown group 'product_c'",
+            "straight into the total",
+        ],
     ),
     (
         "unknown event kind",
         {"rules": [{**RULE, "event": "page.visit", "url": None}]},
-        ["rules[0] id='pricing-page'", "field 'event'", "page.visit"],
+        ["rules #1 (id 'pricing-page')", "field 'event'", "page.visit"],
     ),
     (
         "two fit operators",
         {"fit": [{"id": "c", "field": "country", "eq": "Norway", "in": ["X"], "points": 1}]},
-        ["fit[0] id='c'", "exactly one of"],
+        ["fit #1 (id 'c')", "exactly one of"],
     ),
     (
         "duplicate rule ids",
         {"rules": [RULE, RULE]},
-        ["field 'id'", "duplicate 'pricing-page'"],
+        ["rules #2 (id 'pricing-page')", "field 'id'", "duplicate 'pricing-page'"],
     ),
     (
         "unknown band in a trigger",
@@ -71,7 +80,7 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
             "bands": {"hot": 75},
             "triggers": [{"id": "t", "when": {"band": "warm"}, "actions": [{"do": "crm.deal"}]}],
         },
-        ["triggers[0] id='t'", "field 'when.band'", "unknown band 'warm'"],
+        ["triggers #1 (id 't')", "field 'when.band'", "unknown band 'warm'"],
     ),
     (
         "rearm_below above the threshold",
@@ -85,33 +94,86 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
                 }
             ]
         },
-        ["triggers[0] id='t'", "field 'rearm_below'"],
+        ["triggers #1 (id 't')", "field 'rearm_below'"],
     ),
     (
         "gte and gt together",
         {
             "stages": [{"key": "mql", "when": {"total": {"gte": 25, "gt": 20}}}],
         },
-        ["stages[0] id='mql'", "field 'when'", "not both"],
+        ["stages #1 (key 'mql')", "field 'when.gte'", "not both"],
     ),
     (
         "delta points on a page hit",
         {"rules": [{**RULE, "points": "delta"}]},
-        ["rules[0] id='pricing-page'", "field 'points'"],
+        ["rules #1 (id 'pricing-page')", "field 'points'"],
     ),
     (
-        "reset stage that may move back",
+        "reset stage that may move back on its own stage score",
         {
             "stages": [
                 {
                     "key": "sql",
-                    "when": {"total": {"gte": 75}},
+                    "when": {"stage_score": {"gte": 75}},
                     "reset_score": True,
                     "allow_back": True,
                 }
             ]
         },
-        ["stages[0]", "field 'allow_back'"],
+        ["stages #1 (key 'sql')", "field 'allow_back'"],
+    ),
+    (
+        "unknown action",
+        {
+            "triggers": [
+                {"id": "t", "when": {"total": {"gte": 5}}, "actions": [{"do": "crm.deals"}]}
+            ]
+        },
+        ["triggers #1 (id 't')", "action #1", "unknown action 'crm.deals'", "'crm.deal'?"],
+    ),
+    (
+        "misspelt action parameter",
+        {
+            "triggers": [
+                {
+                    "id": "t",
+                    "when": {"total": {"gte": 5}},
+                    "actions": [{"do": "crm.task"}, {"do": "mautic.segment.add", "segmnt": "W"}],
+                }
+            ]
+        },
+        ["action #2", "field 'segmnt'", "did you mean 'segment'?", "(allowed: segment)"],
+    ),
+    (
+        "segment action without a segment",
+        {
+            "triggers": [
+                {
+                    "id": "t",
+                    "when": {"total": {"gte": 5}},
+                    "actions": [{"do": "mautic.segment.add"}],
+                }
+            ]
+        },
+        ["action #1", "mautic.segment.add needs 'segment'"],
+    ),
+    (
+        "unknown placeholder",
+        {
+            "triggers": [
+                {
+                    "id": "t",
+                    "when": {"total": {"gte": 5}},
+                    "actions": [{"do": "crm.task", "subject": "Call {nmae}: {score}"}],
+                }
+            ]
+        },
+        ["field 'subject'", "unknown placeholder {nmae}", "did you mean 'name'?", "{stage_score}"],
+    ),
+    (
+        "a group named like the total",
+        {"groups": [{"key": "stage_score"}]},
+        ["groups #1 (key 'stage_score')", "field 'key'", "reserved"],
     ),
 ]
 
@@ -147,6 +209,6 @@ def test_load_rules_error_from_a_file_names_rule_and_field(tmp_path: Path) -> No
     )
     with pytest.raises(ConfigError) as info:
         load_rules(path)
-    assert str(info.value) == (
-        f"{path}: rules[1] id='pricing-page': field 'colour': Extra inputs are not permitted"
-    )
+    message = str(info.value)
+    assert message.startswith(f"{path}: rules #2 (id 'pricing-page', line 11): field 'colour':")
+    assert "unknown key (allowed: asset_id," in message

@@ -111,7 +111,7 @@ MATCH_TABLE: list[tuple[str, dict[str, Any], ScoringEvent, float]] = [
 def test_matchers(case: str, rule: dict[str, Any], event: ScoringEvent, expected: float) -> None:
     rules = ruleset(scale={"min": -100, "max": 100}, rules=[{"id": "r", "points": 10, **rule}])
     result = run(rules, [event])
-    assert result.groups["general"] == pytest.approx(expected)
+    assert result.total == pytest.approx(expected)
 
 
 def test_signature_ignores_attributes_no_rule_reads() -> None:
@@ -135,7 +135,8 @@ def test_from_mautic_routes_rows_to_the_mirrored_group() -> None:
         ev("4", "mautic.points", H, delta="3", group="Unknown group"),
     ]
     result = run(rules, events)
-    assert result.group_values == {"general": 8, "product_a": 10, "product_b": 4}
+    assert result.group_values == {"product_a": 10, "product_b": 4}
+    assert result.total_value == 22  # the rows of no configured group go straight into the total
 
 
 def test_manual_adjustments_count_without_a_rule_and_keep_their_reason() -> None:
@@ -146,7 +147,8 @@ def test_manual_adjustments_count_without_a_rule_and_keep_their_reason() -> None
         ev("m3", "manual", H, delta=5, group="nope", reason="x"),
     ]
     result = run(rules, events)
-    assert result.group_values == {"general": 3, "product_a": 12}
+    assert result.group_values == {"product_a": 12}
+    assert result.total_value == 15  # -2 and +5 (unknown group) straight into the total
     notes = {c.event_key: c.note for c in result.ledger}
     assert notes["m1"] == "Met at trade fair"
     assert "unknown group 'nope'" in notes["m3"]

@@ -69,20 +69,22 @@ def reset_rules(*triggers: dict[str, Any]) -> CompiledRules:
     return ruleset(bands={"hot": 75}, rules=DOWNLOAD, stages=RESET_STAGES, triggers=list(triggers))
 
 
-def test_reset_stage_reports_the_reset_score_in_the_run_that_enters_it() -> None:
+def test_a_reset_stage_keeps_the_lifetime_score_and_counts_the_stage_score_from_entry() -> None:
     rules = reset_rules({"id": "hot", "when": {"band": "hot"}, "actions": [{"do": "crm.deal"}]})
     entering = run(rules, BEFORE, T0)
     assert (entering.stage, entering.stage_entered_at, entering.reset_at) == ("sql", T0, T0)
-    assert (entering.total_value, entering.band) == (0, "cold")
+    # the lead that qualified stays hot: a deal is never opened beside a cold score
+    assert (entering.total_value, entering.band, entering.stage_score_value) == (80, "hot", 0)
     assert [(f.trigger_id, f.total) for f in entering.fired] == [("hot", 80)]
-    assert entering.triggers["hot"] == TriggerState(armed=True, episode=1, primed=True)
-    assert [(c.event_key, c.factor) for c in entering.ledger] == [("d0", 0.0), ("d1", 0.0)]
-    assert "reset_score" in entering.ledger[0].note
+    assert entering.triggers["hot"] == TriggerState(armed=False, episode=1, primed=True)
+    assert [c.event_key for c in entering.ledger] == ["d0", "d1"]
+    assert entering.stage_ledger == []
     for again in (
         run(rules, BEFORE, T0, prior=carry(entering)),  # a rerun at the same instant
         run(rules, BEFORE, T0 + days(1), prior=carry(entering)),  # a later run, no new events
     ):
-        assert (again.stage, again.total_value, again.band, again.fired) == ("sql", 0, "cold", [])
+        assert (again.stage, again.total_value, again.stage_score_value) == ("sql", 80, 0)
+        assert (again.band, again.fired) == ("hot", [])
         assert again.triggers == entering.triggers
     later = run(
         rules,
@@ -90,8 +92,9 @@ def test_reset_stage_reports_the_reset_score_in_the_run_that_enters_it() -> None
         T0 + days(2),
         prior=carry(entering),
     )
-    assert (later.stage, later.stage_entered_at, later.total_value) == ("sql", T0, 40)
-    assert [c.event_key for c in later.ledger if c.factor] == ["d9"]
+    assert (later.stage, later.stage_entered_at) == ("sql", T0)
+    assert (later.total_value, later.stage_score_value) == (100, 40)  # 120 clamped; 40 since SQL
+    assert [c.event_key for c in later.stage_ledger or []] == ["d9"]
 
 
 def test_fit_and_manual_adjustments_survive_the_reset() -> None:
@@ -102,7 +105,7 @@ def test_fit_and_manual_adjustments_survive_the_reset() -> None:
     )
     events = [*BEFORE, ev("m", "manual", T0 - days(1), delta=10, reason="call")]
     entering = run(rules, events, T0, fields={"position": "CEO"})
-    assert (entering.stage, entering.total_value) == ("sql", 25)
+    assert (entering.stage, entering.total_value, entering.stage_score_value) == ("sql", 100, 25)
 
 
 WARM = {
@@ -118,19 +121,24 @@ COOLING = {
     "only_after": {"total": {"gte": 40}},
     "actions": [{"do": "crm.task"}],
 }
-LOW = {"id": "t", "when": {"total": {"lt": 20}}, "actions": [{"do": "crm.task"}]}
+IN_STAGE = {
+    "id": "t",
+    "when": {"stage_score": {"gte": 40}},
+    "rearm_below": 20,
+    "actions": [{"do": "crm.task"}],
+}
 
 
 @pytest.mark.parametrize(
     ("trigger", "episodes"),
     [
-        (WARM, [1, 0, 0, 0, 2]),  # fires on the qualifying 80; re-armed by the reset to 0
-        (HOT, [1, 0, 0, 0, 2]),  # re-arms below hot; fires again only on a new crossing
-        (COOLING, [0, 0, 0, 0, 0]),  # the reset is not cooling off: priming restarts
-        (LOW, [0, 0, 0, 0, 0]),  # already below 20 after the reset: no crossing, no firing
+        (WARM, [1, 0, 0, 0, 0]),  # fires on the 80; the reset does not touch the lifetime score
+        (HOT, [1, 0, 0, 0, 0]),  # stays hot, so no second crossing
+        (COOLING, [0, 0, 0, 0, 0]),  # the reset is not cooling off
+        (IN_STAGE, [0, 0, 0, 1, 0]),  # the stage score starts at 0; +40 after the entry fires
     ],
 )
-def test_trigger_episodes_stay_sane_after_the_reset(
+def test_trigger_episodes_across_a_reset_stage(
     trigger: dict[str, Any], episodes: list[int]
 ) -> None:
     rules = reset_rules(trigger)
@@ -143,6 +151,21 @@ def test_trigger_episodes_stay_sane_after_the_reset(
         prior = carry(result)
     assert fired == episodes
     assert prior.stage == "sql"
+
+
+def test_a_stage_condition_on_the_stage_score_sees_the_current_stage_window() -> None:
+    stages = [
+        {"key": "sql", "when": {"total": {"gte": 75}}, "reset_score": True},
+        {"key": "opportunity", "when": {"stage_score": {"gte": 30}}},
+    ]
+    rules = ruleset(rules=DOWNLOAD, stages=stages)
+    entering = run(rules, BEFORE, T0)
+    assert (entering.stage, entering.stage_score_value) == ("sql", 0)
+    after = run(rules, [*BEFORE, ev("d9", "asset.download", T0 + days(1))], T0 + days(1),
+                prior=carry(entering))  # fmt: skip
+    assert (after.stage, after.stage_entered_at) == ("opportunity", T0 + days(1))
+    assert after.reset_at is None  # opportunity does not reset: its stage score is the score
+    assert after.stage_score_value == after.total_value == 100
 
 
 def test_trigger_fires_once_per_episode_and_rearms_with_hysteresis() -> None:
@@ -188,8 +211,8 @@ def test_group_and_band_conditions() -> None:
         ],
     )
     assert sorted(f.trigger_id for f in result.fired) == ["a", "hot"]
-    only_general = run(rules, [ev("n", "manual", T0, delta=80, reason="y")])
-    assert [f.trigger_id for f in only_general.fired] == ["hot"]
+    ungrouped = run(rules, [ev("n", "manual", T0, delta=80, reason="y")])
+    assert [f.trigger_id for f in ungrouped.fired] == ["hot"]
 
 
 def test_only_after_primes_and_each_firing_consumes_the_priming() -> None:
@@ -201,7 +224,7 @@ def test_only_after_primes_and_each_firing_consumes_the_priming() -> None:
                 "when": {"total": {"lt": 20}},
                 "only_after": {"total": {"gte": 40}},
                 "before_stage": "sql",
-                "actions": [{"do": "mautic.segment.add"}],
+                "actions": [{"do": "mautic.segment.add", "segment": "Re-activation"}],
             }
         ],
     )
@@ -221,7 +244,7 @@ def test_before_stage_blocks_firing() -> None:
                 "when": {"total": {"lt": 20}},
                 "only_after": {"total": {"gte": 40}},
                 "before_stage": "sql",
-                "actions": [{"do": "mautic.segment.add"}],
+                "actions": [{"do": "mautic.segment.add", "segment": "Re-activation"}],
             }
         ],
     )

@@ -66,7 +66,7 @@ def test_max_total_is_mautics_non_repeatable_action() -> None:
 def test_half_life(age_days: float, expected: float) -> None:
     rules = ruleset(rules=[{**PAGE, "points": 20, "half_life_days": 30}])
     result = run(rules, hits(T0 - days(age_days)))
-    assert result.groups["general"] == pytest.approx(expected)
+    assert result.total == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -80,15 +80,15 @@ def test_half_life(age_days: float, expected: float) -> None:
 def test_expiry_at_exactly_n_days(age: timedelta, expected: float) -> None:
     rules = ruleset(rules=[{**PAGE, "points": 1, "expires_after_days": 60}])
     result = run(rules, hits(T0 - age))
-    assert result.groups["general"] == expected
+    assert result.total == expected
     if expected == 0:
         assert result.ledger[0].note.endswith("expired")
 
 
 def test_linear_decay_and_vectorised_factors_agree() -> None:
     rules = ruleset(rules=[{**PAGE, "points": 10, "linear_decay_days": 20}])
-    assert run(rules, hits(T0 - days(5))).groups["general"] == pytest.approx(7.5)
-    assert run(rules, hits(T0 - days(25))).groups["general"] == 0
+    assert run(rules, hits(T0 - days(5))).total == pytest.approx(7.5)
+    assert run(rules, hits(T0 - days(25))).total == 0
     ages = np.array([0.0, 5.0, 13.7, 30.0, 60.0, 90.0])
     settings: list[tuple[float | None, float | None, float | None]] = [
         (30.0, None, 60.0),
@@ -143,7 +143,7 @@ IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605
 def test_suspect_opens_are_scaled_and_explained(attrs: dict, suspect: bool) -> None:
     rules = ruleset(rules=[OPEN])
     result = run(rules, [ev("o", "email.open", T0, email_id=2, **attrs)])
-    assert result.groups["general"] == (1.0 if suspect else 4.0)
+    assert result.total == (1.0 if suspect else 4.0)
     assert ("suspect open" in result.ledger[0].note) is suspect
 
 
@@ -192,16 +192,15 @@ def test_clamping_at_both_ends_with_group_caps_and_weights() -> None:
             {"id": "unsub", "event": "dnc.unsubscribed", "points": -500},
         ],
     )
-    result = run(
-        rules,
-        [
-            ev("h", "page.hit", T0, url=SITE),
-            ev("d", "asset.download", T0, asset_id=1),
-            ev("u", "dnc.unsubscribed", T0),
-        ],
-    )
-    assert result.groups == {"general": 0.0, "eng": 30.0, "prod": 40.0}
-    assert result.total == 95.0  # 0.5 * 30 + 2 * 40
+    result_events = [
+        ev("h", "page.hit", T0, url=SITE),
+        ev("d", "asset.download", T0, asset_id=1),
+        ev("u", "dnc.unsubscribed", T0),
+    ]
+    result = run(rules, result_events)
+    assert result.groups == {"eng": 30.0, "prod": 40.0}
+    assert result.total == 0.0  # 0.5 * 30 + 2 * 40 - 500, clamped to the scale
+    assert run(rules, result_events[:2]).total == 95.0
     two = run(rules, [ev("d", "asset.download", T0, asset_id=1), ev("d2", "asset.download", T0)])
     assert two.total == 100.0
     assert two.groups["prod"] == 80.0

@@ -42,7 +42,10 @@ RULES: dict[str, Any] = {
             "id": "warm-notify",
             "when": {"total": {"gte": 50}},
             "rearm_below": 40,
-            "actions": [{"do": "crm.task", "subject": "Warm {name}"}, {"do": "mautic.segment.add"}],
+            "actions": [
+                {"do": "crm.task", "subject": "Warm {name}"},
+                {"do": "mautic.segment.add", "segment": "Re-activation"},
+            ],
         },
         {"id": "hot", "when": {"band": "hot"}, "actions": [{"do": "crm.deal"}]},
     ],
