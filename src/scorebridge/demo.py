@@ -342,13 +342,8 @@ class Demo:
         contact, result = explain_contact(self._store(), self._rules(), LIVE_STORY.email, as_of)
         self.live_mautic_id = contact.mautic_id
         stage, shown = result.stage, result
-        if result.reset_at is not None and result.reset_at == as_of:
-            # It entered a reset_score stage in this cycle: show the score that qualified it
-            # (its triggers fired on that) and say where the stage's own score restarts.
-            stage = f"{result.stage} (its score restarts there: {result.total_value})"
-            _, shown = explain_contact(
-                self._store(), self._rules(), LIVE_STORY.email, as_of, reset=False
-            )
+        if result.reset_at is not None:
+            stage = f"{result.stage} (stage score {result.stage_score_value} since its entry)"
         return LeadSnapshot(
             name=contact.name,
             email=LIVE_STORY.email,

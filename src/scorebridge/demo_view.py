@@ -159,11 +159,14 @@ class DemoView:
         self._section("Why the top leads are hot or sales-qualified (scorebridge explain)")
         resetting = {s.key for s in rules.stages if s.reset_score}
         for lead in [x for x in everyone if x.band == "hot" or x.stage in resetting][:3]:
-            # the qualifying score: a reset_score stage restarts the lead's score at entry
-            _, result = explain_contact(store, rules, str(lead.mautic_id), as_of, reset=False)
+            _, result = explain_contact(store, rules, str(lead.mautic_id), as_of)
+            since = (
+                f", {result.stage_score_value} since entering {lead.stage}"
+                if result.reset_at is not None
+                else ""
+            )
             self.out.print(
-                f"[bold]{escape(lead.name)}[/] ({result.total_value}, {_band(result.band)}"
-                + (f", now {lead.stage} with {lead.total})" if lead.stage in resetting else ")")
+                f"[bold]{escape(lead.name)}[/] ({result.total_value}, {_band(result.band)}{since})"
             )
             for reason in top_reasons(result, 3, rules):
                 self.out.print(f"    {escape(reason)}", highlight=False)

@@ -122,8 +122,15 @@ class Cursor(SQLModel, table=True):
     updated_at: datetime | None = _dt()
 
 
+#: ``score.group_key`` of the lifetime score (with the band) and of the stage score.
+TOTAL_KEY = "total"
+STAGE_SCORE_KEY = "stage_score"
+
+
 class Score(SQLModel, table=True):
-    """The current score of a contact per group; ``group_key = "total"`` holds the total + band.
+    """The current score of a contact per topic group; ``group_key = "total"`` holds the
+    lifetime score and the band, ``group_key = "stage_score"`` the score counted since the entry
+    into the contact's ``reset_score`` stage (equal to the total outside one).
 
     On SQLite a ``WITHOUT ROWID`` table: a row lives in its primary-key B-tree alone, one insert
     per row for the millions a full rescore writes (migration 0003).

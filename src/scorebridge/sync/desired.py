@@ -314,8 +314,7 @@ def _prepare_triggers(
     fresh = [r for r in rows if "rendered" not in (r.payload or {})]
     if not fresh:
         return
-    qualifying = {r.contact_id for r in fresh if (r.payload or {}).get("before_reset")}
-    contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, now, qualifying)
+    contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, now)
     reps, cw = list(settings.crm.reps), settings.write.crm
     notes: list[outbox.NewOperation] = []
     for row in fresh:
@@ -377,10 +376,9 @@ def _mirror_note(
 
 
 def _trigger_contexts(
-    conn: Connection, rules: CompiledRules, ids: set[int], now: datetime, qualifying: set[int]
+    conn: Connection, rules: CompiledRules, ids: set[int], now: datetime
 ) -> dict[int, TriggerContext]:
-    """Per contact, what its task or deal says; ``qualifying`` contacts' triggers fired on the
-    values before a ``reset_score`` stage entry, so their reasons ignore the reset."""
+    """Per contact, what its task or deal says."""
     inputs = load_engine_inputs(conn, sorted(ids))
     rows = conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))).all()
     contexts: dict[int, TriggerContext] = {}
@@ -388,7 +386,7 @@ def _trigger_contexts(
         one = inputs.get(row.id)
         if one is None:
             continue
-        result = score(one.events, one.facts, rules, now, one.prior, reset=row.id not in qualifying)
+        result = score(one.events, one.facts, rules, now, one.prior)
         fields = row.fields or {}
         name = " ".join(str(fields.get(k) or "").strip() for k in ("firstname", "lastname"))
         contexts[row.id] = TriggerContext(

@@ -20,10 +20,9 @@ from scorebridge.scoring.engine import score
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import ScoreResult
 from scorebridge.store.engine import Store
-from scorebridge.store.tables import Contact, Score
+from scorebridge.store.tables import STAGE_SCORE_KEY, TOTAL_KEY, Contact, Score
 from scorebridge.sync.score_load import load_engine_inputs
 
-TOTAL = "total"
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _score = Score.__table__  # type: ignore[attr-defined]
 
@@ -87,6 +86,8 @@ class Lead:
     stage: str | None
     groups: dict[str, int]
     last_activity_at: datetime | None
+    stage_score: int | None = None
+    """The score since the entry into a ``reset_score`` stage (the total elsewhere)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -99,6 +100,7 @@ class Lead:
             "total": self.total,
             "band": self.band,
             "stage": self.stage,
+            "stage_score": self.total if self.stage_score is None else self.stage_score,
             "groups": self.groups,
             "last_activity_at": None if last is None else last.isoformat(),
         }
@@ -121,7 +123,7 @@ def leads(
             total.c.value,
             total.c.band,
         )
-        .join(total, sa.and_(total.c.contact_id == _contact.c.id, total.c.group_key == TOTAL))
+        .join(total, sa.and_(total.c.contact_id == _contact.c.id, total.c.group_key == TOTAL_KEY))
         .where(_contact.c.deleted.is_(False))
     )
     if group:
@@ -135,13 +137,17 @@ def leads(
         rows = conn.execute(query).all()
         ids = [r.id for r in rows]
         groups: dict[int, dict[str, int]] = {i: {} for i in ids}
+        staged: dict[int, int] = {}
         if ids:
             for cid, gkey, value in conn.execute(
                 sa.select(_score.c.contact_id, _score.c.group_key, _score.c.value).where(
-                    _score.c.contact_id.in_(ids), _score.c.group_key != TOTAL, _score.c.value != 0
+                    _score.c.contact_id.in_(ids), _score.c.group_key != TOTAL_KEY
                 )
             ):
-                groups[cid][gkey] = value
+                if gkey == STAGE_SCORE_KEY:
+                    staged[cid] = value
+                elif value != 0:
+                    groups[cid][gkey] = value
     return [
         Lead(
             contact_id=r.id,
@@ -153,19 +159,17 @@ def leads(
             stage=r.stage,
             groups=dict(sorted(groups[r.id].items(), key=lambda kv: (-kv[1], kv[0]))),
             last_activity_at=r.last_activity_at,
+            stage_score=staged.get(r.id),
         )
         for r in rows
     ]
 
 
 def explain_contact(
-    store: Store, rules: CompiledRules, ref: str, as_of: datetime, *, reset: bool = True
+    store: Store, rules: CompiledRules, ref: str, as_of: datetime
 ) -> tuple[ContactRef, ScoreResult]:
-    """Rerun the pure engine with the ledger for one contact, from its stored events and state.
-
-    ``reset=False``: ignore ``reset_score`` (the values that qualified the contact for its stage).
-    """
+    """Rerun the pure engine with the ledger for one contact, from its stored events and state."""
     with store.read() as conn:
         contact = find_contact(conn, ref)
         one = load_engine_inputs(conn, [contact.id])[contact.id]
-    return contact, score(one.events, one.facts, rules, as_of, one.prior, reset=reset)
+    return contact, score(one.events, one.facts, rules, as_of, one.prior)

@@ -1,6 +1,7 @@
 """Saving one rescored chunk (DESIGN §3, §5) inside its write transaction, in bulk.
 
-Owns: the ``score`` rows (one per group plus ``group_key = "total"`` with the band; rewritten
+Owns: the ``score`` rows (one per topic group, ``group_key = "stage_score"`` and
+``group_key = "total"`` with the band; rewritten
 only where the value, band or rule version changed, and the total row's ``computed_at`` bumped
 for every contact with a rewritten row, which is what the planner looks at), the contacts' stage
 and cleared ``rescore_needed`` flag, changed ``trigger_state`` rows, the outbox operations of
@@ -23,10 +24,9 @@ from sqlalchemy.engine import Connection
 from scorebridge.scoring.batch import NO_TIME, BatchInput, BatchResult, from_us, to_us
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.store import digests, outbox
-from scorebridge.store.tables import Contact, Score, TriggerState
+from scorebridge.store.tables import STAGE_SCORE_KEY, TOTAL_KEY, Contact, Score, TriggerState
 from scorebridge.sync.score_load import Bools
 
-TOTAL = "total"
 _score = Score.__table__  # type: ignore[attr-defined]
 _state = TriggerState.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
@@ -54,9 +54,9 @@ def save_scores(
     stay those of the row's last real change), so the planner, which compares the total row's
     ``computed_at`` with its last plan, sees only real changes.
     """
-    keys = [*rules.groups, TOTAL]
-    values = np.column_stack([result.group_values, result.total_value])
-    exact = np.column_stack([result.groups, result.total])
+    keys = [*rules.groups, STAGE_SCORE_KEY, TOTAL_KEY]
+    values = np.column_stack([result.group_values, result.stage_score_value, result.total_value])
+    exact = np.column_stack([result.groups, result.stage_score, result.total])
     computed = _driver_value(conn, _score.c.computed_at, as_of)
     n = len(batch.contact_ids)
     sqlite = conn.dialect.name == "sqlite"
@@ -79,7 +79,7 @@ def save_scores(
             _contact_rows(batch, values, exact, result.band, rules.version, computed),
         )
     else:
-        nones = [None] * len(rules.groups)
+        nones = [None] * (len(keys) - 1)
         cur.executemany(
             f"{columns} VALUES (%s, %s, %s, %s, %s, %s, %s){upsert}",
             list(
@@ -105,7 +105,7 @@ def save_scores(
         )
         _executemany(
             conn,
-            f"UPDATE score SET computed_at = ? WHERE contact_id = ? AND group_key = '{TOTAL}'"
+            f"UPDATE score SET computed_at = ? WHERE contact_id = ? AND group_key = '{TOTAL_KEY}'"
             f" AND computed_at {differs} ?",
             [(computed, cid, computed) for (cid,) in cur.fetchall()],
         )
@@ -122,7 +122,7 @@ def _contact_rows_sql(keys: list[str]) -> str:
     quoted = ["'" + key.replace("'", "''") + "'" for key in keys]
     parts = [
         f"SELECT {q} AS k, ?{2 * i + 2} AS v, ?{2 * i + 3} AS e,"
-        f" {f'?{last}' if key == TOTAL else 'NULL'} AS b"
+        f" {f'?{last}' if key == TOTAL_KEY else 'NULL'} AS b"
         for i, (key, q) in enumerate(zip(keys, quoted, strict=True))
     ]
     return (
@@ -279,7 +279,6 @@ def operations(
                         "value": fired.value,
                         "total": fired.total,
                         "band": rules.band_of(fired.total),
-                        "before_reset": fired.total != int(result.total_value[row]),
                         "params": params,
                     },
                     contact_id=contact_id,
