@@ -98,10 +98,10 @@ def _scoring() -> tuple[Any, Any]:
 def _as_of(value: str | None) -> Any:
     from datetime import datetime
 
-    from scorebridge.clock import SystemClock, utc
+    from scorebridge.clock import SystemClock, scoring_time, utc
 
     if value is None:
-        return SystemClock().now()
+        return scoring_time(SystemClock())
     try:
         return utc(datetime.fromisoformat(value))
     except ValueError:
@@ -111,6 +111,7 @@ def _as_of(value: str | None) -> Any:
 @app.command()
 def rescore(
     everyone: bool = typer.Option(False, "--all", help="Rescore every contact (decay sweep)."),
+    as_of: str = typer.Option(None, "--as-of", help="Score at this ISO time (default: now)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Recompute scores of the changed contacts (or all) and queue fired trigger actions."""
@@ -120,7 +121,7 @@ def rescore(
     notify = load_config(state.config_path).scoring.notify_existing
     store, rules = _scoring()
     with store:
-        report = run_rescore(store, rules, _as_of(None), all=everyone, notify_existing=notify)
+        report = run_rescore(store, rules, _as_of(as_of), all=everyone, notify_existing=notify)
     if as_json:
         emit_json(report.as_dict())
         return
@@ -137,14 +138,21 @@ def leads(
     band: str = typer.Option(None, "--band", help="Only this band (e.g. hot)."),
     group: str = typer.Option(None, "--group", help="Rank by this group's score."),
     limit: int = typer.Option(20, "--limit", min=1, help="How many leads."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Score everyone at this ISO time instead of showing stored scores."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """The leads by score, at a glance."""
     from scorebridge.sync.leads import leads as read_leads
+    from scorebridge.sync.leads import leads_at
 
-    store, _ = _scoring()
+    store, rules = _scoring()
     with store:
-        rows = read_leads(store, band=band, group=group, limit=limit)
+        if as_of is None:
+            rows = read_leads(store, band=band, group=group, limit=limit)
+        else:
+            rows = leads_at(store, rules, _as_of(as_of), band=band, group=group, limit=limit)
     if as_json:
         emit_json({"leads": [r.as_dict() for r in rows]})
         return
@@ -163,13 +171,12 @@ def explain(
 
     store, rules = _scoring()
     with store:
-        who, result = explain_contact(store, rules, contact, _as_of(as_of))
+        who, result, history = explain_contact(store, rules, contact, _as_of(as_of))
     if as_json:
         person = {"mautic_id": who.mautic_id, "email": who.email, "name": who.name}
-        emit_json({"contact": person} | explain_json(result, rules))
+        emit_json({"contact": person} | explain_json(result, rules, history))
         return
-    typer.echo(f"{who.name or who.email or who.id} <{who.email or '-'}> mautic id {who.mautic_id}")
-    typer.echo(explain_text(result, rules))
+    typer.echo(explain_text(result, rules, history))
 
 
 @app.command()
@@ -177,10 +184,13 @@ def adjust(
     contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
     points: float = typer.Argument(..., help="Points to add (negative to subtract)."),
     reason: str = typer.Option(..., "--reason", help="Why (kept, shown in explain)."),
-    group: str = typer.Option(None, "--group", help="The scoring group (default general)."),
+    group: str = typer.Option(
+        None, "--group", help="The topic group (default: none, the points count in the total)."
+    ),
+    as_of: str = typer.Option(None, "--as-of", help="When the adjustment applies (ISO time)."),
 ) -> None:
     """Adjust a lead's score by hand; it is rescored on the next cycle or `rescore`."""
-    from scorebridge.sync.score import adjust as record
+    from scorebridge.sync.adjust import adjust as record
 
     store, rules = _scoring()
     with store:
@@ -188,7 +198,7 @@ def adjust(
             raise typer.BadParameter(
                 f"unknown group {group!r} (known: {', '.join(rules.groups)})", param_hint="--group"
             )
-        record(store, contact, points, reason, group, now=_as_of(None))
+        record(store, contact, points, reason, group, now=_as_of(as_of))
     typer.echo(f"recorded {points:+g} point(s) for {contact} ({reason}); run `scorebridge rescore`")
 
 
@@ -417,6 +427,7 @@ def sync(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Run on a copy of the store and list the writes; send none."
     ),
+    as_of: str = typer.Option(None, "--as-of", help="Score at this ISO time (default: now)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Run exactly one cycle: pull, score, plan and push to both systems."""
@@ -424,24 +435,42 @@ def sync(
     from scorebridge.store.lease import hold_lease
     from scorebridge.sync.cycle import SyncCycle
 
-    runtime = open_runtime(state.config_path, quiet=as_json)
     try:
-        store = runtime.store
-        if dry_run:
-            report = SyncCycle(runtime.settings, store=store, clock=runtime.clock)(dry_run=True)
-        else:
-            lock = runtime.settings.daemon.lock_file
-            with hold_lease(store, clock=runtime.clock, lock_path=lock) as lease:
-                cycle = SyncCycle(runtime.settings, store=store, clock=runtime.clock, lease=lease)
-                report = cycle()
-    finally:
-        runtime.close()
+        scored_at = _as_of(as_of) if as_of is not None else None
+        runtime = open_runtime(state.config_path, quiet=as_json)
+        try:
+            store = runtime.store
+            if dry_run:
+                cycle = SyncCycle(runtime.settings, store=store, clock=runtime.clock)
+                report = cycle(dry_run=True, as_of=scored_at)
+            else:
+                lock = runtime.settings.daemon.lock_file
+                with hold_lease(store, clock=runtime.clock, lock_path=lock) as lease:
+                    cycle = SyncCycle(
+                        runtime.settings, store=store, clock=runtime.clock, lease=lease
+                    )
+                    report = cycle(as_of=scored_at)
+        finally:
+            runtime.close()
+    except BridgeError as exc:
+        if as_json:  # one document on every exit, errors included
+            emit_json({"error": error_document(exc), "problems": [redact(str(exc))]})
+        raise
     if as_json:
         emit_json(report.as_dict())
     else:
         print_cycle(report)
     if report.problems:  # what was done is committed; the rest waits for the next cycle
         raise typer.Exit(1)
+
+
+def error_document(exc: BaseException) -> dict[str, Any]:
+    """The ``error`` object of a ``--json`` document for a command that failed."""
+    return {
+        "type": type(exc).__name__,
+        "message": redact(str(exc)),
+        "exit_code": 2 if isinstance(exc, ConfigError) else 1,
+    }
 
 
 @app.command()

@@ -225,7 +225,23 @@ class CrmSettings(_Section):
     insecure: bool = False
     timeouts: Timeouts = Timeouts()
     create_at_stage: str = "mql"
+    #: owners (CRM owner ids or e-mails) tasks and deals go to, round-robin, when a contact has
+    #: no owner of its own (nor a Mautic owner whose e-mail is a CRM owner's)
     reps: tuple[str, ...] = ()
+    #: the owner (id or e-mail) of last resort, when ``reps`` is empty
+    default_owner: str = ""
+    #: Mautic field alias -> CRM field a new CRM contact is created with (logical names
+    #: first_name, last_name, company, job_title, phone, country; any other is the CRM's own)
+    identity_fields: dict[str, str] = Field(
+        default_factory=lambda: {
+            "firstname": "first_name",
+            "lastname": "last_name",
+            "company": "company",
+            "position": "job_title",
+            "phone": "phone",
+            "country": "country",
+        }
+    )
     requests_per_10s: int = Field(default=100, ge=1, le=10_000)
     read_properties: tuple[str, ...] = (
         "jobtitle",
@@ -296,6 +312,7 @@ class MauticWrite(_Section):
     enabled: bool = True
     group_scores: bool = True
     score_field: MauticAlias = "sb_score"
+    stage_score_field: MauticAlias = "sb_stage_score"
     band_field: MauticAlias = "sb_band"
     stage: bool = True
     segments: bool = True
@@ -308,6 +325,7 @@ class CrmWrite(_Section):
 
     enabled: bool = True
     score_property: CrmProperty = "scorebridge_score"
+    stage_score_property: CrmProperty = "scorebridge_stage_score"
     band_property: CrmProperty = "scorebridge_band"
     group_properties: bool = True
     lifecycle: bool = True

@@ -339,7 +339,7 @@ class Demo:
 
     def snapshot(self, as_of: datetime) -> LeadSnapshot:
         """The live lead as the cycle that scored it ``as_of`` saw it, and both systems now."""
-        contact, result = explain_contact(self._store(), self._rules(), LIVE_STORY.email, as_of)
+        contact, result, _ = explain_contact(self._store(), self._rules(), LIVE_STORY.email, as_of)
         self.live_mautic_id = contact.mautic_id
         stage, shown = result.stage, result
         if result.reset_at is not None:

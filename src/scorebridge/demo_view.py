@@ -159,7 +159,7 @@ class DemoView:
         self._section("Why the top leads are hot or sales-qualified (scorebridge explain)")
         resetting = {s.key for s in rules.stages if s.reset_score}
         for lead in [x for x in everyone if x.band == "hot" or x.stage in resetting][:3]:
-            _, result = explain_contact(store, rules, str(lead.mautic_id), as_of)
+            _, result, _ = explain_contact(store, rules, str(lead.mautic_id), as_of)
             since = (
                 f", {result.stage_score_value} since entering {lead.stage}"
                 if result.reset_at is not None

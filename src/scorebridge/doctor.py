@@ -121,7 +121,7 @@ def _mautic_checks(runtime: Runtime) -> list[Check]:
 
     def fields() -> Check:
         aliases = {f.alias for f in client.list_contact_fields()}
-        wanted = [a for a in (write.score_field, write.band_field) if a]
+        wanted = [a for a in (write.score_field, write.stage_score_field, write.band_field) if a]
         missing = [a for a in wanted if a not in aliases]
         if missing:
             return Check(

@@ -65,7 +65,8 @@ def pull_options(settings: Settings) -> PullOptions:
     """The pull options from ``[pull]``, ``[mautic.page_size]`` and the fields scorebridge
     writes itself (ignored when comparing contacts, so our own writes are no change)."""
     switches = settings.pull.streams
-    written = (settings.write.mautic.score_field, settings.write.mautic.band_field)
+    mw = settings.write.mautic
+    written = (mw.score_field, mw.stage_score_field, mw.band_field)
     return PullOptions(
         streams=tuple(s for s in ALL_STREAMS if getattr(switches, s)),
         overlap=settings.pull.overlap,
@@ -121,17 +122,32 @@ def build_crm_adapter(settings: Settings, clock: Clock) -> Any:
         insecure=cfg.insecure,
         timeouts=Timeouts(cfg.timeouts.connect, cfg.timeouts.read),
     )
+    read = tuple(dict.fromkeys([*cfg.read_properties, *crm_fit_fields(settings)]))
     if hasattr(cls, "from_settings"):
-        return cls.from_settings(cfg, clock, session)
+        return cls.from_settings(cfg.model_copy(update={"read_properties": read}), clock, session)
     assert cfg.token is not None  # validated by config
     return cls(
         token=cfg.token.get_secret_value(),
         base_url=cfg.url,
         clock=clock,
         session=session,
-        read_properties=cfg.read_properties,
+        read_properties=read,
         burst_per_10s=cfg.requests_per_10s,
     )
+
+
+def crm_fit_fields(settings: Settings) -> list[str]:
+    """The CRM fields the rule file's fit rules read (``crm.<name>``), so the CRM pull reads
+    them; empty when the rule file cannot be read (the command that needs it says why)."""
+    from scorebridge.errors import ConfigError
+    from scorebridge.scoring import compile_rules, load_rules
+    from scorebridge.sync.score_load import CRM_PREFIX, fit_fields
+
+    try:
+        rules = compile_rules(load_rules(settings.scoring.rules))
+    except ConfigError:
+        return []
+    return [f[len(CRM_PREFIX) :] for f in fit_fields(rules) if f.startswith(CRM_PREFIX)]
 
 
 def open_runtime(config_path: Path, *, quiet: bool = False) -> Runtime:

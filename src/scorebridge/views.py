@@ -110,12 +110,12 @@ def print_cycle(report: Any) -> None:
         console.print(f"[bold red]problem:[/] {escape(problem)}", highlight=False)
     if report.dry_run:
         table = Table(title=f"planned writes (dry run: {len(report.planned_writes)}, none sent)")
-        for title in ("system", "op", "contact", "what"):
+        for title in ("system", "op", "mautic id", "what"):
             table.add_column(title)
         for op in report.planned_writes:
             what = json.dumps(op.get("payload", {}), sort_keys=True, default=str)
             table.add_row(
-                op["system"], op["op"], str(op.get("contact_id") or "-"), escape(what[:100])
+                op["system"], op["op"], str(op.get("mautic_id") or "-"), escape(what[:100])
             )
         console.print(table)
 
@@ -141,6 +141,17 @@ def print_leads(rows: list[Any], group: str | None) -> None:
     Console().print(table)
 
 
+def dead_letter_subject(entry: Any) -> str:
+    """What a dead letter is about, as a user names it: the Mautic contact and the write."""
+    payload = entry.payload or {}
+    if entry.kind == "operation" and (payload.get("mautic_id") or payload.get("email")):
+        who = f"Mautic contact {payload.get('mautic_id') or '-'}"
+        if payload.get("email"):
+            who += f" <{payload['email']}>"
+        return f"{payload.get('op', '')} for {who}"
+    return str(entry.record_id)
+
+
 def print_dead_letters(entries: list[Any]) -> None:
     """``scorebridge deadletter list`` on a terminal."""
     if not entries:
@@ -155,7 +166,7 @@ def print_dead_letters(entries: list[Any]) -> None:
             str(e.id),
             e.kind,
             e.source,
-            escape(e.record_id),
+            escape(dead_letter_subject(e)),
             str(e.attempts),
             e.status,
             since,

@@ -1,15 +1,18 @@
 """Explanations of a score: JSON for tools, text for people, top reasons for sales tasks.
 
-Owns: turning a :class:`ScoreResult` (and optionally the compiled rules, for labels) into
-``explain_json`` (every contribution sorted by impact with rule, event, time, factor and points;
-group totals; band; stage; trigger states and fired episodes), ``explain_text`` and
-``top_reasons`` ("Requested a demo (form 3) on 2026-11-20: +50"). Must not: score, read the store
-or print; the CLI decides where the text goes.
+Owns: turning a :class:`ScoreResult` (with the compiled rules for labels, and optionally the
+stored :class:`History` of the contact: its stage entries and trigger episodes with the status
+of their actions) into ``explain_json``, ``explain_text`` (readable at 80 columns: the score and
+stage score, the contributions grouped by topic group and rule with counts and decay, the stage
+history, the trigger episodes) and ``top_reasons`` ("Requested a demo (form 3) on 2026-11-20:
++50", the body of a sales task). Must not: score, read the store or print; the CLI decides where
+the text goes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,16 +21,68 @@ from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import Contribution, ScoreResult
 
 _BUILTIN_LABELS = {"inactivity": "No recent activity", "manual": "Manual adjustment"}
+UNGROUPED = "Straight into the total"
+WIDTH = 80
 
 
-def reset_note(result: ScoreResult) -> str | None:
-    """Why earlier behaviour does not count ("entered sql at T: ..."), or None without a reset."""
-    if result.reset_at is None:
-        return None
-    return (
-        f"entered {result.stage} at {result.reset_at.isoformat()}: earlier behaviour no longer "
-        "counts (reset_score)"
-    )
+@dataclass(frozen=True)
+class ActionStatus:
+    """One action of a trigger episode: ``status`` is sent, pending, dead-lettered, skipped or
+    silenced; ``detail`` says more (the task id, the error, the switched-off setting)."""
+
+    do: str
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One firing of a trigger (or its silenced first episode)."""
+
+    trigger_id: str
+    episode: int
+    fired_at: datetime | None
+    silenced: bool
+    actions: tuple[ActionStatus, ...] = ()
+
+
+@dataclass(frozen=True)
+class StageVisit:
+    """An entry into a funnel stage, the score it entered with, and what made that score."""
+
+    stage: str
+    entered_at: datetime
+    score: int
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store remembers about a contact beyond its events."""
+
+    mautic_id: int | None = None
+    email: str | None = None
+    name: str = ""
+    stages: tuple[StageVisit, ...] = ()
+    episodes: tuple[Episode, ...] = ()
+
+
+@dataclass
+class RuleLine:
+    """The contributions of one rule to one group: how many events, their points then and now."""
+
+    group: str | None
+    rule_id: str
+    label: str
+    events: int = 0
+    capped: int = 0
+    base: float = 0.0
+    points: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def decayed(self) -> bool:
+        return abs(self.base - self.points) > 1e-9 and self.events > self.capped
 
 
 def rule_labels(rules: CompiledRules | None) -> dict[str, str]:
@@ -52,6 +107,36 @@ def by_impact(ledger: Sequence[Contribution]) -> list[Contribution]:
     )
 
 
+def rule_lines(
+    ledger: Sequence[Contribution], rules: CompiledRules | None = None
+) -> list[RuleLine]:
+    """The ledger grouped by (group, rule), largest impact first within each group."""
+    labels = rule_labels(rules)
+    lines: dict[tuple[str | None, str], RuleLine] = {}
+    for c in ledger:
+        key = (c.group, c.rule_id)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = RuleLine(c.group, c.rule_id, labels.get(c.rule_id, c.rule_id))
+        line.events += 1
+        if c.factor == 0.0 and c.base_points != 0.0:
+            line.capped += 1
+        else:
+            line.base += c.base_points
+        line.points += c.points
+    order = {g: i for i, g in enumerate(rules.groups)} if rules is not None else {}
+    return sorted(
+        lines.values(),
+        key=lambda ln: (
+            ln.group is None,
+            order.get(ln.group or "", len(order)),
+            ln.group or "",
+            -abs(ln.points),
+            ln.rule_id,
+        ),
+    )
+
+
 def _signed(points: float) -> str:
     value = round_half_up(points)
     return f"+{value}" if value >= 0 else str(value)
@@ -61,23 +146,52 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def explain_json(result: ScoreResult, rules: CompiledRules | None = None) -> dict[str, Any]:
+def _day(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d") if moment is not None else "-"
+
+
+def explain_json(
+    result: ScoreResult, rules: CompiledRules | None = None, history: History | None = None
+) -> dict[str, Any]:
     """A JSON-ready explanation of ``result``."""
     labels = rule_labels(rules)
+    history = history or History()
+    ungrouped = sum(c.points for c in result.ledger if c.group is None)
     return {
-        "contact_id": result.contact_id,
+        "contact_id": history.mautic_id,
+        "email": history.email,
         "as_of": result.as_of.isoformat(),
         "rule_version": result.version,
+        "score": result.total_value,
         "total": result.total_value,
         "total_exact": result.total,
+        "stage_score": result.stage_score_value,
+        "stage_score_exact": result.stage_score,
         "band": result.band,
         "stage": result.stage,
         "stage_entered_at": _iso(result.stage_entered_at),
-        "reset_at": _iso(result.reset_at),
-        "reset_note": reset_note(result),
+        "stage_score_since": _iso(result.reset_at),
         "groups": {
-            g: {"value": result.group_values[g], "exact": result.groups[g]} for g in result.groups
+            g: {
+                "value": result.group_values[g],
+                "exact": result.groups[g],
+                "max": rules.group_max[g] if rules is not None else None,
+            }
+            for g in result.groups
         },
+        "ungrouped": ungrouped,
+        "rules": [
+            {
+                "group": ln.group,
+                "rule": ln.rule_id,
+                "label": ln.label,
+                "events": ln.events,
+                "not_counted": ln.capped,
+                "base_points": ln.base,
+                "points": ln.points,
+            }
+            for ln in rule_lines(result.ledger, rules)
+        ],
         "contributions": [
             {
                 "rule": c.rule_id,
@@ -89,11 +203,37 @@ def explain_json(result: ScoreResult, rules: CompiledRules | None = None) -> dic
                 "factor": c.factor,
                 "points": c.points,
                 "note": c.note,
+                "in_stage_score": _in_stage(c, result),
             }
             for c in by_impact(result.ledger)
         ],
+        "stage_history": [
+            {
+                "stage": v.stage,
+                "entered_at": v.entered_at.isoformat(),
+                "score": v.score,
+                "reasons": list(v.reasons),
+            }
+            for v in history.stages
+        ],
         "triggers": {
-            t: {"armed": s.armed, "episode": s.episode, "primed": s.primed}
+            t: {
+                "armed": s.armed,
+                "episode": s.episode,
+                "primed": s.primed,
+                "episodes": [
+                    {
+                        "episode": e.episode,
+                        "fired_at": _iso(e.fired_at),
+                        "silenced": e.silenced,
+                        "actions": [
+                            {"do": a.do, "status": a.status, "detail": a.detail} for a in e.actions
+                        ],
+                    }
+                    for e in history.episodes
+                    if e.trigger_id == t
+                ],
+            }
             for t, s in result.triggers.items()
         },
         "fired": [
@@ -103,34 +243,94 @@ def explain_json(result: ScoreResult, rules: CompiledRules | None = None) -> dic
     }
 
 
-def explain_text(result: ScoreResult, rules: CompiledRules | None = None) -> str:
-    """A plain-text explanation, one contribution per line, largest impact first."""
-    labels = rule_labels(rules)
-    stage = result.stage or "-"
+def _in_stage(c: Contribution, result: ScoreResult) -> bool:
+    if result.reset_at is None or c.occurred_at is None or c.rule_id == "manual":
+        return True
+    return c.occurred_at >= result.reset_at
+
+
+def explain_text(
+    result: ScoreResult, rules: CompiledRules | None = None, history: History | None = None
+) -> str:
+    """A plain-text explanation for a terminal (lines of at most 80 characters)."""
+    history = history or History()
+    who = history.name or history.email or "this contact"
+    if history.mautic_id is not None:
+        who += f" (Mautic contact {history.mautic_id})"
     lines = [
-        f"contact {result.contact_id} as of {result.as_of.isoformat()} (rules {result.version})",
-        f"total {result.total_value} ({result.band}), stage {stage}",
-        "groups: " + ", ".join(f"{g} {v}" for g, v in result.group_values.items()),
+        _fit(who),
+        f"Score {result.total_value} ({result.band}) as of "
+        f"{result.as_of:%Y-%m-%d %H:%M} UTC, rules {result.version}",
     ]
-    note = reset_note(result)
-    if note is not None:
-        lines.append(note)
-    lines.append("contributions:")
-    for c in by_impact(result.ledger):
-        when = c.occurred_at.strftime("%Y-%m-%d %H:%M") if c.occurred_at else "now"
-        lines.append(
-            f"  {c.points:+8.2f}  {labels.get(c.rule_id, c.rule_id)} [{c.group}] {when} "
-            f"({c.base_points:+g} x {c.factor:.3f}){' - ' + c.note if c.note else ''}"
-        )
-    lines.append("triggers:")
-    fired = {f.trigger_id for f in result.fired}
-    for trigger_id, state in result.triggers.items():
-        mark = " FIRED" if trigger_id in fired else ""
-        lines.append(
-            f"  {trigger_id}: episode {state.episode}, "
-            f"{'armed' if state.armed else 'disarmed'}{mark}"
-        )
+    if result.stage is not None:
+        stage = f"Stage {result.stage} since {_day(result.stage_entered_at)}"
+        if result.reset_at is not None:
+            stage += f"; stage score {result.stage_score_value} (counted since the entry)"
+        lines.append(_fit(stage))
+    lines += ["", "Where the points come from"]
+    current: object = object()
+    for ln in rule_lines(result.ledger, rules):
+        if ln.group != current:
+            current = ln.group
+            if ln.group is None:
+                lines.append(f"  {UNGROUPED}")
+            else:
+                cap = f" of max {rules.group_max[ln.group]:g}" if rules is not None else ""
+                lines.append(
+                    f"  {ln.group}: {result.group_values.get(ln.group, 0)}{cap}"
+                    + (
+                        f" (x{rules.group_weight[ln.group]:g})"
+                        if rules is not None and rules.group_weight[ln.group] != 1
+                        else ""
+                    )  # fmt: skip
+                )
+        lines.append(_rule_line(ln))
+    if not result.ledger:
+        lines.append("  (nothing scored yet)")
+    if history.stages:
+        lines += ["", "Stage history"]
+        for visit in history.stages:
+            why = "; ".join(visit.reasons[:2])
+            lines.append(
+                _fit(f"  {visit.stage:<8} {_day(visit.entered_at)}  with {visit.score}: {why}")
+            )
+    if result.triggers:
+        lines += ["", "Triggers"]
+        fired_now = {f.trigger_id for f in result.fired}
+        for trigger_id, state in result.triggers.items():
+            episodes = [e for e in history.episodes if e.trigger_id == trigger_id]
+            if not episodes:
+                mark = "fires now" if trigger_id in fired_now else "never fired"
+                status = "armed" if state.armed else "waiting to re-arm"
+                lines.append(_fit(f"  {trigger_id}: {mark}, {status}"))
+                continue
+            for e in episodes:
+                if e.silenced:
+                    what = "silenced (the contact existed before the first sync)"
+                else:
+                    what = ", ".join(f"{a.do} {a.status}" for a in e.actions) or "no actions"
+                lines.append(_fit(f"  {trigger_id} #{e.episode} {_day(e.fired_at)}: {what}"))
+            if state.armed:
+                lines.append("    re-armed: fires again on the next crossing")
     return "\n".join(lines)
+
+
+def _rule_line(ln: RuleLine) -> str:
+    count = f"{ln.events}x" if ln.events > 1 else ""
+    detail = ""
+    if ln.decayed:
+        detail = f" (was {_signed(ln.base)})"
+    if ln.capped:
+        detail += f" ({ln.capped} over a cap)"
+    label = ln.label
+    room = WIDTH - 4 - 4 - 6 - len(detail)
+    if len(label) > room:
+        label = label[: room - 1] + "…"
+    return f"    {label:<{room}}{count:>4}{_signed(ln.points):>6}{detail}"
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
 
 
 def top_reasons(result: ScoreResult, n: int = 5, rules: CompiledRules | None = None) -> list[str]:

@@ -67,3 +67,13 @@ def list_all(conn: Connection) -> list[CursorState]:
     """Every cursor, ordered by source and stream (for ``scorebridge status``)."""
     rows = conn.execute(sa.select(_cursor).order_by(_cursor.c.source, _cursor.c.stream))
     return [CursorState(r.source, r.stream, r.value, r.updated_at) for r in rows]
+
+
+def updated_at(conn: Connection, source: str, stream: str) -> datetime | None:
+    """When the cursor of ``(source, stream)`` last moved (None if it never did)."""
+    row = conn.execute(
+        sa.select(_cursor.c.updated_at).where(
+            _cursor.c.source == source, _cursor.c.stream == stream
+        )
+    ).first()
+    return None if row is None else row.updated_at

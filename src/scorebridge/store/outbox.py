@@ -25,9 +25,10 @@ from sqlalchemy.engine import Connection
 from scorebridge.logging import redact
 from scorebridge.store import deadletter
 from scorebridge.store.engine import insert
-from scorebridge.store.tables import Outbox
+from scorebridge.store.tables import Contact, Outbox
 
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
+_contact = Contact.__table__  # type: ignore[attr-defined]
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -187,6 +188,11 @@ def to_dead_letter(conn: Connection, op_id: int, reason: str, *, now: datetime) 
         .where(_outbox.c.id == op_id)
         .values(status=DEAD, last_error=redact(reason), done_at=now)
     )
+    who = None
+    if row.contact_id is not None:
+        who = conn.execute(
+            sa.select(_contact.c.mautic_id, _contact.c.email).where(_contact.c.id == row.contact_id)
+        ).first()
     return deadletter.add(
         conn,
         kind=deadletter.OPERATION,
@@ -198,6 +204,8 @@ def to_dead_letter(conn: Connection, op_id: int, reason: str, *, now: datetime) 
             "system": row.system,
             "op": row.op,
             "contact_id": row.contact_id,
+            "mautic_id": who.mautic_id if who is not None else None,
+            "email": who.email if who is not None else None,
             "payload": row.payload,
         },
         attempts=row.attempts,

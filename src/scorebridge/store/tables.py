@@ -158,6 +158,21 @@ class TriggerState(SQLModel, table=True):
     episode: int = 0
     primed: bool = False
     fired_at: datetime | None = _dt()
+    silenced: bool = False
+    """Episode 1 was recorded without actions (``notify_existing = false``, migration 0004)."""
+
+
+class StageEntry(SQLModel, table=True):
+    """A contact's move into a funnel stage and the lifetime score it entered with."""
+
+    __tablename__ = "stage_entry"
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    stage: str = Field(primary_key=True)
+    entered_at: datetime = Field(
+        sa_column=sa.Column(UTCDateTime(), primary_key=True, nullable=False)
+    )
+    score: int = 0
 
 
 class Written(SQLModel, table=True):
@@ -238,6 +253,7 @@ ALL_TABLES = [
     Cursor,
     Score,
     TriggerState,
+    StageEntry,
     Written,
     Outbox,
     DeadLetter,

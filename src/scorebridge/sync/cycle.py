@@ -5,6 +5,12 @@ anything is written, the ``run`` row of each cycle and the report the daemon and
 sync`` print. Each step owns its own transactions; a crash anywhere leaves a store the next
 cycle continues from. Must not: contain step logic.
 
+One system failing never stops the other (DESIGN §6, §7): a Mautic or CRM pull or push that
+fails (credentials refused, permissions, down, quota) is reported under ``problems`` while the
+scoring, planning and the other system's writes go on. A cycle object that runs again (the
+daemon's) then leaves the failing system alone for a back-off that doubles with each failure
+(one interval, two, four, ... at most an hour), and tries it again after that.
+
 A dry run (``scorebridge sync --dry-run``) runs the same steps against a copy of the store and
 with every push in listing mode, so neither the remotes nor the store change.
 """
@@ -15,24 +21,24 @@ import logging
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from scorebridge.clock import Clock, scoring_time
 from scorebridge.config import Settings
 from scorebridge.errors import (
-    AuthError,
+    BridgeError,
     ConfigError,
-    QuotaExhausted,
     ShutdownRequested,
-    TransientError,
+    StateError,
 )
 from scorebridge.logging import redact
 from scorebridge.runtime import build_crm_adapter, build_mautic_client, pull_options
+from scorebridge.schedule import backoff_delay
 from scorebridge.scoring import CompiledRules, compile_rules, load_rules
 from scorebridge.store import deadletter, outbox, runs
 from scorebridge.store.engine import Store, open_store
@@ -41,9 +47,11 @@ from scorebridge.sync.crm_pull import pull_crm
 from scorebridge.sync.crm_writer import CrmWriter, crm_field_specs
 from scorebridge.sync.desired import dry_run_writes, plan_changes
 from scorebridge.sync.mautic_writer import MauticWriter
+from scorebridge.sync.owners import refresh_mautic_users
+from scorebridge.sync.plan import CRM, MAUTIC
 from scorebridge.sync.pull import Puller
 from scorebridge.sync.push import Writer, push
-from scorebridge.sync.score import rescore
+from scorebridge.sync.score import mark_first_sync, rescore
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +83,36 @@ class CycleReport:
     @property
     def problems(self) -> list[str]:
         """What kept this cycle from doing all its work: a system that could not be read, or
-        whose pushes stopped (quota, credentials, a refused request). Writes that are only to be
-        retried (a 429, a timeout) are not problems: the next cycle sends them."""
+        whose pushes stopped (quota, credentials, a refused request), a system left alone while
+        it backs off, tasks or deals nobody owns. Writes that are only to be retried (a 429, a
+        timeout) are not problems: the next cycle sends them."""
         found: list[str] = []
-        for step in ("pull", "crm_pull"):
-            error = self.steps.get(step, {}).get("error")
-            if error:
-                found.append(f"{step.replace('_', ' ')} failed: {error}")
+        for step, keys in (
+            ("pull", ("error", "skipped")),
+            ("crm_pull", ("error", "skipped")),
+            ("mautic_users", ("error",)),
+        ):
+            for key in keys:
+                value = self.steps.get(step, {}).get(key)
+                if value:
+                    what = "failed" if key == "error" else "skipped"
+                    found.append(f"{step.replace('_', ' ')} {what}: {value}")
         for system, outcome in self.steps.get("push", {}).get("systems", {}).items():
             if outcome.get("stopped"):
                 found.append(f"push {system} stopped: {outcome['stopped']}")
+        for system, reason in self.steps.get("push", {}).get("skipped", {}).items():
+            found.append(f"push {system} skipped: {reason}")
+        unassigned = self.steps.get("plan", {}).get("unassigned") or []
+        if unassigned:
+            who = ", ".join(
+                f"Mautic contact {u.get('mautic_id') or '-'} ({u.get('op')})"
+                for u in unassigned[:5]
+            )
+            more = f" and {len(unassigned) - 5} more" if len(unassigned) > 5 else ""
+            found.append(
+                f"{len(unassigned)} task(s)/deal(s) without an owner: {who}{more}; give the "
+                "contacts an owner, or set [crm] reps or [crm] default_owner"
+            )
         return found
 
     def as_dict(self) -> dict[str, Any]:
@@ -130,13 +158,14 @@ class SyncCycle:
             if crm is not None
             else (build_crm_adapter(settings, clock) if settings.crm.kind != "none" else None)
         )
+        self.backoff = SystemBackoff(settings.schedule.interval)
 
-    def writers(self) -> list[Writer]:
-        """Fresh writers for the systems writes are enabled for."""
+    def writers(self, skip: Collection[str] = ()) -> list[Writer]:
+        """Fresh writers for the systems writes are enabled for (but those in ``skip``)."""
         found: list[Writer] = []
-        if self.settings.write.mautic.enabled:
+        if self.settings.write.mautic.enabled and MAUTIC not in skip:
             found.append(MauticWriter.from_settings(self.mautic, self.settings, self.rules))
-        if self.crm is not None and self.settings.write.crm.enabled:
+        if self.crm is not None and self.settings.write.crm.enabled and CRM not in skip:
             found.append(CrmWriter.from_settings(self.crm, self.settings, self.rules))
         return found
 
@@ -154,24 +183,28 @@ class SyncCycle:
         *,
         decay_sweep: bool = False,
         dry_run: bool = False,
+        as_of: datetime | None = None,
     ) -> CycleReport:
-        """Run one cycle; ``decay_sweep`` rescores everyone (decay and inactivity)."""
+        """Run one cycle; ``decay_sweep`` rescores everyone (decay and inactivity); ``as_of``
+        pins the scoring instant (default: now, or ``SCOREBRIDGE_SCORING_AS_OF``)."""
         stop = should_stop or (lambda: False)
         if dry_run:
             with _store_copy(self.store) as copy:
                 return SyncCycle(
                     self.settings, store=copy, clock=self.clock, mautic=self.mautic, crm=self.crm
-                )._run(stop, decay_sweep=decay_sweep, dry_run=True)
-        return self._run(stop, decay_sweep=decay_sweep, dry_run=False)
+                )._run(stop, decay_sweep=decay_sweep, dry_run=True, as_of=as_of)
+        return self._run(stop, decay_sweep=decay_sweep, dry_run=False, as_of=as_of)
 
-    def _run(self, stop: StopCheck, *, decay_sweep: bool, dry_run: bool) -> CycleReport:
+    def _run(
+        self, stop: StopCheck, *, decay_sweep: bool, dry_run: bool, as_of: datetime | None
+    ) -> CycleReport:
         started = self.clock.now()
         report = CycleReport(started, dry_run=dry_run)
         before = self.request_counts()
         with self.store.write() as conn:
             run_id = runs.start_run(conn, "dry-run" if dry_run else "cycle", now=started)
         try:
-            self._steps(report, stop, decay_sweep=decay_sweep, dry_run=dry_run)
+            self._steps(report, stop, decay_sweep=decay_sweep, dry_run=dry_run, as_of=as_of)
         except ShutdownRequested:
             report.interrupted = True
         except BaseException as exc:
@@ -180,62 +213,102 @@ class SyncCycle:
             )
             raise
         self._finish(report, run_id, before, outcome="interrupted" if report.interrupted else "ok")
+        if not dry_run and not report.interrupted and not report.problems:
+            with self.store.write() as conn:
+                mark_first_sync(conn, self.clock.now())
         return report
 
     def _steps(
-        self, report: CycleReport, stop: StopCheck, *, decay_sweep: bool, dry_run: bool
+        self,
+        report: CycleReport,
+        stop: StopCheck,
+        *,
+        decay_sweep: bool,
+        dry_run: bool,
+        as_of: datetime | None,
     ) -> None:
         settings, store, clock = self.settings, self.store, self.clock
-        steps = report.steps
+        steps, backoff = report.steps, self.backoff
+        now = clock.now()
 
         def checkpoint() -> None:
             if stop():
                 raise ShutdownRequested("stop requested between steps")
 
-        steps["pull"] = (
-            Puller(store, self.mautic, clock, pull_options(settings)).pull(stop).as_dict()
+        def guarded(system: str, step: str, work: Callable[[], dict[str, Any]]) -> None:
+            waiting = backoff.waiting(system, now)
+            if waiting is not None:
+                steps[step] = {"skipped": waiting}
+                return
+            try:
+                steps[step] = work()
+            except (ConfigError, ShutdownRequested, StateError):
+                raise
+            except BridgeError as exc:
+                # This system is down, refusing us or out of quota: the other one goes on.
+                steps[step] = {"error": redact(f"{type(exc).__name__}: {exc}")}
+                backoff.failed(system, now, steps[step]["error"])
+                log.warning("%s failed; the cycle goes on without it: %s", step, exc)
+
+        guarded(
+            MAUTIC,
+            "pull",
+            lambda: Puller(store, self.mautic, clock, pull_options(settings)).pull(stop).as_dict(),
         )
         checkpoint()
-        if self.crm is not None:
+        crm = self.crm
+        if crm is not None:
             ignore = [f.name for f in crm_field_specs(settings, self.rules)]
-            try:
-                steps["crm_pull"] = pull_crm(
+            guarded(
+                CRM,
+                "crm_pull",
+                lambda: pull_crm(
                     store,
-                    self.crm,
+                    crm,
                     clock,
                     kind=settings.crm.kind,
                     overlap=settings.pull.overlap,
                     ignore_properties=ignore,
                     should_stop=stop,
-                ).as_dict()
-            except (TransientError, QuotaExhausted) as exc:
-                # The CRM is down or out of quota: Mautic keeps syncing, the CRM's queue is
-                # kept (its pushes fail and back off) and its pull resumes from the cursor.
-                steps["crm_pull"] = {"error": redact(f"{type(exc).__name__}: {exc}")}
-                log.warning("CRM pull failed; the cycle goes on without it: %s", exc)
+                ).as_dict(),
+            )
             checkpoint()
+            if settings.write.crm.tasks or settings.write.crm.deals:
+                guarded(MAUTIC, "mautic_users", lambda: self._refresh_users(now))
+        as_of = as_of or scoring_time(clock)
         steps["rescore"] = rescore(
             store,
             self.rules,
-            scoring_time(clock),
+            as_of,
             all=decay_sweep,
             notify_existing=settings.scoring.notify_existing,
         ).as_dict()
         checkpoint()
-        plan = plan_changes(store, self.rules, settings, clock.now())
+        plan = plan_changes(store, self.rules, settings, clock.now(), as_of=as_of)
         steps["plan"] = plan.as_dict()
         checkpoint()
         if self.lease is not None and not dry_run:
             with store.read() as conn:
                 self.lease.check(conn)
-        pushed = push(store, self.writers(), clock.now(), dry_run=dry_run, should_stop=stop)
-        steps["push"] = pushed.as_dict()
-        for system in pushed.systems.values():
-            if isinstance(system.error, AuthError):  # the operator must fix the credentials
-                raise system.error
+        waiting = {s: w for s in (MAUTIC, CRM) if (w := backoff.waiting(s, now)) is not None}
+        pushed = push(
+            store, self.writers(skip=waiting), clock.now(), dry_run=dry_run, should_stop=stop
+        )
+        steps["push"] = pushed.as_dict() | ({"skipped": waiting} if waiting else {})
+        for system, outcome in pushed.systems.items():
+            if outcome.error is not None:
+                backoff.failed(system, now, redact(f"{type(outcome.error).__name__}: "
+                                                   f"{outcome.error}"))  # fmt: skip
+        for system in (MAUTIC, CRM):
+            if system not in waiting and not backoff.failed_at(system, now):
+                backoff.succeeded(system)
         if dry_run:
             report.planned_writes = dry_run_writes(plan, pushed.planned)
         report.interrupted = report.interrupted or stop()
+
+    def _refresh_users(self, now: datetime) -> dict[str, Any]:
+        stored = refresh_mautic_users(self.store, self.mautic, now)
+        return {"users": stored} if stored is not None else {}
 
     def _finish(
         self,
@@ -264,6 +337,42 @@ class SyncCycle:
                 requests=report.requests,
                 error=error,
             )
+
+
+class SystemBackoff:
+    """Per system: consecutive failed cycles and when to try it again (doubling, at most 1 h)."""
+
+    def __init__(self, interval: timedelta) -> None:
+        self.interval = interval
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, datetime] = {}
+        self._reason: dict[str, str] = {}
+        self._failed_in: dict[str, datetime] = {}
+
+    def waiting(self, system: str, now: datetime) -> str | None:
+        """Why ``system`` is left alone now (None: try it)."""
+        retry = self._retry_at.get(system)
+        if retry is None or now >= retry:
+            return None
+        return f"backing off until {retry.isoformat()} after: {self._reason[system]}"
+
+    def failed(self, system: str, now: datetime, reason: str) -> None:
+        """``system`` failed in the cycle that started at ``now``."""
+        if self._failed_in.get(system) == now:
+            return  # one cycle counts once, however many of its steps failed
+        self._failed_in[system] = now
+        count = self._failures[system] = self._failures.get(system, 0) + 1
+        self._retry_at[system] = now + backoff_delay(count, self.interval)
+        self._reason[system] = reason
+
+    def failed_at(self, system: str, now: datetime) -> bool:
+        """Whether ``system`` failed in the cycle that started at ``now``."""
+        return self._failed_in.get(system) == now
+
+    def succeeded(self, system: str) -> None:
+        """``system`` worked: forget its failures."""
+        for table in (self._failures, self._retry_at, self._reason):
+            table.pop(system, None)
 
 
 def build_cycle(settings: Settings, *, store: Store, lease: HeldLease, clock: Clock) -> SyncCycle:

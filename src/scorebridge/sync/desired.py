@@ -30,9 +30,19 @@ from scorebridge.scoring.explain import top_reasons
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.store import cursors, outbox
 from scorebridge.store.engine import Store
-from scorebridge.store.tables import Contact, Event, Outbox, Score, Written
+from scorebridge.store.tables import (
+    STAGE_SCORE_KEY,
+    TOTAL_KEY,
+    Contact,
+    Event,
+    Outbox,
+    Score,
+    Written,
+)
+from scorebridge.sync.owners import load_directory
 from scorebridge.sync.plan import (
     CRM,
+    EMAIL_TARGET,
     MAUTIC,
     DesiredContact,
     ManualNote,
@@ -46,7 +56,6 @@ from scorebridge.sync.plan import (
 )
 from scorebridge.sync.score_load import load_engine_inputs
 
-TOTAL = "total"
 CHUNK = 2000
 WATERMARK = ("plan", "contacts")
 STATE_OPS = ("mautic.fields", "mautic.groups", "mautic.stage", "crm.update", "crm.create")
@@ -71,6 +80,8 @@ class PlanReport:
     prepared: int = 0
     skipped: int = 0
     ops: list[dict[str, Any]] = field(default_factory=list)
+    unassigned: list[dict[str, Any]] = field(default_factory=list)
+    """Tasks and deals prepared without an owner (the contact, the trigger, the op)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready data."""
@@ -83,6 +94,7 @@ class PlanReport:
             "superseded": self.superseded,
             "prepared_trigger_actions": self.prepared,
             "skipped_trigger_actions": self.skipped,
+            "unassigned": self.unassigned,
         }
         if self.dry_run:
             out["ops"] = self.ops
@@ -99,6 +111,7 @@ def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
     return PlanConfig(
         mautic=mw.enabled,
         score_field=mw.score_field,
+        stage_score_field=mw.stage_score_field,
         band_field=mw.band_field,
         group_names={k: names.get(k, k) for k in rules.groups} if mw.group_scores else {},
         mautic_stages={s.key: s.mautic_stage for s in rules.stages if s.mautic_stage}
@@ -107,6 +120,7 @@ def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
         notes=mw.notes,
         crm=crm_on,
         score_property=cw.score_property,
+        stage_score_property=cw.stage_score_property,
         band_property=cw.band_property,
         group_properties={k: f"scorebridge_{k}" for k in rules.groups}
         if cw.group_properties
@@ -127,28 +141,32 @@ def plan_changes(
     *,
     dry_run: bool = False,
     everyone: bool = False,
+    as_of: datetime | None = None,
 ) -> PlanReport:
     """Plan the writes of every contact changed since the last plan (or ``everyone``).
 
-    A dry run does the same work in a transaction that is rolled back, and lists the ops.
+    ``as_of`` is the scoring instant of the task and deal texts (default ``now``). A dry run
+    does the same work in a transaction that is rolled back, and lists the ops.
     """
     cfg = plan_config(settings, rules)
     report = PlanReport(now=now, dry_run=dry_run)
     with store.read() if dry_run else store.write() as conn:
-        _prepare_triggers(conn, rules, settings, now, report)
+        _prepare_triggers(conn, rules, settings, now, as_of or now, report)
         mark = None if everyone else cursors.get(conn, *WATERMARK) or None
         ids = _changed_contacts(conn, mark, cfg)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            ops = [
-                op
-                for desired, written in _load(conn, chunk)
-                for op in plan_contact(desired, written, cfg)
-            ]
+            ops: list[PlannedOp] = []
+            for desired, written in _load(conn, chunk, settings, now, persist=not dry_run):
+                planned = plan_contact(desired, written, cfg)
+                ops += planned
+                if dry_run:
+                    report.ops.extend(
+                        {**op.as_dict(), "mautic_id": desired.mautic_id, "email": desired.email}
+                        for op in planned
+                    )
             report.contacts += len(chunk)
             report.planned.update(op.op for op in ops)
-            if dry_run:
-                report.ops.extend(op.as_dict() for op in ops)
             _enqueue(conn, ops, now, report)
         if not dry_run:
             cursors.set(conn, *WATERMARK, now.isoformat(), now)
@@ -168,7 +186,7 @@ def _changed_contacts(conn: Connection, mark: str | None, cfg: PlanConfig) -> li
     c, s, w = _contact.c, _score.c, _written.c
     stmt = (
         sa.select(c.id)
-        .join(_score, sa.and_(s.contact_id == c.id, s.group_key == TOTAL))
+        .join(_score, sa.and_(s.contact_id == c.id, s.group_key == TOTAL_KEY))
         .where(c.deleted.is_(False))
         .order_by(c.id)
     )
@@ -183,13 +201,15 @@ def _changed_contacts(conn: Connection, mark: str | None, cfg: PlanConfig) -> li
 
 
 def _load(
-    conn: Connection, ids: Sequence[int]
+    conn: Connection, ids: Sequence[int], settings: Settings, now: datetime, *, persist: bool
 ) -> Iterable[tuple[DesiredContact, dict[tuple[str, str], str]]]:
     scores: dict[int, dict[str, Any]] = {i: {"groups": {}} for i in ids}
     for row in conn.execute(sa.select(_score).where(_score.c.contact_id.in_(ids))):
         entry = scores[row.contact_id]
-        if row.group_key == TOTAL:
+        if row.group_key == TOTAL_KEY:
             entry["total"], entry["band"] = row.value, row.band
+        elif row.group_key == STAGE_SCORE_KEY:
+            entry["stage_score"] = row.value
         else:
             entry["groups"][row.group_key] = row.value
     written: dict[int, dict[tuple[str, str], str]] = {i: {} for i in ids}
@@ -199,9 +219,18 @@ def _load(
     manual = sa.select(_event).where(_event.c.contact_id.in_(ids), _event.c.kind == "manual")
     for row in conn.execute(manual.order_by(_event.c.occurred_at, _event.c.id)):
         notes[row.contact_id].append(ManualNote(row.external_id, _manual_text(row.attributes)))
+    identity_map = settings.crm.identity_fields
+    baselines: list[dict[str, Any]] = []
     for row in conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))):
         entry = scores[row.id]
         crm_fields = row.crm_fields or {}
+        fields = row.fields or {}
+        mine = written[row.id]
+        if row.crm_id and row.email and (CRM, EMAIL_TARGET) not in mine:
+            # linked before scorebridge wrote to this record: its e-mail now is the baseline
+            # later Mautic e-mail changes are compared with
+            mine[(CRM, EMAIL_TARGET)] = row.email
+            baselines.append({"c": row.id, "v": row.email})
         yield (
             DesiredContact(
                 contact_id=row.id,
@@ -214,8 +243,25 @@ def _load(
                 stage=row.stage,
                 crm_lifecycle=crm_fields.get("lifecycle") or crm_fields.get("lifecyclestage"),
                 manual_notes=tuple(notes[row.id]),
+                stage_score=entry.get("stage_score"),
+                identity={
+                    target: str(fields[alias]).strip()
+                    for alias, target in identity_map.items()
+                    if str(fields.get(alias) or "").strip()
+                },
             ),
-            written[row.id],
+            mine,
+        )
+    if baselines and persist:
+        conn.execute(
+            sa.insert(_written).values(
+                system=CRM,
+                contact_id=sa.bindparam("c"),
+                target=EMAIL_TARGET,
+                value=sa.bindparam("v"),
+                written_at=now,
+            ),
+            baselines,
         )
 
 
@@ -299,7 +345,12 @@ def _switched_off(op: str, settings: Settings) -> str | None:
 
 
 def _prepare_triggers(
-    conn: Connection, rules: CompiledRules, settings: Settings, now: datetime, report: PlanReport
+    conn: Connection,
+    rules: CompiledRules,
+    settings: Settings,
+    now: datetime,
+    as_of: datetime,
+    report: PlanReport,
 ) -> None:
     """Render fresh trigger ops (task/deal text, owner), add the Mautic call notes, ack the
     ones whose write is switched off."""
@@ -314,27 +365,45 @@ def _prepare_triggers(
     fresh = [r for r in rows if "rendered" not in (r.payload or {})]
     if not fresh:
         return
-    contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, now)
-    reps, cw = list(settings.crm.reps), settings.write.crm
+    contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, as_of)
+    owners = load_directory(conn, settings)
+    labels = {t.id: t.label for t in rules.triggers}
+    cw = settings.write.crm
     notes: list[outbox.NewOperation] = []
     for row in fresh:
         payload = dict(row.payload or {})
         params = payload.get("params") or {}
         ctx = contexts.get(row.contact_id)
-        if ctx is not None and isinstance(payload.get("total"), int):
-            # the values the trigger fired on (the qualifying ones when it entered a reset stage)
-            ctx = replace(ctx, total=payload["total"], band=str(payload.get("band") or ctx.band))
+        trigger_id = str(payload.get("trigger_id") or "")
+        if ctx is not None:
+            # the score the trigger fired on (a later rescore in the same plan may differ)
+            fired_total = payload.get("total")
+            total = fired_total if isinstance(fired_total, int) else ctx.total
+            ctx = replace(ctx, total=total, band=rules.band_of(total),
+                          trigger=labels.get(trigger_id, trigger_id))  # fmt: skip
         off = _switched_off(row.op, settings)
         rendered: dict[str, Any] = {}
-        if ctx is not None and row.op == "crm.task":
-            rendered["task"] = render_task(params, ctx, reps, now)
-            mirror = _mirror_note(row, rendered["task"], settings, contexts)
-            if mirror is not None:
-                notes.append(mirror)
-        elif ctx is not None and row.op == "crm.deal":
-            rendered["deal"] = render_deal(
-                params, ctx, reps, pipeline=cw.pipeline, stage=cw.deal_stage or None
+        if ctx is not None and row.op in ("crm.task", "crm.deal"):
+            owner = owners.resolve(
+                ctx.contact_id,
+                ctx.crm_owner_id,
+                ctx.mautic_owner_id,
+                str(params.get("assign", "owner")),
             )
+            if owner.owner_id is None and off is None:
+                report.unassigned.append(
+                    {"mautic_id": ctx.mautic_id, "email": ctx.email, "trigger": trigger_id,
+                     "op": row.op}
+                )  # fmt: skip
+            if row.op == "crm.task":
+                rendered["task"] = render_task(params, ctx, owner, now)
+                mirror = _mirror_note(row, rendered["task"], settings, contexts)
+                if mirror is not None:
+                    notes.append(mirror)
+            else:
+                rendered["deal"] = render_deal(
+                    params, ctx, owner, pipeline=cw.pipeline, stage=cw.deal_stage or None
+                )
         payload["rendered"] = rendered
         conn.execute(sa.update(_outbox).where(_outbox.c.id == row.id).values(payload=payload))
         report.prepared += 1
@@ -342,18 +411,28 @@ def _prepare_triggers(
             outbox.ack(conn, [row.id], now=now, results={row.id: {"skipped": off}})
             report.skipped += 1
         elif report.dry_run:
-            report.ops.append(
-                {"system": row.system, "op": row.op, "contact_id": row.contact_id,
-                 "idempotency_key": row.idempotency_key, "payload": payload}
-            )  # fmt: skip
+            report.ops.append(_listed(row.system, row.op, ctx, row.idempotency_key, payload))
     report.enqueued += outbox.enqueue(conn, notes, now=now)
     report.planned.update(n.op for n in notes)
     if report.dry_run:
         report.ops.extend(
-            {"system": n.system, "op": n.op, "contact_id": n.contact_id,
-             "idempotency_key": n.idempotency_key, "payload": n.payload}
+            _listed(n.system, n.op, contexts.get(n.contact_id or 0), n.idempotency_key, n.payload)
             for n in notes
-        )  # fmt: skip
+        )
+
+
+def _listed(
+    system: str, op: str, ctx: TriggerContext | None, key: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """A dry-run line: the contact as the user knows it (Mautic id and e-mail)."""
+    return {
+        "system": system,
+        "op": op,
+        "mautic_id": ctx.mautic_id if ctx else None,
+        "email": ctx.email if ctx else None,
+        "idempotency_key": key,
+        "payload": payload,
+    }
 
 
 def _mirror_note(
@@ -376,9 +455,9 @@ def _mirror_note(
 
 
 def _trigger_contexts(
-    conn: Connection, rules: CompiledRules, ids: set[int], now: datetime
+    conn: Connection, rules: CompiledRules, ids: set[int], as_of: datetime
 ) -> dict[int, TriggerContext]:
-    """Per contact, what its task or deal says."""
+    """Per contact, what its task or deal says (scored with the ledger at ``as_of``)."""
     inputs = load_engine_inputs(conn, sorted(ids))
     rows = conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))).all()
     contexts: dict[int, TriggerContext] = {}
@@ -386,16 +465,18 @@ def _trigger_contexts(
         one = inputs.get(row.id)
         if one is None:
             continue
-        result = score(one.events, one.facts, rules, now, one.prior)
-        fields = row.fields or {}
-        name = " ".join(str(fields.get(k) or "").strip() for k in ("firstname", "lastname"))
+        result = score(one.events, one.facts, rules, as_of, one.prior)
         contexts[row.id] = TriggerContext(
             contact_id=row.id,
-            name=name.strip(),
+            mautic_id=row.mautic_id,
             email=row.email,
+            fields=row.fields or {},
             total=result.total_value,
+            stage_score=result.stage_score_value,
             band=result.band,
+            stage=result.stage,
             reasons=top_reasons(result, REASONS, rules),
             crm_owner_id=row.crm_owner_id,
+            mautic_owner_id=row.mautic_owner_id,
         )
     return contexts

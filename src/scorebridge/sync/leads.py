@@ -8,7 +8,7 @@ Must not: write to the store or read the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +17,30 @@ from sqlalchemy.engine import Connection
 
 from scorebridge.errors import NotFoundError
 from scorebridge.scoring.engine import score
+from scorebridge.scoring.explain import ActionStatus, Episode, History, StageVisit, top_reasons
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import ScoreResult
+from scorebridge.store import outbox
 from scorebridge.store.engine import Store
-from scorebridge.store.tables import STAGE_SCORE_KEY, TOTAL_KEY, Contact, Score
+from scorebridge.store.tables import (
+    STAGE_SCORE_KEY,
+    TOTAL_KEY,
+    Contact,
+    Outbox,
+    Score,
+    StageEntry,
+    TriggerState,
+)
+from scorebridge.sync.score import score_everyone
 from scorebridge.sync.score_load import load_engine_inputs
 
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _score = Score.__table__  # type: ignore[attr-defined]
+_entry = StageEntry.__table__  # type: ignore[attr-defined]
+_state = TriggerState.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
+#: Outbox ops that carry state, not trigger actions (the planner's families).
+_STATE_OPS = ("mautic.fields", "mautic.groups", "mautic.stage", "crm.update", "crm.create")
 
 
 @dataclass(frozen=True)
@@ -167,9 +183,141 @@ def leads(
 
 def explain_contact(
     store: Store, rules: CompiledRules, ref: str, as_of: datetime
-) -> tuple[ContactRef, ScoreResult]:
-    """Rerun the pure engine with the ledger for one contact, from its stored events and state."""
+) -> tuple[ContactRef, ScoreResult, History]:
+    """Rerun the pure engine with the ledger for one contact, from its stored events and state,
+    with its stage entries (and what made them) and its trigger episodes' actions."""
     with store.read() as conn:
         contact = find_contact(conn, ref)
         one = load_engine_inputs(conn, [contact.id])[contact.id]
-    return contact, score(one.events, one.facts, rules, as_of, one.prior)
+        result = score(one.events, one.facts, rules, as_of, one.prior)
+        visits = []
+        for entry in conn.execute(
+            sa.select(_entry)
+            .where(_entry.c.contact_id == contact.id, _entry.c.entered_at <= as_of)
+            .order_by(_entry.c.entered_at, _entry.c.stage)
+        ):
+            then = score(one.events, one.facts, rules, entry.entered_at, one.prior)
+            reasons = tuple(top_reasons(then, 3, rules))
+            visits.append(StageVisit(entry.stage, entry.entered_at, entry.score, reasons))
+        episodes = _episodes(conn, contact.id)
+    history = History(contact.mautic_id, contact.email, contact.name, tuple(visits), episodes)
+    return contact, result, history
+
+
+def _episodes(conn: Connection, contact_id: int) -> tuple[Episode, ...]:
+    states = {
+        r.trigger_id: r
+        for r in conn.execute(sa.select(_state).where(_state.c.contact_id == contact_id))
+    }
+    actions: dict[tuple[str, int], list[tuple[int, ActionStatus, datetime | None]]] = {}
+    rows = conn.execute(
+        sa.select(_outbox)
+        .where(_outbox.c.contact_id == contact_id, _outbox.c.op.not_in(_STATE_OPS))
+        .order_by(_outbox.c.id)
+    )
+    for row in rows:
+        parts = row.idempotency_key.split(":")
+        if len(parts) < 3 or not parts[2].isdigit() or parts[0] not in states:
+            continue  # a manual-adjustment note or another op without a trigger
+        status = _action_status(row)
+        actions.setdefault((parts[0], int(parts[2])), []).append((row.id, status, row.created_at))
+    episodes: list[Episode] = []
+    for trigger_id, state in sorted(states.items()):
+        for n in range(1, state.episode + 1):
+            found = actions.get((trigger_id, n), [])
+            silenced = bool(state.silenced) and n == 1 and not found
+            fired_at = min((at for _, _, at in found if at is not None), default=None)
+            if fired_at is None and n == state.episode:
+                fired_at = state.fired_at
+            episodes.append(
+                Episode(trigger_id, n, fired_at, silenced, tuple(a for _, a, _ in found))
+            )
+    return tuple(episodes)
+
+
+def _action_status(row: Any) -> ActionStatus:
+    result = row.result or {}
+    if row.status == outbox.DONE:
+        if "skipped" in result:
+            return ActionStatus(row.op, "skipped", f"switched off: {result['skipped']}")
+        ids = [f"{k} {v}" for k, v in result.items() if k.endswith("_id") and v]
+        return ActionStatus(row.op, "sent", ", ".join(ids))
+    if row.status == outbox.DEAD:
+        return ActionStatus(row.op, "dead-lettered", row.last_error or "")
+    return ActionStatus(row.op, "pending", row.last_error or "")
+
+
+def leads_at(
+    store: Store,
+    rules: CompiledRules,
+    as_of: datetime,
+    *,
+    band: str | None = None,
+    group: str | None = None,
+    limit: int = 20,
+) -> list[Lead]:
+    """:func:`leads` with everyone scored at ``as_of`` (nothing saved): what the table would be
+    at that instant under the current rules."""
+    ranked: list[tuple[int, float, int, Lead]] = []
+    column = rules.groups.index(group) if group else None
+    stages = [s.key for s in rules.stages]
+    for batch, result in score_everyone(store, rules, as_of):
+        for row in range(len(batch.contact_ids)):
+            if band and result.band[row] != band:
+                continue
+            key = (
+                int(result.total_value[row])
+                if column is None
+                else int(result.group_values[row, column])
+            )
+            if column is not None and key <= 0:
+                continue
+            groups = {
+                g: int(result.group_values[row, j])
+                for j, g in enumerate(rules.groups)
+                if result.group_values[row, j]
+            }
+            stage = int(result.stage[row])
+            lead = Lead(
+                contact_id=int(batch.contact_ids[row]),
+                mautic_id=None,
+                email=None,
+                name="",
+                total=int(result.total_value[row]),
+                band=result.band[row],
+                stage=stages[stage] if stage >= 0 else None,
+                groups=dict(sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))),
+                last_activity_at=None,
+                stage_score=int(result.stage_score_value[row]),
+            )
+            exact = (
+                float(result.total[row]) if column is None else float(result.groups[row, column])
+            )
+            ranked.append((-key, -exact, lead.contact_id, lead))
+            if len(ranked) > 4 * limit:
+                ranked = sorted(ranked)[:limit]
+    top = [lead for *_, lead in sorted(ranked)[:limit]]
+    with store.read() as conn:
+        rows = {
+            r.id: r
+            for r in conn.execute(
+                sa.select(
+                    _contact.c.id,
+                    _contact.c.mautic_id,
+                    _contact.c.email,
+                    _contact.c.fields,
+                    _contact.c.last_activity_at,
+                ).where(_contact.c.id.in_([lead.contact_id for lead in top]))
+            )
+        }
+    return [
+        replace(
+            lead,
+            mautic_id=rows[lead.contact_id].mautic_id,
+            email=rows[lead.contact_id].email,
+            name=_name(rows[lead.contact_id].fields),
+            last_activity_at=rows[lead.contact_id].last_activity_at,
+        )
+        for lead in top
+        if lead.contact_id in rows
+    ]

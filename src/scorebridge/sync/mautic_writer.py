@@ -93,12 +93,21 @@ class MauticWriter:
         *,
         score_field: str,
         band_field: str,
+        stage_score_field: str = "",
         stage_weights: Mapping[str, int] | None = None,
     ) -> None:
         self.client = client
         #: Mautic stage name (case-folded) -> weight, for the stages it may create
         self.stage_weights = dict(stage_weights or {})
-        self._field_types = {a: t for a, t in ((score_field, "number"), (band_field, "text")) if a}
+        self._field_types = {
+            alias: kind
+            for alias, kind in (
+                (score_field, "number"),
+                (stage_score_field, "number"),
+                (band_field, "text"),
+            )
+            if alias
+        }
         self._fields_ready = False
         self._groups: dict[str, int] | None = None
         self._stages: dict[str, int] | None = None
@@ -117,7 +126,11 @@ class MauticWriter:
             if s.mautic_stage
         }
         return cls(
-            client, score_field=mw.score_field, band_field=mw.band_field, stage_weights=weights
+            client,
+            score_field=mw.score_field,
+            band_field=mw.band_field,
+            stage_score_field=mw.stage_score_field,
+            stage_weights=weights,
         )
 
     def write(self, items: Sequence[Claimed]) -> list[Outcome]:

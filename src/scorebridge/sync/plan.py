@@ -22,8 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from scorebridge.scoring.actions import fill
+from scorebridge.sync.owners import Assignment
+
 MAUTIC = "mautic"
 CRM = "crm"
+#: ``written`` target of the e-mail a CRM contact was linked or created with (echo baseline)
+EMAIL_TARGET = "prop:email"
 
 #: HubSpot's default lifecycle order; a contact already further along is never moved back.
 LIFECYCLE_ORDER: tuple[str, ...] = (
@@ -46,6 +51,7 @@ class PlanConfig:
 
     mautic: bool = True
     score_field: str = "sb_score"
+    stage_score_field: str = "sb_stage_score"
     band_field: str = "sb_band"
     group_names: Mapping[str, str] = field(default_factory=dict)
     """Scoring group key -> Mautic point group name (empty: no group-score writes)."""
@@ -54,6 +60,7 @@ class PlanConfig:
     notes: bool = True
     crm: bool = False
     score_property: str = "scorebridge_score"
+    stage_score_property: str = "scorebridge_stage_score"
     band_property: str = "scorebridge_band"
     group_properties: Mapping[str, str] = field(default_factory=dict)
     """Scoring group key -> CRM property (empty: no per-group properties)."""
@@ -86,6 +93,10 @@ class DesiredContact:
     crm_lifecycle: str | None = None
     """The lifecycle the CRM reported last (never moved backwards)."""
     manual_notes: tuple[ManualNote, ...] = ()
+    stage_score: int | None = None
+    """The score since the entry into a ``reset_score`` stage (None: the same as ``total``)."""
+    identity: Mapping[str, str] = field(default_factory=dict)
+    """CRM field -> value a new CRM contact is created with (names, company, title, ...)."""
 
 
 @dataclass(frozen=True)
@@ -104,11 +115,10 @@ class PlannedOp:
         return f"{self.op}:{self.contact_id}:{digest(self.payload)}"
 
     def as_dict(self) -> dict[str, Any]:
-        """The op as plain JSON-ready data (dry runs list these)."""
+        """The op as plain JSON-ready data (dry runs list these, with the Mautic id)."""
         return {
             "system": self.system,
             "op": self.op,
-            "contact_id": self.contact_id,
             "idempotency_key": self.idempotency_key,
             "payload": self.payload,
         }
@@ -155,9 +165,14 @@ def _op(
 
 def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> list[PlannedOp]:
     ops: list[PlannedOp] = []
+    stage_score = d.total if d.stage_score is None else d.stage_score
     fields = {
         alias: value
-        for alias, value in ((cfg.score_field, d.total), (cfg.band_field, d.band))
+        for alias, value in (
+            (cfg.score_field, d.total),
+            (cfg.stage_score_field, stage_score),
+            (cfg.band_field, d.band),
+        )
         if alias
     }
     changed = _changed(written, MAUTIC, {f"field:{a}": v for a, v in fields.items()})
@@ -196,6 +211,8 @@ def crm_properties(d: DesiredContact, cfg: PlanConfig) -> dict[str, Any]:
     props: dict[str, Any] = {}
     if cfg.score_property:
         props[cfg.score_property] = d.total
+    if cfg.stage_score_property:
+        props[cfg.stage_score_property] = d.total if d.stage_score is None else d.stage_score
     if cfg.band_property:
         props[cfg.band_property] = d.band
     for key, name in cfg.group_properties.items():
@@ -219,12 +236,16 @@ def _plan_crm(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> lis
     props = crm_properties(d, cfg)
     targets = {f"prop:{name}": value for name, value in props.items()}
     changed = _changed(written, CRM, targets)
+    if d.crm_id is not None and d.email and written.get((CRM, EMAIL_TARGET)) not in (None, d.email):
+        # the e-mail changed in Mautic after the link: the CRM contact follows
+        changed[EMAIL_TARGET] = d.email
     if not changed:  # also a create whose record could not be linked (identity resolves it)
         return []
     if d.crm_id is None:
         if not d.email or not _reached_create_stage(d, cfg):
             return []
-        payload = {"email": d.email, "properties": props}
+        targets[EMAIL_TARGET] = d.email
+        payload = {"email": d.email, "properties": {**d.identity, **props}}
         return [_op(CRM, "crm.create", d, payload, targets)]
     payload = {"properties": {t.removeprefix("prop:"): v for t, v in changed.items()}}
     return [_op(CRM, "crm.update", d, payload, changed)]
@@ -238,53 +259,67 @@ class TriggerContext:
     """What a fired trigger's sales task, deal or note needs to know about its contact."""
 
     contact_id: int
-    name: str
+    mautic_id: int | None
     email: str | None
+    fields: Mapping[str, Any]
     total: int
+    stage_score: int
     band: str
+    stage: str | None
     reasons: Sequence[str]
-    crm_owner_id: str | None
+    crm_owner_id: str | None = None
+    mautic_owner_id: int | None = None
+    trigger: str = ""
+
+    @property
+    def name(self) -> str:
+        """Full name, else e-mail, else "contact <Mautic id>" (never the store's own id)."""
+        parts = [str(self.fields.get(k) or "").strip() for k in ("firstname", "lastname")]
+        full = " ".join(p for p in parts if p)
+        return full or self.email or f"contact {self.mautic_id or '?'}"
+
+    def placeholders(self) -> dict[str, Any]:
+        """The values of the documented template placeholders (:mod:`scoring.actions`)."""
+        return {
+            "name": self.name,
+            "first_name": str(self.fields.get("firstname") or ""),
+            "last_name": str(self.fields.get("lastname") or ""),
+            "email": self.email or "",
+            "company": str(self.fields.get("company") or ""),
+            "score": self.total,
+            "total": self.total,
+            "stage_score": self.stage_score,
+            "band": self.band,
+            "stage": self.stage or "",
+            "trigger": self.trigger,
+        }
 
 
-def assignee(params: Mapping[str, Any], ctx: TriggerContext, reps: Sequence[str]) -> str | None:
-    """``assign = "owner"`` (default): the CRM owner, else round-robin over ``reps`` by contact
-    id; ``assign = "round_robin"``: always the reps; ``None`` when nobody can be named."""
-    mode = str(params.get("assign", "owner"))
-    if mode == "owner" and ctx.crm_owner_id:
-        return ctx.crm_owner_id
-    return reps[ctx.contact_id % len(reps)] if reps else None
-
-
-def _fill(template: str, ctx: TriggerContext) -> str:
-    values = {
-        "name": ctx.name or ctx.email or f"contact {ctx.contact_id}",
-        "email": ctx.email or "",
-        "total": ctx.total,
-        "band": ctx.band,
-    }
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return template
+def _summary(ctx: TriggerContext) -> str:
+    since = (
+        f"; {ctx.stage_score} since entering {ctx.stage}" if ctx.stage_score != ctx.total else ""
+    )
+    return f"{ctx.name} scores {ctx.total} ({ctx.band}{since})"
 
 
 def render_task(
-    params: Mapping[str, Any],
-    ctx: TriggerContext,
-    reps: Sequence[str],
-    now: datetime,
+    params: Mapping[str, Any], ctx: TriggerContext, owner: Assignment, now: datetime
 ) -> dict[str, Any]:
     """A sales task (subject, body listing why the lead is warm/hot, due date, owner)."""
-    subject = _fill(str(params.get("subject") or "Follow up {name}: {total} points"), ctx)
-    lines = [f"{ctx.name or ctx.email or 'This lead'} scores {ctx.total} ({ctx.band}). Why:"]
+    subject = fill(str(params.get("subject") or "Follow up {name}: {score} points"),
+                   ctx.placeholders())  # fmt: skip
+    lines = [f"{_summary(ctx)}. Why:"]
     lines += [f"- {reason}" for reason in ctx.reasons] or ["- (no scored activity)"]
+    if ctx.mautic_id is not None:
+        lines.append(f"Mautic contact {ctx.mautic_id}")
     due = now + timedelta(days=float(params.get("due_in_days", 1)))
     priority = str(params.get("priority") or ("high" if ctx.band == "hot" else "medium"))
     return {
         "subject": subject,
         "body": "\n".join(lines),
         "due_at": due.isoformat(),
-        "owner_id": assignee(params, ctx, reps),
+        "owner_id": owner.owner_id,
+        "owner_source": owner.source,
         "priority": priority if priority in ("low", "medium", "high") else "medium",
     }
 
@@ -292,7 +327,7 @@ def render_task(
 def render_deal(
     params: Mapping[str, Any],
     ctx: TriggerContext,
-    reps: Sequence[str],
+    owner: Assignment,
     *,
     pipeline: str,
     stage: str | None,
@@ -300,11 +335,14 @@ def render_deal(
     """A deal for a lead that turned hot (pipeline and stage from the action or the settings)."""
     amount = params.get("amount")
     return {
-        "name": _fill(str(params.get("name") or "{name} (scorebridge: {band})"), ctx),
+        "name": fill(str(params.get("name") or "{name} (scorebridge: {band})"), ctx.placeholders()),
         "pipeline": str(params.get("pipeline") or pipeline),
         "stage": str(params["stage"]) if params.get("stage") else stage,
         "amount": float(amount) if amount is not None else None,
-        "owner_id": assignee(params, ctx, reps),
+        "owner_id": owner.owner_id,
+        "owner_source": owner.source,
+        "summary": _summary(ctx),
+        "reasons": list(ctx.reasons),
     }
 
 

@@ -199,7 +199,8 @@ def _reclaim(store: Store, system: str, now: datetime) -> None:
 
 def _due(conn: Connection, system: str, now: datetime) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(_outbox)
+        sa.select(_outbox, _contact.c.mautic_id, _contact.c.email)
+        .outerjoin(_contact, _contact.c.id == _outbox.c.contact_id)
         .where(
             _outbox.c.system == system,
             _outbox.c.status.in_((outbox.PENDING, outbox.IN_FLIGHT)),
@@ -211,7 +212,8 @@ def _due(conn: Connection, system: str, now: datetime) -> list[dict[str, Any]]:
         {
             "system": r.system,
             "op": r.op,
-            "contact_id": r.contact_id,
+            "mautic_id": r.mautic_id,
+            "email": r.email,
             "idempotency_key": r.idempotency_key,
             "payload": r.payload,
         }

@@ -10,23 +10,24 @@ when the digests do not add up to the event rows) and state, scores them with
 (:mod:`sync.score_save`: scores, stage, trigger states, the outbox operations of fired
 triggers). A whole-store rescore on SQLite reads and scores the next chunk on another thread
 while the current one is saved (:func:`_pipelined`). With ``notify_existing=False`` a contact
-scored for the first time records the triggers that hold as fired but enqueues none of their
-actions, so the first sync of an existing Mautic does not flood sales. And :func:`adjust`, the
-manual adjustment (an ``event`` of kind ``manual``, appended to the contact's digest).
+scored for the first time records the triggers that hold as fired (and silenced) but enqueues
+none of their actions when the contact existed before the store's first completed sync, so the
+first sync of an existing Mautic does not flood sales while a lead that arrives later is
+notified. :func:`score_everyone` scores the whole store at an instant without saving anything
+(``leads --as-of``).
 Must not: read the clock (``as_of``/``now`` come in), talk to remote systems, or plan writes.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.crashpoints import crash_point
@@ -34,9 +35,8 @@ from scorebridge.scoring.batch import BatchInput, BatchResult, score_batch
 from scorebridge.scoring.engine import score
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.store import cursors, digests, outbox
-from scorebridge.store.engine import Store, data_version, insert
+from scorebridge.store.engine import Store, data_version
 from scorebridge.store.tables import Contact, Event, Score, TriggerState
-from scorebridge.sync.leads import find_contact
 from scorebridge.sync.score_load import (
     I64,
     Bools,
@@ -46,9 +46,11 @@ from scorebridge.sync.score_load import (
     load_engine_inputs,
 )
 from scorebridge.sync.score_save import (
+    mark_silenced,
     operations,
     save_contacts,
     save_scores,
+    save_stage_entries,
     save_triggers,
     silence_first_scores,
 )
@@ -57,6 +59,22 @@ TOTAL = "total"
 DEFAULT_CHUNK = 20_000
 #: The rule-set version every stored score was computed with; a new version rescores everyone.
 RULES_CURSOR = ("scoring", "rule_version")
+#: When the store's first sync completed: contacts created after it are new leads (DESIGN §5).
+FIRST_SYNC_CURSOR = ("scoring", "first_sync_completed")
+
+
+def first_sync_completed(conn: Connection) -> datetime | None:
+    """When the first sync completed (None: not yet)."""
+    value = cursors.get(conn, *FIRST_SYNC_CURSOR)
+    return datetime.fromisoformat(value) if value else None
+
+
+def mark_first_sync(conn: Connection, now: datetime) -> None:
+    """Record that a sync completed, unless one already did."""
+    if not cursors.get(conn, *FIRST_SYNC_CURSOR):
+        cursors.set(conn, *FIRST_SYNC_CURSOR, now.isoformat(), now)
+
+
 _score = Score.__table__  # type: ignore[attr-defined]
 _state = TriggerState.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
@@ -218,50 +236,31 @@ class _Chunks:
         if not len(batch.contact_ids):
             return
         report.pure_engine += prepared.pure_engine
+        silenced: list[tuple[int, str]] = []
         if not self.notify and result.fired:
-            report.silenced += silence_first_scores(conn, batch, result)
+            silenced = silence_first_scores(conn, batch, result, first_sync_completed(conn))
+            report.silenced += len(silenced)
         save_scores(conn, batch, result, rules, as_of)
         crash_point("rescore.inside_transaction")
         report.stage_changes += save_contacts(conn, batch, result, prepared.flagged, rules, as_of)
+        save_stage_entries(conn, batch, result, rules, as_of)
         save_triggers(conn, batch, result, rules, as_of)
+        mark_silenced(conn, silenced)
         report.fired += len(result.fired)
         report.enqueued += outbox.enqueue(conn, operations(batch, result, rules), now=as_of)
         report.contacts += len(batch.contact_ids)
         report.bands.update(result.band)
 
 
-def adjust(
-    store: Store,
-    contact: str,
-    points: float,
-    reason: str,
-    group: str | None,
-    *,
-    now: datetime,
-) -> int:
-    """Record a manual adjustment of ``contact`` (Mautic id or e-mail); returns the contact id.
-
-    The adjustment is an ``event`` (source ``manual``, stream ``adjust``, kind ``manual``) with
-    ``delta``, ``reason`` and ``group`` in its attributes; the contact is flagged for rescoring.
-    """
-    if not reason.strip():
-        raise ValueError("a manual adjustment needs a reason")
-    with store.write() as conn:
-        contact_id = find_contact(conn, contact).id
-        attributes = {"delta": points, "reason": reason, "group": group}
-        conn.execute(
-            insert(conn, _event).values(
-                source="manual",
-                stream="adjust",
-                external_id=uuid.uuid4().hex,
-                contact_id=contact_id,
-                kind="manual",
-                occurred_at=now,
-                attributes=attributes,
-            )
-        )
-        digests.append(conn, [digests.NewEvent(contact_id, now, "manual", attributes)])
-        conn.execute(
-            sa.update(_contact).where(_contact.c.id == contact_id).values(rescore_needed=True)
-        )
-    return contact_id
+def score_everyone(
+    store: Store, rules: CompiledRules, as_of: datetime, *, chunk_size: int = DEFAULT_CHUNK
+) -> Iterator[tuple[BatchInput, BatchResult]]:
+    """Every live contact scored at ``as_of``, chunk by chunk; nothing is saved."""
+    report = RescoreReport("what-if", rules.version, as_of)
+    work = _Chunks(rules, as_of, ShapeCache(), report, verify=False, notify=True)
+    with store.read() as conn:
+        ids = contacts_to_rescore(conn, everyone=True)
+    for start in range(0, len(ids), chunk_size):
+        with store.read() as conn:
+            prepared = work.prepare(conn, ids[start : start + chunk_size])
+        yield prepared.batch, prepared.result

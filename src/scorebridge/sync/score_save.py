@@ -24,12 +24,20 @@ from sqlalchemy.engine import Connection
 from scorebridge.scoring.batch import NO_TIME, BatchInput, BatchResult, from_us, to_us
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.store import digests, outbox
-from scorebridge.store.tables import STAGE_SCORE_KEY, TOTAL_KEY, Contact, Score, TriggerState
+from scorebridge.store.tables import (
+    STAGE_SCORE_KEY,
+    TOTAL_KEY,
+    Contact,
+    Score,
+    StageEntry,
+    TriggerState,
+)
 from scorebridge.sync.score_load import Bools
 
 _score = Score.__table__  # type: ignore[attr-defined]
 _state = TriggerState.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
+_entry = StageEntry.__table__  # type: ignore[attr-defined]
 
 
 def _driver_value(conn: Connection, column: sa.Column[Any], value: Any) -> Any:
@@ -236,11 +244,17 @@ def save_triggers(
     )
 
 
-def silence_first_scores(conn: Connection, batch: BatchInput, result: BatchResult) -> int:
-    """Drop the fired triggers of contacts scored for the first time; returns how many.
+def silence_first_scores(
+    conn: Connection, batch: BatchInput, result: BatchResult, first_sync: datetime | None
+) -> list[tuple[int, str]]:
+    """Drop the fired triggers of contacts scored for the first time that existed before the
+    store's first completed sync (``first_sync``; None: it has not completed yet, so every
+    contact existed before it). Returns the ``(contact id, trigger id)`` pairs silenced.
 
-    Their trigger states still record the firing (episode 1, disarmed), so they re-arm and fire
-    normally on the next real crossing. Must run before this chunk saves scores or states.
+    Their trigger states still record the firing (episode 1, disarmed, ``silenced``), so they
+    re-arm and fire normally on the next real crossing. A contact that appeared after the first
+    completed sync is a new lead: its first crossings fire. Must run before this chunk saves
+    scores or states.
     """
     rows = sorted({row for row, _ in result.fired})
     ids = [int(batch.contact_ids[r]) for r in rows]
@@ -250,10 +264,53 @@ def silence_first_scores(conn: Connection, batch: BatchInput, result: BatchResul
             part = ids[start : start + 10_000]
             query = sa.select(table.c.contact_id).where(table.c.contact_id.in_(part)).distinct()
             known.update(conn.execute(query).scalars())
-    kept = [(row, f) for row, f in result.fired if int(batch.contact_ids[row]) in known]
-    silenced = len(result.fired) - len(kept)
+    new_leads: set[int] = set()
+    if first_sync is not None:
+        for start in range(0, len(ids), 10_000):
+            part = ids[start : start + 10_000]
+            query = sa.select(_contact.c.id).where(
+                _contact.c.id.in_(part), _contact.c.created_at > first_sync
+            )
+            new_leads.update(conn.execute(query).scalars())
+    kept, silenced = [], []
+    for row, fired in result.fired:
+        contact_id = int(batch.contact_ids[row])
+        if contact_id in known or contact_id in new_leads:
+            kept.append((row, fired))
+        else:
+            silenced.append((contact_id, fired.trigger_id))
     result.fired = kept
     return silenced
+
+
+def mark_silenced(conn: Connection, silenced: list[tuple[int, str]]) -> None:
+    """Record that these triggers' first episodes fired without actions (after save_triggers)."""
+    true = "1" if conn.dialect.name == "sqlite" else "true"
+    _executemany(
+        conn,
+        f"UPDATE trigger_state SET silenced = {true} WHERE contact_id = ? AND trigger_id = ?",
+        silenced,
+    )
+
+
+def save_stage_entries(
+    conn: Connection, batch: BatchInput, result: BatchResult, rules: CompiledRules, as_of: datetime
+) -> None:
+    """One ``stage_entry`` row per contact that entered a stage in this run, with its score."""
+    as_us = to_us(as_of)
+    entered = np.flatnonzero((result.stage >= 0) & (result.stage_entered_us == as_us)
+                             & (result.stage != batch.prior_stage))  # fmt: skip
+    keys = [s.key for s in rules.stages]
+    at = _driver_value(conn, _entry.c.entered_at, as_of)
+    _executemany(
+        conn,
+        "INSERT INTO stage_entry (contact_id, stage, entered_at, score) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (contact_id, stage, entered_at) DO NOTHING",
+        [
+            (int(batch.contact_ids[r]), keys[int(result.stage[r])], at, int(result.total_value[r]))
+            for r in entered.tolist()
+        ],  # fmt: skip
+    )
 
 
 def operations(

@@ -23,10 +23,11 @@ from scorebridge.scoring import compile_rules, load_rules
 from scorebridge.scoring.engine import score
 from scorebridge.store import Store, digests, open_store
 from scorebridge.store.tables import Contact, Digest, Event, Score, Shape
+from scorebridge.sync.adjust import adjust
 from scorebridge.sync.crm_pull import pull_crm
 from scorebridge.sync.identity import fold
 from scorebridge.sync.pull import store_events
-from scorebridge.sync.score import adjust, rescore
+from scorebridge.sync.score import rescore
 from scorebridge.sync.score_load import load_engine_inputs
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

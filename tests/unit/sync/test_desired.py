@@ -14,9 +14,10 @@ from scorebridge.config import Settings
 from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Contact, Event, Outbox
+from scorebridge.sync.adjust import adjust
 from scorebridge.sync.desired import dry_run_writes, plan_changes
 from scorebridge.sync.push import Claimed, Outcome, push
-from scorebridge.sync.score import adjust, rescore
+from scorebridge.sync.score import rescore
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 RULES: dict[str, Any] = {
@@ -152,7 +153,6 @@ def test_a_plan_after_the_push_plans_nothing_until_a_score_changes(
     report = plan_changes(store, rules, settings(), NOW + timedelta(hours=1))
     assert dict(report.planned) == {
         "mautic.fields": 1,
-        "mautic.groups": 1,  # general: 0 -> 20
         "mautic.stage": 1,
         "mautic.note": 1,
         "crm.create": 1,
@@ -169,7 +169,7 @@ def test_a_newer_value_supersedes_an_unsent_older_one(store: Store, rules: Compi
     report = plan_changes(store, rules, settings(crm=False), NOW + timedelta(minutes=1))
     assert report.superseded == 2  # fields and group score
     fields = [r.payload["fields"] for r in pending(store).values() if r.op == "mautic.fields"]
-    assert fields == [{"sb_score": 15, "sb_band": "cold"}]  # still all that is unwritten
+    assert fields == [{"sb_score": 15, "sb_stage_score": 15, "sb_band": "cold"}]  # still all that is unwritten
 
 
 def test_a_fired_trigger_becomes_a_task_that_says_why_and_a_call_note(
@@ -228,7 +228,7 @@ def test_a_value_that_changes_back_before_the_push_is_queued_once_and_last(
         rescore(store, rules, moment)
         plan_changes(store, rules, settings(crm=False), moment)
     fields = [r.payload["fields"] for r in pending(store).values() if r.op == "mautic.fields"]
-    assert fields == [{"sb_score": 10, "sb_band": "cold"}]
+    assert fields == [{"sb_score": 10, "sb_stage_score": 10, "sb_band": "cold"}]
 
 
 def test_a_dry_run_cycle_lists_queued_and_planned_writes_once(

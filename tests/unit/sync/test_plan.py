@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +20,11 @@ from scorebridge.sync.plan import (
     render_deal,
     render_task,
 )
+from scorebridge.sync.owners import Assignment
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 CFG = PlanConfig(
-    group_names={"product_a": "Product A", "general": "general"},
+    group_names={"product_a": "Product A"},
     mautic_stages={"mql": "MQL", "sql": "SQL"},
     crm=True,
     group_properties={"product_a": "scorebridge_product_a"},
@@ -39,9 +41,11 @@ def contact(**overrides: Any) -> DesiredContact:
         "crm_id": "501",
         "email": "ada@example.com",
         "total": 42,
+        "stage_score": 42,
         "band": "warm",
-        "groups": {"product_a": 30, "general": 12},
+        "groups": {"product_a": 30},
         "stage": "mql",
+        "identity": {"first_name": "Ada", "last_name": "Lovelace", "job_title": "CTO"},
     }
     values.update(overrides)
     return DesiredContact(**values)
@@ -50,6 +54,8 @@ def contact(**overrides: Any) -> DesiredContact:
 def everything_written(d: DesiredContact) -> dict[tuple[str, str], str]:
     """What the system holds after a complete write of ``d``."""
     written: dict[tuple[str, str], str] = {}
+    if d.crm_id and d.email:
+        written[(CRM, "prop:email")] = d.email  # the e-mail of the link (desired.py seeds it)
     for op in plan_contact(d, {}, CFG):
         written.update({(op.system, t): v for t, v in op.written.items()})
     return written
@@ -67,12 +73,13 @@ def test_unchanged_contact_plans_nothing() -> None:
 def test_first_plan_writes_every_target_once() -> None:
     ops = ops_by_kind(contact(), {})
     assert ops == {
-        "mautic.fields": {"fields": {"sb_score": 42, "sb_band": "warm"}},
-        "mautic.groups": {"groups": {"Product A": 30, "general": 12}},
+        "mautic.fields": {"fields": {"sb_score": 42, "sb_stage_score": 42, "sb_band": "warm"}},
+        "mautic.groups": {"groups": {"Product A": 30}},
         "mautic.stage": {"stage": "MQL"},
         "crm.update": {
             "properties": {
                 "scorebridge_score": 42,
+                "scorebridge_stage_score": 42,
                 "scorebridge_band": "warm",
                 "scorebridge_product_a": 30,
                 "lifecycle": "marketingqualifiedlead",
@@ -95,7 +102,7 @@ def props(**values: Any) -> dict[str, Any]:
         ({"total": 43}, fields(sb_score=43) | props(scorebridge_score=43)),
         ({"band": "hot"}, fields(sb_band="hot") | props(scorebridge_band="hot")),
         (
-            {"groups": {"product_a": 31, "general": 12}},
+            {"groups": {"product_a": 31}},
             {"mautic.groups": {"groups": {"Product A": 31}}} | props(scorebridge_product_a=31),
         ),
         (
@@ -103,8 +110,14 @@ def props(**values: Any) -> dict[str, Any]:
             {"mautic.stage": {"stage": "SQL"}} | props(lifecycle="salesqualifiedlead"),
         ),
         ({"total": 0}, fields(sb_score=0) | props(scorebridge_score=0)),
+        (
+            {"stage_score": 3},
+            fields(sb_stage_score=3) | props(scorebridge_stage_score=3),
+        ),
+        ({"email": "ada@new.example"}, props(email="ada@new.example")),
+        ({"identity": {"first_name": "Augusta"}}, {}),  # names are the CRM's after the create
     ],
-    ids=["total", "band", "group", "stage", "zero"],
+    ids=["total", "band", "group", "stage", "zero", "stage score", "e-mail", "identity"],
 )
 def test_a_changed_value_plans_only_that_value(
     change: dict[str, Any], expected: dict[str, Any]
@@ -114,12 +127,27 @@ def test_a_changed_value_plans_only_that_value(
 
 
 def test_a_zero_score_is_planned_even_when_nothing_was_written() -> None:
-    d = contact(total=0, band="cold", groups={}, stage=None, crm_id=None)
+    d = contact(total=0, stage_score=0, band="cold", groups={}, stage=None, crm_id=None)
     ops = plan_contact(d, {}, CFG)
-    assert [(op.op, op.payload) for op in ops] == [
-        ("mautic.fields", {"fields": {"sb_score": 0, "sb_band": "cold"}})
-    ]
-    assert ops[0].written == {"field:sb_score": "0", "field:sb_band": "cold"}
+    zeros = {"sb_score": 0, "sb_stage_score": 0, "sb_band": "cold"}
+    assert [(op.op, op.payload) for op in ops] == [("mautic.fields", {"fields": zeros})]
+    assert ops[0].written == {
+        "field:sb_score": "0",
+        "field:sb_stage_score": "0",
+        "field:sb_band": "cold",
+    }
+
+
+def test_a_crm_contact_is_created_with_the_identity_fields_and_remembers_its_email() -> None:
+    d = contact(crm_id=None)
+    (create,) = [op for op in plan_contact(d, {}, CFG) if op.system == CRM]
+    assert create.op == "crm.create"
+    assert create.payload["email"] == "ada@example.com"
+    assert create.payload["properties"]["first_name"] == "Ada"
+    assert create.payload["properties"]["job_title"] == "CTO"
+    assert create.payload["properties"]["scorebridge_score"] == 42
+    assert create.written["prop:email"] == "ada@example.com"
+    assert "prop:first_name" not in create.written  # identity is sent once, at creation
 
 
 def test_a_value_back_to_what_was_written_plans_nothing() -> None:
@@ -175,31 +203,50 @@ def test_switched_off_targets_plan_nothing() -> None:
 
 CTX = TriggerContext(
     contact_id=7,
-    name="Ada Lovelace",
+    mautic_id=107,
     email="ada@example.com",
+    fields={"firstname": "Ada", "lastname": "Lovelace", "company": "Analytical Engines"},
     total=55,
+    stage_score=55,
     band="warm",
+    stage="mql",
     reasons=["Requested a demo (form 3) on 2026-11-20: +30", "Visited pricing 3x: +25"],
-    crm_owner_id=None,
+    trigger="Warm lead",
 )
+REP = Assignment("r2", "round robin")
 
 
-def test_a_task_says_why_and_goes_to_the_owner_or_a_rep() -> None:
-    params = {"subject": "Warm lead {name}: {total} points", "due_in_days": 2, "assign": "owner"}
-    task = render_task(params, CTX, ["r1", "r2", "r3"], NOW)
-    assert task["subject"] == "Warm lead Ada Lovelace: 55 points"
-    assert "Requested a demo (form 3) on 2026-11-20: +30" in task["body"]
+def test_a_task_says_why_names_the_mautic_contact_and_goes_to_the_resolved_owner() -> None:
+    params = {"subject": "Warm lead {name} at {company}: {score} points", "due_in_days": 2}
+    task = render_task(params, CTX, REP, NOW)
+    assert task["subject"] == "Warm lead Ada Lovelace at Analytical Engines: 55 points"
+    assert task["body"].splitlines() == [
+        "Ada Lovelace scores 55 (warm). Why:",
+        "- Requested a demo (form 3) on 2026-11-20: +30",
+        "- Visited pricing 3x: +25",
+        "Mautic contact 107",
+    ]
     assert task["due_at"] == "2026-11-24T12:00:00+00:00"
-    assert task["owner_id"] == "r2"  # round-robin by contact id: 7 % 3
-    owned = render_task(params, CTX.__class__(**{**CTX.__dict__, "crm_owner_id": "o9"}), [], NOW)
-    assert owned["owner_id"] == "o9"
-    assert render_task(params, CTX, [], NOW)["owner_id"] is None
-    assert note_text(task).startswith("Warm lead Ada Lovelace: 55 points\n\n")
+    assert (task["owner_id"], task["owner_source"]) == ("r2", "round robin")
+    assert note_text(task).startswith("Warm lead Ada Lovelace at Analytical Engines: 55 points\n\n")
+
+
+def test_a_task_of_a_lead_in_a_reset_stage_gives_both_scores() -> None:
+    in_sql = replace(CTX, total=90, stage_score=12, band="hot", stage="sql")
+    task = render_task({}, in_sql, REP, NOW)
+    assert task["subject"] == "Follow up Ada Lovelace: 90 points"
+    assert task["body"].startswith("Ada Lovelace scores 90 (hot; 12 since entering sql). Why:")
+    assert task["priority"] == "high"
+
+
+def test_a_nameless_contact_is_named_by_email_then_by_its_mautic_id() -> None:
+    assert replace(CTX, fields={}).name == "ada@example.com"
+    assert replace(CTX, fields={}, email=None).name == "contact 107"
 
 
 def test_a_deal_uses_the_action_or_the_settings() -> None:
-    deal = render_deal({"pipeline": "sales"}, CTX, ["r1"], pipeline="default", stage="s1")
+    deal = render_deal({"pipeline": "sales"}, CTX, REP, pipeline="default", stage="s1")
     assert deal["pipeline"] == "sales"
     assert deal["stage"] == "s1"
-    assert deal["owner_id"] == "r1"
-    assert "Ada Lovelace" in deal["name"]
+    assert deal["owner_id"] == "r2"
+    assert deal["name"] == "Ada Lovelace (scorebridge: warm)"

@@ -111,7 +111,7 @@ def test_adjust_rescore_leads_and_explain(config: Path) -> None:
     ]
     text = run(config, "explain", "bob@example.com")
     assert "Visited pricing" in text.stdout
-    assert "total 30 (warm)" in text.stdout
+    assert "Score 30 (warm)" in text.stdout
 
 
 def test_unknown_contact_exits_1_and_says_what_to_do(config: Path) -> None:

@@ -24,9 +24,9 @@ from test_sync_score import (
 from scorebridge.config import Settings
 from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
-from scorebridge.store.tables import Outbox, TriggerState
+from scorebridge.store.tables import Outbox, StageEntry, TriggerState
 from scorebridge.sync.desired import plan_changes
-from scorebridge.sync.score import rescore
+from scorebridge.sync.score import mark_first_sync, rescore
 
 
 @pytest.fixture
@@ -48,6 +48,18 @@ def states(store: Store, contact_id: int) -> dict[str, tuple[bool, int]]:
     return {r.trigger_id: (r.armed, r.episode) for r in rows}
 
 
+def silenced(store: Store, contact_id: int) -> dict[str, bool]:
+    t = TriggerState.__table__
+    with store.read() as conn:
+        rows = conn.execute(sa.select(t).where(t.c.contact_id == contact_id)).all()
+    return {r.trigger_id: r.silenced for r in rows}
+
+
+def first_sync_done(store: Store, at: Any) -> None:
+    with store.write() as conn:
+        mark_first_sync(conn, at)
+
+
 def test_a_first_score_records_holding_triggers_as_fired_without_actions(
     store: Store, rules: CompiledRules
 ) -> None:
@@ -57,6 +69,7 @@ def test_a_first_score_records_holding_triggers_as_fired_without_actions(
     assert (report.fired, report.silenced, report.enqueued) == (0, 1, 0)
     assert outbox_keys(store) == []
     assert states(store, existing) == {"warm-notify": (False, 1)}
+    assert silenced(store, existing) == {"warm-notify": True}
     # a later real crossing (after falling below rearm_below) notifies as usual, episode 2
     add_events(store, existing, ("manual", timedelta(hours=1), {"delta": -40, "reason": "x"}))
     rescore(store, rules, NOW)
@@ -65,6 +78,23 @@ def test_a_first_score_records_holding_triggers_as_fired_without_actions(
     again = rescore(store, rules, NOW)
     assert (again.fired, again.silenced) == (1, 0)
     assert outbox_keys(store) == [f"warm-notify:{existing}:2:0", f"warm-notify:{existing}:2:1"]
+
+
+def test_a_lead_that_arrives_hot_after_the_first_sync_is_notified_on_its_first_score(
+    store: Store, rules: CompiledRules
+) -> None:
+    before = add_contact(store, 35, position="CEO")
+    add_events(store, before, PRICING, DEMO)
+    rescore(store, rules, NOW)
+    first_sync_done(store, NOW + timedelta(seconds=1))
+    # created in the store after the first completed sync: a new lead (a form created it)
+    newcomer = add_contact(store, 36, position="CEO", created_at=NOW + timedelta(minutes=5))
+    add_events(store, newcomer, PRICING, DEMO)
+    report = rescore(store, rules, NOW + timedelta(minutes=5))
+    assert (report.fired, report.silenced) == (1, 0)
+    assert f"warm-notify:{newcomer}:1:0" in outbox_keys(store)
+    assert silenced(store, newcomer) == {"warm-notify": False}
+    assert silenced(store, before) == {"warm-notify": True}
 
 
 def test_a_known_contact_crossing_notifies_and_notify_existing_keeps_the_old_way(
@@ -90,7 +120,7 @@ RESET: dict[str, Any] = {
 }
 
 
-def test_entering_a_reset_stage_saves_the_reset_score_and_the_deal_carries_the_qualifying_one(
+def test_entering_a_reset_stage_keeps_the_score_counts_the_stage_score_and_the_deal_agrees(
     store: Store,
 ) -> None:
     rules = compile_rules(parse_rules(RESET))
@@ -102,13 +132,16 @@ def test_entering_a_reset_stage_saves_the_reset_score_and_the_deal_carries_the_q
     assert report.fired == 2
     row = contact_row(store, cid)
     assert (row.stage, row.stage_entered_at) == ("sql", NOW)
-    # after the reset only fit (CEO 15) and the manual adjustment (30) count
-    assert scores(store, cid)["total"] == (45, "warm", RESET["version"])
+    # the lifetime score stays (hot, as the deal says); the stage score counts from the entry:
+    # only fit (CEO 15) and the manual adjustment (30), which always count
+    assert scores(store, cid)["total"] == (85, "hot", RESET["version"])
+    assert scores(store, cid)["stage_score"][0] == 45
     with store.read() as conn:
         t = Outbox.__table__
         deal = conn.execute(sa.select(t).where(t.c.op == "crm.deal")).one()
+        entries = conn.execute(sa.select(StageEntry.__table__)).all()
     assert (deal.payload["total"], deal.payload["band"]) == (85, "hot")
-    assert deal.payload["before_reset"] is True
+    assert [(e.stage, e.entered_at, e.score) for e in entries] == [("sql", NOW, 85)]
     settings = Settings.model_validate(
         {
             "mautic": {"url": "http://127.0.0.1:9", "username": "u", "password": "p"},
@@ -121,11 +154,11 @@ def test_entering_a_reset_stage_saves_the_reset_score_and_the_deal_carries_the_q
         rendered = {r.op: r.payload.get("rendered") for r in conn.execute(sa.select(t)).all()}
     body = rendered["crm.task"]["task"]["body"]
     assert rendered["crm.task"]["task"]["subject"] == "Warm Ada L51"
-    assert "scores 85 (hot)" in body
-    assert "form 3" in body  # why it qualified, though the demo no longer counts in SQL
+    assert "scores 85 (hot; 45 since entering sql)" in body
+    assert "form 3" in body
     assert rendered["crm.deal"]["deal"]["name"].endswith("(scorebridge: hot)")
     # the next cycles without new behaviour change nothing
     for later in (NOW, NOW + timedelta(hours=1)):
         again = rescore(store, rules, later, all=True)
         assert (again.fired, again.stage_changes) == (0, 0)
-        assert scores(store, cid)["total"] == (45, "warm", RESET["version"])
+        assert scores(store, cid)["total"] == (85, "hot", RESET["version"])

@@ -14,7 +14,8 @@ from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Contact, Outbox, Score, TriggerState
 from scorebridge.sync import score as score_mod
-from scorebridge.sync.score import adjust, rescore
+from scorebridge.sync.adjust import adjust
+from scorebridge.sync.score import rescore
 
 CONTACTS = 23
 

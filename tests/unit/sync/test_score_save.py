@@ -56,7 +56,7 @@ def test_unchanged_scores_keep_their_rows_and_a_change_moves_the_total_row(
     later = NOW + timedelta(days=10)
     rescore(store, RULES, later, all=True)
     assert rows(store) == {
-        "general": (20, later),
         "product_a": (0, NOW),
+        "stage_score": (20, later),
         "total": (20, later),
     }

@@ -15,8 +15,9 @@ from scorebridge.errors import NotFoundError
 from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Contact, Event, Outbox, Score, TriggerState
+from scorebridge.sync.adjust import adjust
 from scorebridge.sync.leads import explain_contact, leads
-from scorebridge.sync.score import adjust, rescore
+from scorebridge.sync.score import rescore
 from scorebridge.sync.score_load import ShapeCache, load_batch
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -64,7 +65,14 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def add_contact(store: Store, mautic_id: int, *, position: str = "", flagged: bool = True) -> int:
+def add_contact(
+    store: Store,
+    mautic_id: int,
+    *,
+    position: str = "",
+    flagged: bool = True,
+    created_at: datetime | None = None,
+) -> int:
     table = Contact.__table__
     with store.write() as conn:
         return int(
@@ -76,6 +84,7 @@ def add_contact(store: Store, mautic_id: int, *, position: str = "", flagged: bo
                     fields={"firstname": "Ada", "lastname": f"L{mautic_id}", "position": position},
                     crm_fields={},
                     rescore_needed=flagged,
+                    created_at=created_at or NOW - timedelta(days=30),
                 )
                 .returning(table.c.id)
             ).scalar_one()
@@ -143,9 +152,9 @@ def test_rescore_saves_scores_bands_stage_and_clears_the_flag(
 
     assert (report.contacts, report.mode) == (2, "new-rules")
     assert scores(store, hot) == {
-        "general": (45, None, "t-1"),
         "product_a": (10, None, "t-1"),
-        "total": (55, "warm", "t-1"),
+        "stage_score": (55, None, "t-1"),  # MQL does not reset: the same as the score
+        "total": (55, "warm", "t-1"),  # the demo's 45 points count straight into the total
     }
     assert scores(store, cold)["total"] == (0, "cold", "t-1")
     row = contact_row(store, hot)
@@ -230,7 +239,7 @@ def test_same_instant_ties_on_capped_rules_match_the_pure_engine(
     # bulk scoring keeps the contact (ties of unequal worth go to the pure engine)
     assert report.pure_engine == 0
     assert scores(store, cid)["total"][0] == 1
-    _, pure = explain_contact(store, rules, "41", NOW)
+    _, pure, _ = explain_contact(store, rules, "41", NOW)
     assert pure.total_value == 1
 
 
@@ -242,7 +251,7 @@ def test_manual_adjustment_counts_and_shows_its_reason_in_explain(
     assert contact_row(store, cid).rescore_needed is True
     rescore(store, rules, NOW)
     assert scores(store, cid)["product_a"][0] == 12
-    who, result = explain_contact(store, rules, "51", NOW)
+    who, result, _ = explain_contact(store, rules, "51", NOW)
     assert who.name == "Ada L51"
     manual = [c for c in result.ledger if c.rule_id == "manual"]
     assert [(c.points, c.note, c.group) for c in manual] == [(12.0, "met at the fair", "product_a")]
@@ -266,7 +275,7 @@ def test_leads_are_ranked_and_filtered(store: Store, rules: CompiledRules) -> No
     assert [lead.mautic_id for lead in leads(store)] == [61, 62, 63]
     assert [lead.mautic_id for lead in leads(store, band="warm")] == [61]
     top = leads(store, group="product_a", limit=1)[0]
-    assert (top.mautic_id, top.total, top.groups) == (61, 55, {"general": 45, "product_a": 10})
+    assert (top.mautic_id, top.total, top.groups) == (61, 55, {"product_a": 10})
 
 
 def test_events_with_equal_attributes_share_one_shape(store: Store) -> None:
