@@ -168,8 +168,9 @@ def test_a_newer_value_supersedes_an_unsent_older_one(store: Store, rules: Compi
     rescore(store, rules, NOW + timedelta(minutes=1))
     report = plan_changes(store, rules, settings(crm=False), NOW + timedelta(minutes=1))
     assert report.superseded == 2  # fields and group score
+    # still all that is unwritten
     fields = [r.payload["fields"] for r in pending(store).values() if r.op == "mautic.fields"]
-    assert fields == [{"sb_score": 15, "sb_stage_score": 15, "sb_band": "cold"}]  # still all that is unwritten
+    assert fields == [{"sb_score": 15, "sb_stage_score": 15, "sb_band": "cold"}]
 
 
 def test_a_fired_trigger_becomes_a_task_that_says_why_and_a_call_note(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from scorebridge.sync.owners import Assignment
 from scorebridge.sync.plan import (
     CRM,
     MAUTIC,
@@ -20,7 +21,6 @@ from scorebridge.sync.plan import (
     render_deal,
     render_task,
 )
-from scorebridge.sync.owners import Assignment
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 CFG = PlanConfig(
