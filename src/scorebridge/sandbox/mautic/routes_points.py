@@ -120,7 +120,7 @@ def adjust_points(call: Call) -> Response:
     if operator not in _OPERATOR_NAMES:
         raise ApiError(400, "Invalid operator")
     delta = php_int(call.params["delta"])
-    body = call.body_dict()
+    body = call.body_dict()  # before any change: a refused call changes nothing
     old = contact.points
     new = old
     if delta != 0:
@@ -189,6 +189,7 @@ def adjust_group(call: Call) -> Response:
     if not re.fullmatch(r"[+-]?\d+", call.params["value"]):
         raise ApiError(500, GENERIC_500)
     value = int(call.params["value"])
+    body = call.body_dict()
     old = contact.group_scores.get(group.id, 0)
     if operator == "plus":
         new = old + value
@@ -203,7 +204,6 @@ def adjust_group(call: Call) -> Response:
             raise ApiError(500, GENERIC_500)
         new = old // value
     contact.group_scores[group.id] = new
-    body = call.body_dict()
     call.emulator.recorder.log_points(
         contact,
         call.emulator.now_db(),
