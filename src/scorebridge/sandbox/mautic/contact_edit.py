@@ -85,10 +85,10 @@ def apply_contact(
             raise form_error({"email": ["This value is already used by another contact."]}, 422)
     changed = _set_values(state, contact, values)
     if owner_id is not _UNSET and owner_id != contact.owner_id:
-        contact.owner_id = owner_id  # type: ignore[assignment]
+        contact.owner_id = owner_id
         changed = True
     if stage_id is not _UNSET:
-        changed |= _set_stage(state, contact, stage_id, at)  # type: ignore[arg-type]
+        changed |= _set_stage(state, contact, stage_id, at)
     changed |= _apply_specials(state, recorder, contact, data, put=put, at=at)
     if contact.date_identified is None and any(contact.values.get(a) for a in _IDENTIFYING):
         contact.date_identified = at

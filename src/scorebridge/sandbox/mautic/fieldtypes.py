@@ -6,14 +6,14 @@ prepareParametersFromRequest``; what each type does with a value:
 
 | type | accepted | refused (form error) |
 | --- | --- | --- |
-| country, region, timezone, locale, select | one choice | anything else: "This value is not valid." |
+| country, region, timezone, locale, select | one choice | else "This value is not valid." |
 | multiselect | choices as a list or ``a|b`` (stored ``a|b``) | any unknown choice |
 | number | a number (cast, ``scale`` keeps decimals) | non-numbers: "This value is not valid." |
 | email | a valid address (sanitised first) | "<value> is invalid." / characters ``^&*%`` |
 | text, lookup | up to 191 characters | longer: "This value is too long. ..." |
 | url | anything; ``http://`` prefixed when no scheme (Symfony ``UrlType``) | never |
 | boolean | anything, read by PHP ``FILTER_VALIDATE_BOOLEAN`` (stored 1/0) | never |
-| date, datetime, time | anything PHP ``strtotime`` reads, reformatted | never: unreadable values are dropped |
+| date, datetime, time | what PHP ``strtotime`` reads, reformatted | never (unread: dropped) |
 
 Symfony 5.4's legacy messages are in force (``framework.form`` is unset in ``app/config/
 config.php``), hence "This value is not valid." rather than "The selected choice is invalid.".

@@ -153,7 +153,7 @@ def configure(state: MauticState, settings: MauticSettings, now: datetime) -> No
         email="admin@nordlicht-analytics.example",
         publish=Publish(created),
         password=settings.password,
-        is_admin=True,
+        role_id=1,
     )
     state.users[admin.id] = admin
 

@@ -90,8 +90,16 @@ class User:
     email: str
     publish: Publish
     password: str = ""
-    is_admin: bool = False
+    role_id: int = 2  # 1 Administrator, 2 Sales (see ``serialize.ROLES``)
     position: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    signature: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """The Administrator role bypasses every permission check."""
+        return self.role_id == 1
 
     @property
     def full_name(self) -> str:
@@ -121,6 +129,8 @@ class Segment:
     description: str | None = None
     is_global: bool = True
     public_name: str = ""
+    is_preference_center: bool = False
+    filters: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -226,6 +236,7 @@ class MauticState:
 
     def __init__(self) -> None:
         self.fields: dict[str, FieldDef] = {}
+        self.company_fields: dict[str, FieldDef] = {}
         self.users: dict[int, User] = {}
         self.stages: dict[int, Stage] = {}
         self.segments: dict[int, Segment] = {}
