@@ -319,3 +319,23 @@ def test_stats_lists_mautic_5s_34_tables_with_columns() -> None:
         ]
         assert "group_id" in listing["tableColumns"]["lead_points_change_log"]
         assert box.stats("webhook_logs") == {"total": "0", "stats": []}
+
+
+def test_read_only_lists_and_campaign_membership() -> None:
+    """Emails, forms, assets and campaigns are listed with the standard list arguments (no
+    write routes here); ``POST /api/campaigns/{id}/contact/{contactId}/add|remove``
+    (``CampaignBundle/Controller/Api/CampaignApiController.php``) answer ``{"success": 1}`` and
+    keep a ``campaign_leads`` row flagged ``manually_removed`` after a removal."""
+    with running() as box:
+        emails = box.get("/api/emails", params={"search": "ids:2,3"}).json()
+        assert emails["total"] == 2
+        assert sorted(emails["emails"]) == ["2", "3"]
+        forms = box.get("/api/forms", params={"limit": 2}).json()
+        assert [f["name"] for f in forms["forms"]] == ["Newsletter subscription", "Contact us"]
+        assert box.get("/api/assets/1").json()["asset"]["title"] == "Price list 2026"
+        assert box.post("/api/emails/new", json={"name": "x"}).status_code == 404
+        assert box.post("/api/campaigns/1/contact/2/add").json() == {"success": 1}
+        assert box.post("/api/campaigns/1/contact/2/remove").json() == {"success": 1}
+        row = box.stats("campaign_leads")["stats"][0]
+        assert (row["campaign_id"], row["lead_id"], row["manually_removed"]) == ("1", "2", "1")
+        assert box.post("/api/campaigns/9/contact/2/add").json() == NOT_FOUND

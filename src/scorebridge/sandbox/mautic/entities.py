@@ -46,6 +46,7 @@ from scorebridge.sandbox.mautic.serialize import (
     note_json,
     point_action_json,
     point_group_json,
+    publish_fields,
     segment_json,
     stage_json,
     tag_json,
@@ -675,6 +676,46 @@ USERS = EntitySpec(
 )
 
 
+# -- read-only catalogues ----------------------------------------------------------------------
+
+
+def _published_json(name_key: str) -> Callable[[Instance, Any], dict[str, Any]]:
+    def to_json(inst: Instance, item: Any) -> dict[str, Any]:
+        return {
+            **publish_fields(item.publish),
+            "id": item.id,
+            name_key: item.name,
+            "description": item.description,
+            "category": None,
+            "publishUp": None,
+            "publishDown": None,
+        }
+
+    return to_json
+
+
+def _catalogue(kind: str, one: str, keyed: bool, name_key: str = "name") -> EntitySpec:
+    return EntitySpec(
+        base=f"/api/{kind}",
+        one=one,
+        many=kind,
+        keyed=keyed,
+        items=lambda inst: inst.state.catalogue.get(kind, {}),
+        to_json=_published_json(name_key),
+        text_columns=(_attr("name"),),
+        columns=_columns(name=(_attr("name"), False)),
+    )
+
+
+#: Listed only (no write routes here). Emails, assets and campaigns are indexed by id in their
+#: repositories' own query builders; forms come back as a list.
+CATALOGUES = (
+    _catalogue("emails", "email", True),
+    _catalogue("forms", "form", False),
+    _catalogue("assets", "asset", True, "title"),
+    _catalogue("campaigns", "campaign", True),
+)
+
 #: Every entity, in registration order (specific paths before ``/api/points/{id}``).
 ENTITIES: tuple[EntitySpec, ...] = (
     POINT_GROUPS,
@@ -687,4 +728,5 @@ ENTITIES: tuple[EntitySpec, ...] = (
     CONTACT_FIELDS,
     COMPANY_FIELDS,
     USERS,
+    *CATALOGUES,
 )

@@ -32,6 +32,8 @@ def register(router: Router) -> None:
     router.add("POST", "/api/segments/{id}/contact/{contact}/add", segment_add)
     router.add("POST", "/api/segments/{id}/contact/{contact}/remove", segment_remove)
     router.add("POST", "/api/segments/{id}/contacts/add", segment_batch_add)
+    router.add("POST", "/api/campaigns/{id}/contact/{contact}/add", campaign_add)
+    router.add("POST", "/api/campaigns/{id}/contact/{contact}/remove", campaign_remove)
     router.add("GET", "/api/users/self", user_self)
     router.add("POST", "/api/users/{id}/permissioncheck", permission_check)
 
@@ -114,6 +116,42 @@ def segment_batch_add(call: Call) -> Response:
             emulator.recorder.add_to_segment(contact, segment, emulator.now_db(), manual=True)
         details[str(value)] = {"success": success}
     return ok({"success": 1, "details": details})
+
+
+# -- campaigns --------------------------------------------------------------------------------
+
+
+def _campaign_member(call: Call) -> tuple[int, Contact]:
+    campaign = call.emulator.state.catalogue["campaigns"].get(call.id_param())
+    if campaign is None:
+        raise ApiError(404, NOT_FOUND)
+    return campaign.id, _contact(call)
+
+
+def campaign_add(call: Call) -> Response:
+    """``POST /api/campaigns/{id}/contact/{contact}/add``: a ``campaign_leads`` row
+    (``manually_added``), or the manual removal undone."""
+    campaign_id, contact = _campaign_member(call)
+    table = call.emulator.state.table("campaign_leads")
+    row = next((r for r in table.by_lead.get(contact.id, []) if r["campaign_id"] == campaign_id),
+               None)  # fmt: skip
+    if row is None:
+        table.insert(campaign_id=campaign_id, lead_id=contact.id,
+                     date_added=call.emulator.now_db(), manually_added=1, manually_removed=0,
+                     rotation=1)  # fmt: skip
+    else:
+        row.update(manually_added=1, manually_removed=0, date_last_exited=None)
+    return ok({"success": 1})
+
+
+def campaign_remove(call: Call) -> Response:
+    """``POST /api/campaigns/{id}/contact/{contact}/remove``: the row stays, flagged removed."""
+    campaign_id, contact = _campaign_member(call)
+    table = call.emulator.state.table("campaign_leads")
+    for row in table.by_lead.get(contact.id, []):
+        if row["campaign_id"] == campaign_id:
+            row.update(manually_removed=1, date_last_exited=call.emulator.now_db())
+    return ok({"success": 1})
 
 
 # -- users --------------------------------------------------------------------------------------

@@ -194,6 +194,16 @@ class Trigger:
 
 
 @dataclass
+class Published:
+    """A read-only published item of the instance: an email, form, asset or campaign."""
+
+    id: int
+    name: str
+    publish: Publish
+    description: str | None = None
+
+
+@dataclass
 class Contact:
     """A ``leads`` row plus what hangs off it."""
 
@@ -252,6 +262,8 @@ class MauticState:
         self.email_index: dict[str, int] = {}  # lower-cased e-mail -> contact id
         self.next_ids: dict[str, int] = {}
         self.memberships: dict[tuple[int, int], Row] = {}  # (segment, contact) -> row
+        #: read-only catalogues: "emails", "forms", "assets", "campaigns" -> id -> item
+        self.catalogue: dict[str, dict[int, Published]] = {}
 
     def next_id(self, kind: str) -> int:
         """The next auto-increment id of an entity kind."""
