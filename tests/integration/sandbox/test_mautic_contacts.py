@@ -249,12 +249,15 @@ def test_tags_owner_stage_and_date_modified_bumps() -> None:
 
 
 def test_unique_email_conflict_and_validation() -> None:
+    """The invalid-e-mail text is ``mautic.email.address.invalid_format`` ("%email% is invalid.",
+    ``EmailBundle/Translations/en_US/messages.ini``) raised by ``EmailBundle/Helper/
+    EmailValidator.php`` through ``LeadBundle/Form/Validator/Constraints/EmailAddress``."""
     with running() as box:
         clash = box.patch("/api/contacts/2/edit", json={"email": "kari.nordmann@example.com"})
         assert clash.status_code == 422
         bad = box.patch("/api/contacts/2/edit", json={"email": "not-an-email"})
         assert bad.status_code == 400
-        assert bad.json()["errors"][0]["details"] == {"email": ["A valid email is required."]}
+        assert bad.json()["errors"][0]["details"] == {"email": ["not-an-email is invalid."]}
 
 
 def test_delete_serializes_after_removal() -> None:

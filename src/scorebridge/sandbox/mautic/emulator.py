@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from scorebridge.sandbox.base import Faults, Request, Response, SandboxClock
 from scorebridge.sandbox.mautic import (
+    controller,
     routes_batch,
     routes_contacts,
     routes_misc,
@@ -30,6 +31,7 @@ from scorebridge.sandbox.mautic import (
 )
 from scorebridge.sandbox.mautic.auth import Auth, rate_limit_response
 from scorebridge.sandbox.mautic.contact_edit import new_contact
+from scorebridge.sandbox.mautic.entities import ENTITIES
 from scorebridge.sandbox.mautic.instance import MauticSettings, configure
 from scorebridge.sandbox.mautic.loader import load_world
 from scorebridge.sandbox.mautic.query import parse_php_query
@@ -50,6 +52,8 @@ def build_router() -> Router:
     routes_batch.register(router)
     routes_contacts.register(router)
     routes_misc.register(router)
+    for spec in ENTITIES:
+        controller.register(router, spec)
     return router
 
 

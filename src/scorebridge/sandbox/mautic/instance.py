@@ -18,13 +18,14 @@ from scorebridge.sandbox.mautic.state import (
     PointAction,
     PointGroup,
     Publish,
+    Published,
     Segment,
     Stage,
     Trigger,
     User,
     db_time,
 )
-from scorebridge.sandbox.world import SITE
+from scorebridge.sandbox.world import ASSETS, EMAILS, FORMS, SITE
 
 MAUTIC_VERSION = "5.1.0"
 ADMIN_NAME = ("Admin", "User")
@@ -136,6 +137,8 @@ TRIGGERS = (
     ("Hot lead", 100, "d9534f", "hot"),
 )
 
+CAMPAIGNS = {1: "Lead nurturing", 2: "Webinar follow-up"}
+
 #: Form actions "Modify contact's segments": form id -> segment alias.
 FORM_SEGMENTS = {1: "newsletter", 5: "webinar-attendees"}
 #: A campaign moves a contact from "Lead" to "MQL" once it has this many points.
@@ -153,7 +156,7 @@ def configure(state: MauticState, settings: MauticSettings, now: datetime) -> No
         email="admin@nordlicht-analytics.example",
         publish=Publish(created),
         password=settings.password,
-        is_admin=True,
+        role_id=1,
     )
     state.users[admin.id] = admin
 
@@ -189,6 +192,15 @@ def configure(state: MauticState, settings: MauticSettings, now: datetime) -> No
             group_id=groups[group_name] if group_name else None,
         )
         state.point_actions[action.id] = action
+    for kind, titles in (
+        ("emails", EMAILS),
+        ("forms", FORMS),
+        ("assets", ASSETS),
+        ("campaigns", CAMPAIGNS),
+    ):
+        state.catalogue[kind] = {
+            item_id: Published(item_id, title, publish()) for item_id, title in titles.items()
+        }
     for name, points, color, tag in TRIGGERS:
         trigger_id = state.next_id("trigger")
         event = {

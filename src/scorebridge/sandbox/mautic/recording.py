@@ -45,11 +45,17 @@ class Recorder:
         self._queries: dict[str, str] = {}
         self._matching: dict[tuple[str, Any], list[PointAction]] = {}
         self._actions: dict[str, list[PointAction]] = {}
-        for action in state.point_actions.values():
-            self._actions.setdefault(action.type, []).append(action)
+        self.actions_changed()
         self._handlers: dict[str, Callable[[Contact, str, dict[str, Any]], Row | None]] = {
             kind: getattr(self, "_" + kind.replace(".", "_")) for kind in EVENT_KINDS
         }
+
+    def actions_changed(self) -> None:
+        """Point actions were added, edited or deleted: forget what matched what."""
+        self._matching.clear()
+        self._actions.clear()
+        for action in self.state.point_actions.values():
+            self._actions.setdefault(action.type, []).append(action)
 
     # -- contact bookkeeping ---------------------------------------------------------------
 

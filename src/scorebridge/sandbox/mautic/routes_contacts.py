@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scorebridge.sandbox.base import Response
 from scorebridge.sandbox.mautic.contact_edit import apply_contact, new_contact
@@ -24,14 +24,12 @@ from scorebridge.sandbox.mautic.routing import (
     NOT_FOUND,
     ApiError,
     Call,
+    Instance,
     Router,
     ok,
 )
 from scorebridge.sandbox.mautic.serialize import field_json, note_json
 from scorebridge.sandbox.mautic.state import Contact
-
-if TYPE_CHECKING:
-    from scorebridge.sandbox.mautic.emulator import MauticEmulator
 
 _CONTACT_COLUMNS: dict[str, tuple[Getter, bool]] = {
     "id": (lambda c: c.id, True),
@@ -69,7 +67,7 @@ def register(router: Router) -> None:
     router.add("DELETE", "/api/contacts/{id}/delete", delete_contact)
 
 
-def contact_resolver(emulator: MauticEmulator) -> Callable[[str], tuple[Getter, bool]]:
+def contact_resolver(emulator: Instance) -> Callable[[str], tuple[Getter, bool]]:
     """Column name -> getter over contacts (DB column names and field aliases)."""
     fields = emulator.state.fields
 

@@ -11,13 +11,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from scorebridge.sandbox.base import Request, Response
-from scorebridge.sandbox.mautic.query import as_list, parse_php_query
-
-if TYPE_CHECKING:
-    from scorebridge.sandbox.mautic.emulator import MauticEmulator
+from scorebridge.sandbox.mautic.instance import MauticSettings
+from scorebridge.sandbox.mautic.query import as_list, parse_php_query, php_int
+from scorebridge.sandbox.mautic.recording import Recorder
+from scorebridge.sandbox.mautic.serialize import ContactSerializer
+from scorebridge.sandbox.mautic.state import MauticState
 
 GENERIC_500 = (
     "Looks like I encountered an error (error #500). If I do it again, please report me to the "
@@ -52,6 +53,28 @@ def form_error(details: dict[str, list[str]], status: int = 400) -> ApiError:
     return ApiError(status, message, details)
 
 
+class Instance(Protocol):
+    """What route handlers use of the emulator (``MauticEmulator`` provides it); handlers never
+    import the emulator module, so imports point down (STYLE.md rule 10)."""
+
+    state: MauticState
+    recorder: Recorder
+    serializer: ContactSerializer
+    settings: MauticSettings
+
+    def now_db(self) -> str:
+        """Now on the emulator clock, as a DB time."""
+        ...
+
+    def fail_batch_item(self) -> bool:
+        """Whether the next batch item fails (fault injection)."""
+        ...
+
+    def fields_changed(self) -> None:
+        """Contact fields were added or removed."""
+        ...
+
+
 @dataclass
 class Actor:
     """Who makes the request (``createdBy``/``modifiedBy``)."""
@@ -71,7 +94,7 @@ class Call:
 
     request: Request
     params: dict[str, str]
-    emulator: MauticEmulator
+    emulator: Instance
     actor: Actor
     query: dict[str, Any] = field(default_factory=dict)
 
@@ -81,8 +104,6 @@ class Call:
 
     def int_arg(self, name: str, default: int) -> int:
         """An integer query parameter (PHP cast)."""
-        from scorebridge.sandbox.mautic.query import php_int
-
         value = self.query.get(name)
         return default if value in (None, "") else php_int(value)
 
@@ -100,11 +121,13 @@ class Call:
         return parse_php_query(self.request.form())
 
     def body_dict(self) -> dict[str, Any]:
-        """The body as an object (a JSON list is an error)."""
+        """The body as PHP's ``$request->request->all()`` sees it: a JSON list (``[]`` included,
+        which common clients send on a parameterless POST) is an index-keyed array, a scalar an
+        empty one (FOSRest's body listener decodes JSON into the request parameter bag)."""
         body = self.body()
-        if not isinstance(body, dict):
-            raise ApiError(400, "This is a bad request.")
-        return body
+        if isinstance(body, list):
+            return {str(index): value for index, value in enumerate(body)}
+        return body if isinstance(body, dict) else {}
 
     def id_param(self, name: str = "id") -> int:
         """A numeric path parameter (non-numeric -> 404 like a route requirement)."""

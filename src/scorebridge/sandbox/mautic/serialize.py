@@ -201,19 +201,30 @@ def owner_json(user: User) -> dict[str, Any]:
     }
 
 
-def user_json(user: User) -> dict[str, Any]:
-    """A user in ``/api/users``."""
-    role = {
+#: The instance's roles: id -> (name, description, raw permissions; None = admin: all).
+ROLES: dict[int, tuple[str, str, dict[str, list[str]] | None]] = {
+    1: ("Administrator", "Full system access", None),
+    2: ("Sales", "Sales representatives", {"lead:leads": ["viewown", "editown", "create",
+                                                         "deleteown"]}),
+}  # fmt: skip
+
+
+def role_json(role_id: int) -> dict[str, Any]:
+    """A user's ``role`` (``roleList`` group)."""
+    name, description, permissions = ROLES[role_id]
+    return {
         "createdByUser": None,
         "modifiedByUser": None,
-        "id": 1 if user.is_admin else 2,
-        "name": "Administrator" if user.is_admin else "Sales",
-        "description": "Full system access" if user.is_admin else "Sales representatives",
-        "isAdmin": user.is_admin,
-        "rawPermissions": None
-        if user.is_admin
-        else {"lead:leads": ["viewown", "editown", "create", "deleteown"]},
+        "id": role_id,
+        "name": name,
+        "description": description,
+        "isAdmin": permissions is None,
+        "rawPermissions": permissions,
     }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """A user in ``/api/users``."""
     return {
         **publish_fields(user.publish),
         "id": user.id,
@@ -222,13 +233,13 @@ def user_json(user: User) -> dict[str, Any]:
         "lastName": user.last_name,
         "email": user.email,
         "position": user.position,
-        "role": role,
-        "timezone": None,
-        "locale": None,
+        "role": role_json(user.role_id),
+        "timezone": user.timezone,
+        "locale": user.locale,
         "lastLogin": None,
         "lastActive": None,
         "onlineStatus": "offline",
-        "signature": None,
+        "signature": user.signature,
     }
 
 
@@ -261,10 +272,23 @@ def segment_json(segment: Segment) -> dict[str, Any]:
         "alias": segment.alias,
         "description": segment.description,
         "category": None,
-        "filters": [],
+        "filters": [segment_filter_json(f) for f in segment.filters],
         "isGlobal": segment.is_global,
-        "isPreferenceCenter": False,
+        "isPreferenceCenter": segment.is_preference_center,
     }
+
+
+def segment_filter_json(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored filter as ``LeadList::getFilters`` returns it: with the legacy root ``filter``
+    and ``display`` copied from ``properties`` (``null`` when absent)."""
+    properties = stored.get("properties") or {}
+    out = dict(stored)
+    has = isinstance(properties, dict) and bool(properties)
+    out["filter"] = properties["filter"] if has and "filter" in properties else out.get("filter")
+    out["display"] = (
+        properties["display"] if has and "display" in properties else out.get("display")
+    )
+    return out
 
 
 def point_action_json(action: PointAction) -> dict[str, Any]:

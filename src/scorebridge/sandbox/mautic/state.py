@@ -90,8 +90,16 @@ class User:
     email: str
     publish: Publish
     password: str = ""
-    is_admin: bool = False
+    role_id: int = 2  # 1 Administrator, 2 Sales (see ``serialize.ROLES``)
     position: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    signature: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """The Administrator role bypasses every permission check."""
+        return self.role_id == 1
 
     @property
     def full_name(self) -> str:
@@ -121,6 +129,8 @@ class Segment:
     description: str | None = None
     is_global: bool = True
     public_name: str = ""
+    is_preference_center: bool = False
+    filters: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -184,6 +194,16 @@ class Trigger:
 
 
 @dataclass
+class Published:
+    """A read-only published item of the instance: an email, form, asset or campaign."""
+
+    id: int
+    name: str
+    publish: Publish
+    description: str | None = None
+
+
+@dataclass
 class Contact:
     """A ``leads`` row plus what hangs off it."""
 
@@ -226,6 +246,7 @@ class MauticState:
 
     def __init__(self) -> None:
         self.fields: dict[str, FieldDef] = {}
+        self.company_fields: dict[str, FieldDef] = {}
         self.users: dict[int, User] = {}
         self.stages: dict[int, Stage] = {}
         self.segments: dict[int, Segment] = {}
@@ -241,6 +262,8 @@ class MauticState:
         self.email_index: dict[str, int] = {}  # lower-cased e-mail -> contact id
         self.next_ids: dict[str, int] = {}
         self.memberships: dict[tuple[int, int], Row] = {}  # (segment, contact) -> row
+        #: read-only catalogues: "emails", "forms", "assets", "campaigns" -> id -> item
+        self.catalogue: dict[str, dict[int, Published]] = {}
 
     def next_id(self, kind: str) -> int:
         """The next auto-increment id of an entity kind."""
