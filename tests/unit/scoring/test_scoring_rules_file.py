@@ -15,7 +15,7 @@ from scorebridge.scoring import compile_rules, load_rules, parse_rules
 def test_example_rule_file_loads_and_compiles() -> None:
     rules = load_rules(EXAMPLE)
     compiled = compile_rules(rules)
-    assert rules.version == compiled.version == "2026-11-22.1"
+    assert rules.version == compiled.version == "2026-12-06.1"
     assert "general" not in compiled.groups  # ungrouped points go straight into the total
     assert {"engagement", "product_a", "product_b"} <= set(compiled.groups)
     assert [s.key for s in compiled.stages] == ["mql", "sql"]

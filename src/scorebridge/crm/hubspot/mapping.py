@@ -40,6 +40,10 @@ CONTACT_PROPERTIES: dict[str, str] = {
     "lifecycle": "lifecyclestage",
     "lead_status": "hs_lead_status",
     "owner_id": "hubspot_owner_id",
+    "company": "company",
+    "job_title": "jobtitle",
+    "phone": "phone",
+    "country": "country",
 }
 _LOGICAL_OF = {prop: logical for logical, prop in CONTACT_PROPERTIES.items()}
 #: Properties that become dedicated CrmContact attributes (or are bookkeeping), not ``properties``.
