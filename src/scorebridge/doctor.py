@@ -168,6 +168,75 @@ def _crm_checks(runtime: Runtime) -> list[Check]:
     return checks
 
 
+def _lint_checks(runtime: Runtime) -> list[Check]:
+    """What the rule file means against what the systems hold: fields, double counting, URL
+    globs, owners for tasks and deals."""
+    from scorebridge.errors import ConfigError
+    from scorebridge.scoring import compile_rules, load_rules
+    from scorebridge.scoring.lint import double_counted, missing_fit_fields, unmatchable_urls
+
+    try:
+        ruleset = load_rules(runtime.settings.scoring.rules)
+    except ConfigError:
+        return []  # the rules check already says why
+    rules = compile_rules(ruleset)
+    found = unmatchable_urls({r.id: r.url for r in ruleset.rules if r.url})
+    client = runtime.mautic
+    try:
+        aliases = [f.alias for f in client.list_contact_fields()]
+        crm_fields = _crm_property_names(runtime)
+        found += missing_fit_fields(rules, aliases, crm_fields)
+        found += double_counted(rules, client.list_point_actions())
+    except BridgeError as exc:
+        return [Check("rules against the systems", WARN, f"not checked: {exc}", "")]
+    checks = [Check(f"rule {w.rule_id}", WARN, w.message, w.fix) for w in found]
+    checks += _owner_checks(runtime)
+    if not checks:
+        checks.append(
+            Check("rules against the systems", OK, "fit fields exist; every act scored once")
+        )
+    return checks
+
+
+def _crm_property_names(runtime: Runtime) -> list[str] | None:
+    adapter = runtime.crm_adapter()
+    names = getattr(adapter, "contact_property_names", None)
+    return list(names()) if callable(names) else None
+
+
+def _owner_checks(runtime: Runtime) -> list[Check]:
+    settings = runtime.settings
+    if settings.crm.kind == "none" or not (settings.write.crm.tasks or settings.write.crm.deals):
+        return []
+    from scorebridge.sync.owners import load_directory, unowned_contacts
+
+    with runtime.store.read() as conn:
+        owners = load_directory(conn, settings)
+        unowned = unowned_contacts(conn, owners)
+    checks = []
+    if owners.unknown:
+        checks.append(
+            Check(
+                "crm owners",
+                WARN,
+                f"[crm] reps/default_owner not found among the CRM's active owners: "
+                f"{', '.join(owners.unknown)}",
+                "use owner ids or e-mails of active CRM users",
+            )
+        )
+    if unowned:
+        checks.append(
+            Check(
+                "task and deal owners",
+                WARN,
+                f"{unowned} contact(s) have no CRM owner and no Mautic owner known in the CRM: "
+                "their tasks and deals would have nobody assigned",
+                "set [crm] reps (round-robin) or [crm] default_owner, or give them an owner",
+            )
+        )
+    return checks
+
+
 def run_checks(runtime: Runtime) -> list[Check]:
     """Every check, in the order an operator would fix them (texts redacted: a URL in the
     config may carry credentials)."""
@@ -177,6 +246,8 @@ def run_checks(runtime: Runtime) -> list[Check]:
         *_mautic_checks(runtime),
         *_crm_checks(runtime),
     ]
+    if all(c.status == OK for c in checks if c.name.startswith("mautic reachable")):
+        checks += _lint_checks(runtime)
     return [replace(c, detail=redact(c.detail), fix=redact(c.fix)) for c in checks]
 
 

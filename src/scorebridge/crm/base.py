@@ -60,6 +60,10 @@ STANDARD_FIELDS: tuple[str, ...] = (
     "lifecycle",
     "lead_status",
     "owner_id",
+    "company",
+    "job_title",
+    "phone",
+    "country",
 )
 
 T = TypeVar("T")

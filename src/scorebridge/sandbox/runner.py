@@ -68,6 +68,8 @@ class Sandbox:
         self.servers: dict[str, RunningServer] = {}
         self.crms: dict[str, Any] = {}
         self.tls: SandboxTLS | None = None
+        #: the world's sales reps (their e-mails are their CRM owners' e-mails)
+        self.reps: list[str] = []
 
     def start(self) -> dict[str, Any]:
         """Seed, listen, and return the ready information."""
@@ -81,6 +83,7 @@ class Sandbox:
             now=options.now or SystemClock().now(),
         )
         self.mautic.load(world)
+        self.reps = [user.email for user in world.users]
         for name, spec in CRM_EMULATORS.items():
             cls = _crm_class(spec)
             if cls is None:
@@ -110,7 +113,7 @@ class Sandbox:
             }
         }
         for name, crm in self.crms.items():
-            info[name] = _crm_credentials(crm, self.servers[name].url)
+            info[name] = _crm_credentials(crm, self.servers[name].url) | {"reps": self.reps}
         if self.tls is not None:
             for entry in info.values():
                 entry["ca_bundle"] = str(self.tls.cert_path)
@@ -186,6 +189,12 @@ def write_config(path: Path, info: dict[str, Any]) -> None:
             token_file = path.with_name(f"{path.stem}.{crm_name}-token")
             _write_private(token_file, str(crm["token"]) + "\n")
             lines.append(f"token_file = {_toml_string(str(token_file))}")
+        if crm.get("reps"):
+            reps = ", ".join(_toml_string(str(r)) for r in crm["reps"])
+            lines += [
+                "# tasks and deals of contacts without an owner go round-robin to the sales reps",
+                f"reps = [{reps}]",
+            ]
     lines += ["", "[scoring]", f"rules = {_toml_string(str(_scoring_rules()))}", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 

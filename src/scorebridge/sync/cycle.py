@@ -290,7 +290,11 @@ class SyncCycle:
         if self.lease is not None and not dry_run:
             with store.read() as conn:
                 self.lease.check(conn)
-        waiting = {s: w for s in (MAUTIC, CRM) if (w := backoff.waiting(s, now)) is not None}
+        waiting = {
+            s: "it failed earlier in this cycle" if backoff.failed_at(s, now) else w
+            for s in (MAUTIC, CRM)
+            if (w := backoff.waiting(s, now)) is not None
+        }
         pushed = push(
             store, self.writers(skip=waiting), clock.now(), dry_run=dry_run, should_stop=stop
         )

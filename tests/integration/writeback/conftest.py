@@ -133,17 +133,22 @@ def notify_existing(world: World) -> None:
     world.config.write_text(config.replace("[scoring]\n", "[scoring]\nnotify_existing = true\n"))
 
 
-@pytest.fixture
-def bridge(tmp_path: Path) -> Iterator[Bridge]:
-    """150 contacts x 20 days, HubSpot limits raised so the test never waits on them."""
-    world = start_world(tmp_path, contacts=150, days=20, seed=11)
-    notify_existing(world)
+def raise_hubspot_limits(world: World) -> None:
+    """HubSpot limits so high that a test never waits on them."""
     hubspot = str(world.info["hubspot"]["url"])
     requests.post(
         f"{hubspot}/_sandbox/limits",
         json={"ten_secondly": 100_000, "daily": 1_000_000, "search_per_second": 100_000},
         timeout=10,
     ).raise_for_status()
+
+
+@pytest.fixture
+def bridge(tmp_path: Path) -> Iterator[Bridge]:
+    """150 contacts x 20 days, HubSpot limits raised so the test never waits on them."""
+    world = start_world(tmp_path, contacts=150, days=20, seed=11)
+    notify_existing(world)
+    raise_hubspot_limits(world)
     made = Bridge(world, datetime.now(UTC))
     yield made
     made.runtime.close()

@@ -62,7 +62,7 @@ def actions(result: ScoreResult) -> list[str]:
     return [str(a["do"]) for f in result.fired for a in f.actions]
 
 
-def test_five_page_hits_and_a_newsletter_are_8_cold_then_the_price_list_makes_one_task_and_deal() -> (
+def test_five_hits_and_a_newsletter_are_8_cold_then_the_price_list_makes_one_task_and_deal() -> (
     None
 ):
     before = run(RULES, [*hits(5), NEWSLETTER], fields=NORWAY)

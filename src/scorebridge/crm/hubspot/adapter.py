@@ -125,6 +125,11 @@ class HubSpotAdapter:
             log.info("hubspot: created deal property %s", m.DEAL_KEY_PROPERTY)
         return created
 
+    def contact_property_names(self) -> list[str]:
+        """The names of every contact property of the account (``doctor`` checks fit fields)."""
+        answer = self.transport.get("/crm/v3/properties/contacts")
+        return sorted(str(p.get("name")) for p in m.results_of(answer, "properties"))
+
     def _remember_read(self, name: str) -> None:
         if name not in self._read_properties:
             self._read_properties.append(name)
