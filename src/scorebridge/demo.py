@@ -233,21 +233,13 @@ class Demo:
         ).raise_for_status()
         self.state.hubspot_seeded = probe.hubspot_counts(self.sandbox())
         config = self.workdir / CONFIG_NAME
-        write_config(config, info)
-        self._assign_reps(config)
+        write_config(config, info)  # names the sales reps in [crm] reps
         self.settings = load_config(config)
         configure_logging("warning", secrets=self.settings.secret_values())
         # A cycle longer than the 2-s interval makes APScheduler skip ticks; that is expected here.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.store = open_store(self.settings.store.url)
         self.view.sandbox_ready(info, config)
-
-    def _assign_reps(self, config: Path) -> None:
-        """Name the sandbox's sales reps in ``[crm] reps``: leads without an owner get one."""
-        owners = probe.hubspot_owner_ids(self.sandbox())
-        text = config.read_text(encoding="utf-8")
-        reps = "reps = [" + ", ".join(f'"{o}"' for o in owners) + "]"
-        config.write_text(text.replace("[crm]\n", f"[crm]\n{reps}\n", 1), encoding="utf-8")
 
     def _run_daemon(self) -> int:
         settings, store = self.settings, self.store

@@ -32,11 +32,12 @@ def hubspot_counts(sandbox: Sandbox) -> dict[str, int]:
 
 
 def mautic_lead(sandbox: Sandbox, mautic_id: int | None) -> dict[str, Any]:
-    """The contact's stage, points, group scores, segments, tags and notes in Mautic."""
+    """The contact's stage, points, group scores, field values, segments, tags and notes."""
     if mautic_id is None:
         return {}
     with sandbox.servers["mautic"].lock:
         truth = dict(sandbox.mautic.truth(str(mautic_id)))
+        truth["fields"] = dict(sandbox.mautic.state.contacts[mautic_id].values)
         truth["notes"] = [
             {"type": n.type, "text": n.text}
             for n in sandbox.mautic.state.notes.values()

@@ -212,6 +212,7 @@ class DemoView:
             self.out.print(
                 f"HubSpot contact {hubspot['id']}: lifecycle {props.get('lifecyclestage')}, "
                 f"scorebridge_score {props.get('scorebridge_score')}, "
+                f"scorebridge_stage_score {props.get('scorebridge_stage_score')}, "
                 f"scorebridge_band {props.get('scorebridge_band')}",
                 highlight=False,
             )
@@ -230,10 +231,13 @@ class DemoView:
         else:
             self.out.print("HubSpot: no contact yet", highlight=False)
         mautic = after.mautic
+        fields = mautic.get("fields") or {}
         self.out.print(
-            f"Mautic contact {after.mautic_id}: stage {mautic.get('stage') or '-'}, "
-            f"points {mautic.get('points')}, groups {mautic.get('group_scores')}, "
-            f"segments {', '.join(mautic.get('segments') or []) or '-'}",
+            f"Mautic contact {after.mautic_id}: sb_score {fields.get('sb_score')}, "
+            f"sb_stage_score {fields.get('sb_stage_score')}, sb_band {fields.get('sb_band')}, "
+            f"stage {mautic.get('stage') or '-'}, point groups {mautic.get('group_scores')}, "
+            f"segments {', '.join(mautic.get('segments') or []) or '-'} "
+            f"(Mautic's own point actions gave {mautic.get('points')} points)",
             highlight=False,
         )
         for note in mautic.get("notes") or []:
@@ -267,9 +271,9 @@ class DemoView:
             )
         self.out.print(table)
         self.out.print(
-            "The example rules set reset_score on SQL: the cycle in which a lead enters SQL "
-            "fires its triggers on the qualifying score and writes the score counted from the "
-            "entry, so the next cycles have nothing to rewrite.",
+            "The example rules set reset_score on SQL: a lead that enters SQL keeps its lifetime "
+            "score (hot, beside its deal) and gets a stage score counted from the entry; both are "
+            "written once, so the next cycles have nothing to rewrite.",
             highlight=False,
         )
 
@@ -294,8 +298,8 @@ class DemoView:
         for command in commands:
             self.out.print(f"  {program} --config {cfg} {command}", highlight=False, soft_wrap=True)
         self.out.print(
-            f"(--as-of shows her at cycle {state.live_cycle}: her score counts from her SQL "
-            "entry, and explain says so.)\n"
+            f"(--as-of shows her at cycle {state.live_cycle}: her score, her stage score since "
+            "the SQL entry, and the task and deal her triggers made.)\n"
             "Everything that talks to Mautic or HubSpot (sync, pull, run, doctor) needs a sandbox: "
             f"`{program} sandbox --write-config scorebridge.toml` starts a fresh one (a new "
             "world; use a new directory for it).\n"
