@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from hubspot_emu_support import ManualClock, small_world
+from hubspot_emu_support import START, ManualClock, small_world
 
 from scorebridge.sandbox.base import RunningServer
 from scorebridge.sandbox.salesforce import SalesforceEmulator
 
 SAMPLES = Path("/work/shared/reference/samples/salesforce")
+__all__ = ["START", "Force", "running", "sample"]
 API = "/services/data/v62.0"
 
 
@@ -53,7 +54,11 @@ class Force:
         return self
 
     def call(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
         **params: Any,
     ) -> requests.Response:
         """One REST request under ``/services/data/v62.0`` (absolute paths pass as they are)."""

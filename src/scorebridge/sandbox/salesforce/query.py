@@ -132,8 +132,10 @@ class Runner:
             link, far = self._resolve(spec, order.path)
             present = [r for r in chosen if self._value(r, link, far) is not None]
             missing = [r for r in chosen if self._value(r, link, far) is None]
+            kind = (far or link).type
             present.sort(
-                key=lambda r: _sortable(self._value(r, link, far)), reverse=order.descending
+                key=lambda r: _sortable(self._value(r, link, far), kind),
+                reverse=order.descending,
             )
             chosen = present + missing if order.nulls_last else missing + present
         offset = query.offset or 0
@@ -267,9 +269,9 @@ def _child_name(spec: ObjectSpec, sub: Query) -> str:
     return child.name if child else sub.object
 
 
-def _sortable(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.lower()
+def _sortable(value: Any, kind: str) -> Any:
+    if isinstance(value, str) and kind not in ("id", "reference"):
+        return value.lower()  # ids sort by their characters: creation order
     if isinstance(value, bool):
         return int(value)
     return value
