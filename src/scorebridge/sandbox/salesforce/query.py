@@ -67,6 +67,7 @@ class Runner:
         self.catalog = catalog
         self.version = version
         self.now = now
+        self._resolved: dict[tuple[str, Path], tuple[FieldSpec, FieldSpec | None]] = {}
 
     def run(self, query: Query, deleted: bool = False) -> Result:
         """Resolve, filter, order, cut and render a top-level query."""
@@ -99,6 +100,12 @@ class Runner:
 
     def _resolve(self, spec: ObjectSpec, path: Path) -> tuple[FieldSpec, FieldSpec | None]:
         """(the field on ``spec``, the field of the related record for a one-hop path)."""
+        key = (spec.name, path)
+        if key not in self._resolved:
+            self._resolved[key] = self._lookup(spec, path)
+        return self._resolved[key]
+
+    def _lookup(self, spec: ObjectSpec, path: Path) -> tuple[FieldSpec, FieldSpec | None]:
         if len(path.parts) == 1:
             return self._field(spec, path.parts[0]), None
         hop, name = path.parts

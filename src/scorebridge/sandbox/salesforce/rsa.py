@@ -97,7 +97,13 @@ def b64url_decode(text: str) -> bytes:
 
 def public_key_from_pem(pem: str) -> PublicKey:
     """The RSA key of a PEM ``CERTIFICATE``, ``PUBLIC KEY`` or ``RSA PUBLIC KEY``."""
-    label, der = _pem(pem)
+    try:
+        return _public_key(*_pem(pem))
+    except (IndexError, ValueError) as exc:
+        raise KeyError_(f"unreadable key: {exc}") from exc
+
+
+def _public_key(label: str, der: bytes) -> PublicKey:
     if label == "CERTIFICATE":
         certificate = _items(der)[0][1]
         tbs = _items(_items(certificate)[0][1])
@@ -114,7 +120,13 @@ def public_key_from_pem(pem: str) -> PublicKey:
 
 def private_key_from_pem(pem: str) -> PrivateKey:
     """An RSA key from a PEM ``RSA PRIVATE KEY`` (PKCS #1) or ``PRIVATE KEY`` (PKCS #8)."""
-    label, der = _pem(pem)
+    try:
+        return _private_key(*_pem(pem))
+    except (IndexError, ValueError, TypeError) as exc:
+        raise KeyError_(f"unreadable key: {exc}") from exc
+
+
+def _private_key(label: str, der: bytes) -> PrivateKey:
     if label == "PRIVATE KEY":
         der = _items(_items(der)[0][1])[2][1]
     elif label != "RSA PRIVATE KEY":
