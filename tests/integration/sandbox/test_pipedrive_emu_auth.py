@@ -3,25 +3,13 @@ authorization code, refresh, expiry and revocation, the gateway 401/403 bodies a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from pipedrive_emu_support import Pipe, running, sample
+from pipedrive_emu_support import Pipe, sample
 
 PERSONS = "/api/v2/persons"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Pipe]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def pipe(served: Pipe) -> Pipe:
-    return served.fresh()
 
 
 def _token(pipe: Pipe, **form: str) -> requests.Response:

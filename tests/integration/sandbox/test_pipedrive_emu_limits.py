@@ -5,25 +5,13 @@ their headers and Retry-After, the daily token budget, and the shared fault knob
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
-from pipedrive_emu_support import Pipe, running, sample
+from pipedrive_emu_support import Pipe, sample
 
 PERSONS = "/api/v2/persons"
 SEARCH = "/api/v2/persons/search"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Pipe]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def pipe(served: Pipe) -> Pipe:
-    return served.fresh()
 
 
 def test_every_response_carries_the_limit_headers(pipe: Pipe) -> None:

@@ -5,25 +5,12 @@ options, and the eventually consistent person search."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from pipedrive_emu_support import REP_1, REP_2, Pipe, running, sample, shape
+from pipedrive_emu_support import REP_1, REP_2, Pipe, sample, shape
 
 PERSONS = "/api/v2/persons"
 FIELDS = "/api/v2/personFields"
 SEARCH = "/api/v2/persons/search"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Pipe]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def pipe(served: Pipe) -> Pipe:
-    return served.fresh()
 
 
 def _field(pipe: Pipe, body: dict[str, object]) -> dict[str, object]:

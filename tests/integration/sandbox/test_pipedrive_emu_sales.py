@@ -4,24 +4,10 @@ status stamps and the won/lost incremental read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from pipedrive_emu_support import REP_1, REP_2, Pipe, running, sample, shape
+from pipedrive_emu_support import REP_1, REP_2, Pipe, sample, shape
 
 ACTIVITIES = "/api/v2/activities"
 DEALS = "/api/v2/deals"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Pipe]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def pipe(served: Pipe) -> Pipe:
-    return served.fresh()
 
 
 def test_the_sample_activity_request_gives_the_sample_response(pipe: Pipe) -> None:

@@ -10,29 +10,17 @@ import hmac
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from salesforce_emu_support import START, Force, running, sample
+from salesforce_emu_support import START, Force, sample
 
 from scorebridge.sandbox.salesforce import rsa
 from scorebridge.sandbox.salesforce.auth import JWT_GRANT
 
 LEADS = "SELECT Id FROM Lead"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Force]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def force(served: Force) -> Force:
-    return served.fresh()
 
 
 def _jwt(claims: dict[str, Any], sign: Any) -> str:

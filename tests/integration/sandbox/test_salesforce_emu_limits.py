@@ -5,24 +5,12 @@ no 429: an injected burst answers REQUEST_LIMIT_EXCEEDED)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
-from salesforce_emu_support import API, Force, running, sample
+from salesforce_emu_support import API, Force, sample
 
 LEADS = "SELECT Id FROM Lead"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Force]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def force(served: Force) -> Force:
-    return served.fresh()
 
 
 def test_every_call_carries_its_usage_and_a_collection_counts_once(force: Force) -> None:

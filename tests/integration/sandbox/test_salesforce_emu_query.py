@@ -5,28 +5,16 @@ updated/deleted feeds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from salesforce_emu_support import API, Force, running, sample
+from salesforce_emu_support import API, Force, sample
 
 CHANGED = (
     "SELECT Id, Email, FirstName, LastName, Company, Status, Rating, OwnerId, IsConverted, "
     "ConvertedContactId, SystemModstamp, LastModifiedDate FROM Lead "
     "WHERE SystemModstamp >= {since} ORDER BY SystemModstamp, Id"
 )
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Force]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def force(served: Force) -> Force:
-    return served.fresh()
 
 
 def _many_leads(force: Force, count: int) -> None:

@@ -4,11 +4,9 @@ sObject collections with per-item failures, all-or-none and injected lock errors
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from salesforce_emu_support import Force, running, sample
+from salesforce_emu_support import Force, sample
 
 SCORE = sample("tooling_customfield_number_request.json")
 MAUTIC_ID = {
@@ -16,17 +14,6 @@ MAUTIC_ID = {
     "Metadata": {"label": "Mautic Contact Id", "type": "Text", "length": 18,
                  "externalId": True, "unique": True},
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Force]:
-    with running() as started:
-        yield started
-
-
-@pytest.fixture
-def force(served: Force) -> Force:
-    return served.fresh()
 
 
 def _lead(force: Force, last: str) -> str:

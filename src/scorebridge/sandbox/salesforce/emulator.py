@@ -28,7 +28,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from scorebridge.sandbox.base import Faults, Request, Response, SandboxClock
-from scorebridge.sandbox.control import ControlTable, dispatch, seeded_world
+from scorebridge.sandbox.control import ControlTable, dispatch, item_failures, seeded_world
 from scorebridge.sandbox.routes import RouteTable
 from scorebridge.sandbox.salesforce import composite, errors, rsa, sobjects, tooling
 from scorebridge.sandbox.salesforce.auth import LOGIN_AUDIENCES, Auth, AuthSettings
@@ -231,7 +231,7 @@ class SalesforceEmulator:
             version,
             self.clock.now(),
             self.cursors,
-            self._item_fails(request),
+            item_failures(self._faults, self._rng, request),
         )
         try:
             return match.spec(call)
@@ -254,15 +254,6 @@ class SalesforceEmulator:
             return None
         approved = user["IsActive"] and user["ProfileId"] == profile_id(org, INTEGRATION_PROFILE)
         return str(user["Id"]), bool(approved)
-
-    def _item_fails(self, request: Request) -> Any:
-        ratio = self._faults.batch_item_failure_ratio
-        targeted = request.path.startswith(self._faults.path_prefix)
-
-        def draw() -> bool:
-            return targeted and ratio > 0 and self._rng.random() < ratio
-
-        return draw
 
     def _post_settings(self, request: Request) -> Response:
         self.apply_settings(dict(request.json() or {}))
