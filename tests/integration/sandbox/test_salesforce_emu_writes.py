@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from salesforce_emu_support import Force, sample
 
 SCORE = sample("tooling_customfield_number_request.json")
@@ -26,7 +28,7 @@ def _field(force: Force, body: dict[str, Any]) -> dict[str, Any]:
     return dict(answer.json())
 
 
-def _grant(force: Force, field: str) -> None:
+def _grant(force: Force, field: str, **permissions: bool) -> requests.Response:
     user = force.query("SELECT ProfileId FROM User WHERE Username = "
                        f"'{force.creds['username']}'")["records"][0]  # fmt: skip
     permission_set = force.query(
@@ -34,8 +36,8 @@ def _grant(force: Force, field: str) -> None:
         f"AND ProfileId = '{user['ProfileId']}'"
     )["records"][0]["Id"]
     grant = {"ParentId": permission_set, "SobjectType": field.split(".")[0], "Field": field,
-             "PermissionsRead": True, "PermissionsEdit": True}  # fmt: skip
-    assert force.call("POST", "/sobjects/FieldPermissions", grant).status_code == 201
+             "PermissionsRead": True, "PermissionsEdit": True, **permissions}  # fmt: skip
+    return force.call("POST", "/sobjects/FieldPermissions", grant)
 
 
 def test_create_read_update_with_salesforce_rules(force: Force) -> None:
@@ -75,6 +77,7 @@ def test_create_read_update_with_salesforce_rules(force: Force) -> None:
     converted = force.query("SELECT Id FROM Lead WHERE IsConverted = true")["records"][0]["Id"]
     answer = force.call("PATCH", f"/sobjects/Lead/{converted}", {"Rating": "Hot"})
     assert answer.json()[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+    assert force.call("PUT", f"/sobjects/Lead/{lead}", {"Rating": "Hot"}).status_code == 405
     missing = force.call("GET", "/sobjects/Lead/00QDn0000000999AAA")
     assert missing.status_code == 404
     assert missing.json() == sample("error_404_not_found.json")
@@ -117,7 +120,11 @@ def test_custom_fields_stay_invisible_until_field_level_security_is_granted(
     assert [r["DeveloperName"] for r in tooling["records"]] == ["Mautic_Score"]
     again = force.call("POST", "/tooling/sobjects/CustomField", SCORE)
     assert again.json()[0]["errorCode"] == "DUPLICATE_DEVELOPER_NAME"
-    _grant(force, "Lead.Mautic_Score__c")
+    edit_only = _grant(force, "Lead.Mautic_Score__c", PermissionsRead=False)
+    assert edit_only.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert _grant(force, "Lead.Mautic_Score__c").status_code == 201
+    assert _grant(force, "Lead.Mautic_Score__c").json()[0]["errorCode"] == "DUPLICATE_VALUE"
+    assert _grant(force, "Lead.Email").json()[0]["errorCode"] == "INVALID_FIELD"
     described = force.call("GET", "/sobjects/Lead/describe").json()
     score = next(f for f in described["fields"] if f["name"] == "Mautic_Score__c")
     assert (score["type"], score["precision"], score["scale"], score["custom"]) == (

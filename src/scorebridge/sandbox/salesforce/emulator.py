@@ -221,6 +221,9 @@ class SalesforceEmulator:
 
     def _route(self, request: Request, version: str, rest: str, user: str) -> Response:
         match = self.routes.match(request.method, rest)
+        if match is None and self.routes.allows(rest):
+            message = f"HTTP Method '{request.method}' not allowed."
+            return errors.ApiError(405, "METHOD_NOT_ALLOWED", message).response()
         if match is None:
             return errors.not_found().response()
         self.org.running_user = user

@@ -27,6 +27,14 @@ NUMBER_TYPES = ("double", "currency", "percent", "int")
 class OrgView(Protocol):
     """What the rules read from the org."""
 
+    def spec(self, name: str) -> ObjectSpec | None:
+        """An object by name."""
+        ...
+
+    def rows(self, name: str, deleted: bool = False) -> Any:
+        """An object's live records."""
+        ...
+
     def find(self, record_id: str, deleted: bool = False) -> tuple[ObjectSpec, Any] | None:
         """A record by id."""
         ...
@@ -86,6 +94,8 @@ def clean(
                     [name],
                 )
     merged = {**(current or {}), **out}
+    if spec.name == "FieldPermissions":
+        _field_permission(org, merged, (current or {}).get("Id"))
     if spec.name == "Task" and merged.get("WhatId") and str(merged.get("WhoId")).startswith("00Q"):
         raise errors.bad(
             "FIELD_INTEGRITY_EXCEPTION",
@@ -93,6 +103,36 @@ def clean(
             ["WhatId"],
         )
     return out
+
+
+def _field_permission(org: OrgView, grant: dict[str, Any], own: str | None) -> None:
+    """A FieldPermissions row names an existing custom field of its SobjectType, grants Edit only
+    with Read, and is the only row for its permission set and field."""
+    object_name, _, name = str(grant.get("Field")).partition(".")
+    target = org.spec(object_name)
+    field_spec = target.field(name) if target else None
+    if target is None or field_spec is None or not field_spec.custom:
+        raise errors.bad("INVALID_FIELD", f"Field: bad value: {grant.get('Field')}", ["Field"])
+    if str(grant.get("SobjectType")).lower() != target.name.lower():
+        raise errors.bad(
+            "FIELD_INTEGRITY_EXCEPTION", "SobjectType must be the object of Field", ["SobjectType"]
+        )
+    if grant.get("PermissionsEdit") and not grant.get("PermissionsRead"):
+        raise errors.bad(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Permission Edit depends on permission(s): Read",
+            ["PermissionsRead"],
+        )
+    for other in org.rows("FieldPermissions"):
+        same = other["ParentId"] == grant.get("ParentId") and other["Field"].lower() == (
+            str(grant["Field"]).lower()
+        )
+        if same and other["Id"] != own:
+            raise errors.bad(
+                "DUPLICATE_VALUE",
+                f"duplicate value found: Field duplicates value on record with id: {other['Id']}",
+                ["Field"],
+            )
 
 
 def _given(values: dict[str, Any], name: str) -> bool:
