@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-
 from salesforce_emu_support import Force, sample
 
 SCORE = sample("tooling_customfield_number_request.json")
