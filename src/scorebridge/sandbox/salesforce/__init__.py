@@ -8,9 +8,9 @@ control routes), ``routing`` (what handlers get), ``auth`` (token endpoint, sess
 (RS256 with the standard library), ``limits`` (the daily API allocation), ``sobjects`` (record
 and query resources), ``composite`` (sObject collections), ``tooling`` (CustomField),
 ``soql`` (parser), ``query`` (execution), ``cursors`` (query locators), ``org`` (records,
-field-level security), ``writes`` (write rules), ``schema`` (objects and fields), ``ids``,
-``values``, ``errors``, ``loader`` (setup and World -> org). Nothing here imports
-:mod:`scorebridge.crm`.
+field-level security), ``writes`` (write rules), ``schema`` (object and field shapes),
+``standard`` (the standard objects), ``ids``, ``values``, ``errors``, ``loader`` (setup and
+World -> org). Nothing here imports :mod:`scorebridge.crm`.
 """
 
 from scorebridge.sandbox.salesforce.emulator import SalesforceEmulator

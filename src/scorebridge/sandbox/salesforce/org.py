@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from scorebridge.sandbox.salesforce import errors, ids
-from scorebridge.sandbox.salesforce.schema import STAGES, FieldSpec, ObjectSpec, standard_objects
+from scorebridge.sandbox.salesforce.schema import FieldSpec, ObjectSpec
+from scorebridge.sandbox.salesforce.standard import STAGES, standard_objects
 from scorebridge.sandbox.salesforce.writes import clean
 
 Record = dict[str, Any]
