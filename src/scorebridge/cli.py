@@ -217,6 +217,9 @@ def sandbox(
     tls: bool = typer.Option(
         False, "--tls", help="Serve https with a fresh self-signed certificate (ca_bundle)."
     ),
+    crm: list[str] = typer.Option(  # noqa: B008
+        None, "--crm", help="CRM emulator to start (repeatable): hubspot, pipedrive, salesforce."
+    ),
 ) -> None:
     """Serve the Mautic and CRM emulators on 127.0.0.1 with a seeded world (Ctrl-C stops)."""
     from scorebridge.sandbox.runner import SandboxOptions, serve
@@ -234,10 +237,14 @@ def sandbox(
             stderr.print(f"TLS CA bundle: {mautic['ca_bundle']}", highlight=False)
         stderr.print("serving; Ctrl-C or SIGTERM stops", highlight=False)
 
-    options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port, tls=tls)
+    crms = tuple(crm) if crm else None
+    options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port, tls=tls, crms=crms)
     stderr.print(f"seeding {contacts} contacts x {days} days (seed {seed}) ...", highlight=False)
     try:
         code = serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)
+    except ValueError as exc:  # an unknown --crm
+        stderr.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     except OSError as exc:  # port taken, ready/config path not writable
         stderr.print(
             f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True

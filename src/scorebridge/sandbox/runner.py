@@ -4,8 +4,11 @@ seeded with one generated world; write the ready file and a ``scorebridge.toml``
 Owns process-level wiring only (ports, files, signals); the emulators own their behaviour.
 A CRM emulator joins with one line in :data:`CRM_EMULATORS` (``name -> "module:Class"``); it must
 implement the base ``Emulator`` protocol plus ``load(world)``, and may offer ``credentials() ->
-dict`` (else its ``token`` attribute is used) for the ready file. Entries whose module cannot be
-imported are skipped.
+dict`` (else its ``token`` attribute is used) for the ready file and a ``base_url`` attribute (set
+to its URL once it listens: what it answers as its own address, e.g. an OAuth ``instance_url``).
+Entries whose module cannot be imported are skipped. ``SandboxOptions.crms`` picks some of them
+(default: all). The written config names the first started CRM whose kind the configuration
+accepts (:data:`CONFIG_KINDS`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,11 @@ from scorebridge.sandbox.tls import SandboxTLS, generate_tls
 #: CRM emulators started next to Mautic: name -> "module:Class".
 CRM_EMULATORS: dict[str, str] = {
     "hubspot": "scorebridge.sandbox.hubspot:HubSpotEmulator",
+    "pipedrive": "scorebridge.sandbox.pipedrive:PipedriveEmulator",
+    "salesforce": "scorebridge.sandbox.salesforce:SalesforceEmulator",
 }
+#: CRM kinds a written ``scorebridge.toml`` may name (those ``[crm] kind`` accepts).
+CONFIG_KINDS = ("hubspot",)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,16 @@ class SandboxOptions:
     port: int = 0  # Mautic's port; 0 picks a free one (CRMs always get free ports)
     tls: bool = False  # serve https with a fresh self-signed certificate (see sandbox.tls)
     now: datetime | None = None  # the end of the seeded history (default: the current time)
+    crms: tuple[str, ...] | None = None  # CRM emulators to start (default: every registered one)
+
+
+def crm_names(requested: tuple[str, ...] | None) -> list[str]:
+    """The CRM emulators to start, in registry order; ``ValueError`` names an unknown one."""
+    unknown = sorted(set(requested or ()) - set(CRM_EMULATORS))
+    if unknown:
+        known = ", ".join(CRM_EMULATORS)
+        raise ValueError(f"unknown CRM emulator(s) {', '.join(unknown)}; known: {known}")
+    return [name for name in CRM_EMULATORS if requested is None or name in requested]
 
 
 def _crm_class(spec: str) -> Any | None:
@@ -76,6 +93,7 @@ class Sandbox:
         from scorebridge.sandbox.seed import generate_world  # heavy; only when starting
 
         options = self.options
+        names = crm_names(options.crms)
         world = generate_world(
             contacts=options.contacts,
             days=options.days,
@@ -84,8 +102,8 @@ class Sandbox:
         )
         self.mautic.load(world)
         self.reps = [user.email for user in world.users]
-        for name, spec in CRM_EMULATORS.items():
-            cls = _crm_class(spec)
+        for name in names:
+            cls = _crm_class(CRM_EMULATORS[name])
             if cls is None:
                 continue
             crm = cls()
@@ -97,6 +115,8 @@ class Sandbox:
         self.servers["mautic"] = RunningServer(self.mautic, options.port, context)
         for name, crm in self.crms.items():
             self.servers[name] = RunningServer(crm, 0, context)
+            if hasattr(crm, "base_url"):
+                crm.base_url = self.servers[name].url
         return self.ready_info()
 
     def ready_info(self) -> dict[str, Any]:
@@ -174,7 +194,7 @@ def write_config(path: Path, info: dict[str, Any]) -> None:
     ]
     if mautic.get("ca_bundle"):
         lines.append(f"ca_bundle = {_toml_string(mautic['ca_bundle'])}")
-    crm_name = next((name for name in info if name != "mautic"), None)
+    crm_name = next((name for name in info if name in CONFIG_KINDS), None)
     if crm_name is not None:
         crm = info[crm_name]
         lines += [

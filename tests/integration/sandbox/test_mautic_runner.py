@@ -15,6 +15,8 @@ from typing import Any
 
 import requests
 
+from scorebridge.sandbox.runner import CONFIG_KINDS
+
 
 def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     ready = tmp_path / "ready.json"
@@ -80,7 +82,7 @@ def test_sandbox_serves_mautic_and_stops_cleanly_on_sigterm(tmp_path: Path) -> N
         assert stat.S_IMODE(os.stat(password_file).st_mode) == 0o600
         assert config["scoring"]["rules"].endswith("config/scoring.example.toml")
         for name, entry in ready.items():
-            if name != "mautic":
+            if name in CONFIG_KINDS:
                 assert config["crm"]["kind"] == name
                 assert config["crm"]["url"] == entry["url"]
     finally:
