@@ -29,8 +29,12 @@ def test_selected_crms_start_with_fresh_credentials_and_their_own_urls(tmp_path:
             "client_secret",
             "refresh_token",
             "company_domain",
+            "reps",
         }
-        assert set(salesforce) == {"url", "client_id", "client_secret", "username", "api_version"}
+        assert set(salesforce) == {
+            "url", "client_id", "client_secret", "username", "api_version", "reps"
+        }  # fmt: skip
+        assert pipedrive["reps"] == salesforce["reps"]  # the world's sales reps, by e-mail
         for name in ("pipedrive", "salesforce"):
             assert info[name]["client_secret"] != other[name]["client_secret"]
         persons = requests.get(
