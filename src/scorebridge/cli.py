@@ -456,6 +456,12 @@ def demo(
     raise typer.Exit(run_demo(Console(), workdir))
 
 
+from scorebridge import cli_setup  # noqa: E402 - the command modules register after the helpers
+
+app.command("init")(cli_setup.init)
+app.add_typer(cli_setup.config_app, name="config")
+
+
 def main() -> None:
     """Entry point: run the app and turn errors into the exit codes of DESIGN §7."""
     try:
