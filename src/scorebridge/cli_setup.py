@@ -39,3 +39,29 @@ def init(
         f"next: edit {config}, put the secrets in files (chmod 600) or the environment, then "
         f"`scorebridge --config {config} doctor`"
     )
+
+
+@config_app.command("show")
+def show(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """The effective configuration (file, environment, credentials, defaults), secrets masked,
+    and where each value came from."""
+    import json
+
+    from scorebridge.cli import emit_json, state
+    from scorebridge.config import load_config
+
+    settings = load_config(state.config_path)
+    values = settings.effective_values()
+    if as_json:
+        emit_json(
+            {
+                "config_file": str(settings.path),
+                "settings": {v.key: {"value": v.value, "source": v.source} for v in values},
+            }
+        )
+        return
+    typer.echo(f"# effective configuration of {settings.path}")
+    for v in values:
+        typer.echo(f"{v.key} = {json.dumps(v.value)}  # {v.source}")

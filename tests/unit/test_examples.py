@@ -24,7 +24,7 @@ def test_init_writes_a_configuration_that_loads_and_whose_rules_compile(tmp_path
     assert [w.path.name for w in written] == ["scorebridge.toml", "scoring.toml"]
     config = tmp_path / "etc" / "scorebridge.toml"
     assert "# " in config.read_text()  # commented, not a bare dump
-    settings = load_config(config, environ={"SCOREBRIDGE_MAUTIC_PASSWORD": "from-the-env"})
+    settings = load_config(config, environ={"SCOREBRIDGE_MAUTIC__PASSWORD": "from-the-env"})
     assert settings.scoring.rules == tmp_path / "etc" / "scoring.toml"
     assert compile_rules(load_rules(settings.scoring.rules)).groups
 
