@@ -16,6 +16,7 @@ dotted key, what is wrong and what to do, e.g.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import stat
@@ -84,6 +85,16 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
     base = (info.context or {}).get("base_dir")
     path = value.expanduser()
     return path if path.is_absolute() or base is None else Path(base) / path
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(
+            f"expected an IP address such as 127.0.0.1 or ::1, got {value!r}"
+        ) from None
+    return value
 
 
 def _existing_file(value: Path) -> Path:
@@ -326,6 +337,9 @@ class DaemonSettings(_Section):
     """The long-running process."""
 
     health_port: int | None = Field(default=None, ge=1, le=65535)
+    #: The address /healthz and /metrics listen on (another than loopback is logged as a
+    #: warning: the endpoint has no authentication).
+    health_bind: Annotated[str, AfterValidator(_ip_address)] = "127.0.0.1"
     lock_file: RelPath | None = None
 
 

@@ -89,3 +89,15 @@ def recent_runs(conn: Connection, limit: int = 10, command: str | None = None) -
         )
         for r in conn.execute(stmt)
     ]
+
+
+def last_finished(conn: Connection, command: str, outcome: Outcome = "ok") -> datetime | None:
+    """When the latest ``command`` run with ``outcome`` finished (``None``: never)."""
+    stmt = (
+        sa.select(_run.c.finished_at)
+        .where(_run.c.command == command, _run.c.outcome == outcome)
+        .order_by(_run.c.id.desc())
+        .limit(1)
+    )
+    found: datetime | None = conn.execute(stmt).scalar()
+    return found
