@@ -57,6 +57,22 @@ def print_status(snapshot: dict[str, Any]) -> None:
         + ("free" if lease is None else f"{lease['holder']} (expires {lease['expires_at']})"),
         highlight=False,
     )
+    waiting = snapshot.get("outbox_next") or []
+    if waiting:
+        due = Table(title="outbox: next attempts")
+        for title in ("id", "system", "op", "contact", "attempts", "next attempt", "last error"):
+            due.add_column(title, overflow="fold")
+        for op in waiting:
+            due.add_row(
+                str(op["id"]),
+                op["system"],
+                op["op"],
+                str(op["contact_id"] or "-"),
+                str(op["attempts"]),
+                op["next_attempt_at"] or "-",
+                escape(_short(op["last_error"] or "", 40)),
+            )
+        console.print(due)
     runs = Table(title="last runs")
     for title in ("id", "command", "started", "seconds", "outcome", "requests", "error"):
         runs.add_column(title)
