@@ -23,10 +23,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(300)]
 WAIT = 120.0
 
 
-def wait_for(condition: Callable[[], bool], what: str) -> None:
+def wait_for(condition: Callable[[], bool], what: str, logs: dict[str, Path]) -> None:
     deadline = time.monotonic() + WAIT
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() > deadline:
+            tails = "\n".join(f"--- {n}:\n{p.read_text()[-2000:]}" for n, p in logs.items())
+            raise AssertionError(f"timed out waiting for {what}\n{tails}")
         time.sleep(0.2)
 
 
@@ -73,15 +75,19 @@ def test_two_daemons_on_one_postgresql_store_never_write_twice(
     try:
         start("first")
         start("second")  # both race for the lease
-        wait_for(lambda: sum(said(n, "another instance holds the lease") for n in logs) == 1, "")
+        wait_for(
+            lambda: sum(said(n, "another instance holds the lease") for n in logs) == 1,
+            "one daemon to wait for the other's lease",
+            logs,
+        )
         active, waiting = (
             ("first", "second") if said("second", "another instance") else ("second", "first")
         )
-        wait_for(lambda: said(active, 'msg="cycle finished"') >= 3, "three cycles")
+        wait_for(lambda: said(active, 'msg="cycle finished"') >= 3, "three cycles", logs)
         assert said(waiting, 'msg="cycle started"') == 0, "the waiting daemon ran a cycle"
         procs[active].send_signal(signal.SIGTERM)
         assert procs[active].wait(timeout=60) == 0, logs[active].read_text()[-3000:]
-        wait_for(lambda: said(waiting, 'msg="cycle finished"') >= 2, "the take-over")
+        wait_for(lambda: said(waiting, 'msg="cycle finished"') >= 2, "the take-over", logs)
         procs[waiting].send_signal(signal.SIGTERM)
         assert procs[waiting].wait(timeout=60) == 0, logs[waiting].read_text()[-3000:]
     finally:
