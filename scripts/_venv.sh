@@ -1,6 +1,8 @@
 # Sourced by scripts/*: create or reuse .venv and install the project with its test extras.
-# Reinstalls only when pyproject.toml changed since the last install. pip's output goes to
-# .venv/install.log and is shown only if the install fails.
+# Every dependency comes from requirements/dev.txt (pinned, with hashes: pip refuses anything
+# else; ./scripts/lock refreshes it), then the project itself, editable, without resolving again.
+# Reinstalls only when pyproject.toml or the lock changed since the last install. pip's output
+# goes to .venv/install.log and is shown only if the install fails.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -13,12 +15,14 @@ if [ ! -x "$venv/bin/python" ]; then
   "$py" -m venv "$venv"
 fi
 stamp="$venv/.scorebridge-installed"
-if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
+lock="$root/requirements/dev.txt"
+if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
   echo "Installing scorebridge and its dependencies into .venv (first run only, about a minute) ..." >&2
   log="$venv/install.log"
   pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
-  if ! { "${pip[@]}" install --quiet --upgrade pip \
-         && "${pip[@]}" install --quiet --no-warn-script-location -e "$root[test]"; } >"$log" 2>&1; then
+  if ! { "${pip[@]}" install --quiet --no-warn-script-location --require-hashes -r "$lock" \
+         && "${pip[@]}" install --quiet --no-warn-script-location --no-deps --no-build-isolation \
+              -e "$root"; } >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "installing into .venv failed; the whole log is $log" >&2
     exit 1

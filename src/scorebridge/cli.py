@@ -34,8 +34,9 @@ app = typer.Typer(
     name="scorebridge",
     help="Lead scoring between Mautic and your CRM: pull, score, explain, write back.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 stderr = Console(stderr=True)
 
@@ -67,8 +68,14 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs on stderr."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
 ) -> None:
     state.config_path = config or Path(os.environ.get("SCOREBRIDGE_CONFIG", "scorebridge.toml"))
+    if verbose or quiet:
+        from scorebridge.logging import override_level
+
+        override_level("debug" if verbose else "error")
 
 
 def emit_json(document: Any) -> None:
@@ -93,6 +100,15 @@ def _scoring() -> tuple[Any, Any]:
     settings = load_config(state.config_path)
     rules = compile_rules(load_rules(settings.scoring.rules))
     return open_store(settings.store.url), rules
+
+
+def check_choice(value: str | None, allowed: list[str], option: str) -> None:
+    """A value of ``option`` that the rule file does not know is a usage error (exit 2)."""
+    if value is not None and value not in allowed:
+        raise typer.BadParameter(
+            f"unknown {option.lstrip('-')} {value!r}; the rule file has: {', '.join(allowed)}",
+            param_hint=option,
+        )
 
 
 def _as_of(value: str | None) -> Any:
@@ -149,6 +165,8 @@ def leads(
 
     store, rules = _scoring()
     with store:
+        check_choice(band, [rules.base_band, *(name for name, _ in rules.bands)], "--band")
+        check_choice(group, list(rules.groups), "--group")
         if as_of is None:
             rows = read_leads(store, band=band, group=group, limit=limit)
         else:
@@ -436,6 +454,9 @@ def sync(
     ),
     as_of: str = typer.Option(None, "--as-of", help="Score at this ISO time (default: now)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    details: bool = typer.Option(
+        False, "--details", help="With --dry-run: list each planned write, not a summary."
+    ),
 ) -> None:
     """Run exactly one cycle: pull, score, plan and push to both systems."""
     from scorebridge.runtime import open_runtime
@@ -466,7 +487,7 @@ def sync(
     if as_json:
         emit_json(report.as_dict())
     else:
-        print_cycle(report)
+        print_cycle(report, details=details)
     if report.problems:  # what was done is committed; the rest waits for the next cycle
         raise typer.Exit(1)
 
@@ -492,10 +513,19 @@ def demo(
     raise typer.Exit(run_demo(Console(), workdir))
 
 
+from scorebridge import cli_guard, cli_setup  # noqa: E402 - commands register after the helpers
+
+app.command("init")(cli_setup.init)
+app.add_typer(cli_setup.config_app, name="config")
+cli_guard.guard_store_commands(app, lambda: state.config_path)
+
+
 def main() -> None:
     """Entry point: run the app and turn errors into the exit codes of DESIGN §7."""
     try:
-        app()
+        command = typer.main.get_command(app)
+        cli_guard.flags_as_flags(command)
+        command()
     except ConfigError as exc:
         stderr.print(
             f"[red]configuration error:[/red] {escape(redact(str(exc)))}",

@@ -1,10 +1,12 @@
 """The connection and schedule settings (``scorebridge.toml``), validated at load.
 
 Owns: the pydantic models of every key (unknown keys are errors), durations such as ``"5m"``,
-relative paths (resolved against the file's directory), and secrets: each comes from an
-environment variable, else a ``*_file`` (refused unless only its owner can read it), else the
-TOML value, and is kept as :class:`~pydantic.SecretStr` (never in a repr) and registered for
-redaction (never in a log).
+relative paths (resolved against the file's directory, wherever the value came from), and
+secrets: each is the value given or read from its ``*_file`` (refused unless only its owner can
+read it), kept as :class:`~pydantic.SecretStr` (never in a repr) and registered for redaction
+(never in a log). Any key may also come from the environment (``SCOREBRIDGE_<SECTION>__<KEY>``)
+and a secret from a systemd credential: :mod:`scorebridge.settings_sources` layers those over
+the file and remembers where each value came from (:attr:`Settings.sources`).
 Must not: open connections, read the scoring rules themselves (only their path), or log.
 
 Every problem becomes one :class:`~scorebridge.errors.ConfigError` that names the file, the
@@ -14,6 +16,7 @@ dotted key, what is wrong and what to do, e.g.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import stat
@@ -41,6 +44,13 @@ from sqlalchemy.exc import ArgumentError
 
 from scorebridge.errors import ConfigError
 from scorebridge.logging import register_secret
+from scorebridge.settings_sources import (
+    DEFAULT,
+    EffectiveValue,
+    RawConfig,
+    effective_values,
+    layered_config,
+)
 
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -75,6 +85,16 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
     base = (info.context or {}).get("base_dir")
     path = value.expanduser()
     return path if path.is_absolute() or base is None else Path(base) / path
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(
+            f"expected an IP address such as 127.0.0.1 or ::1, got {value!r}"
+        ) from None
+    return value
 
 
 def _existing_file(value: Path) -> Path:
@@ -119,13 +139,14 @@ class PageSizes(_Section):
     stats: int = Field(default=500, ge=1, le=5000)
 
 
-def _resolve_secrets(data: Any, info: ValidationInfo, section: str, secrets: dict[str, str]) -> Any:
-    """Fill each secret from its env var, else its ``*_file``, else leave the TOML value."""
+def _resolve_secrets(data: Any, info: ValidationInfo, section: str, keys: tuple[str, ...]) -> Any:
+    """Fill each secret from its ``*_file`` unless the value itself is given (the environment
+    and systemd credentials were layered in before: :mod:`scorebridge.settings_sources`)."""
     if not isinstance(data, dict):
         return data
     data = dict(data)
     context = info.context or {}
-    for key, env_var in secrets.items():
+    for key in keys:
         file_key = f"{key}_file"
         if data.get(key) is not None and data.get(file_key) is not None:
             raise ConfigError(
@@ -133,10 +154,7 @@ def _resolve_secrets(data: Any, info: ValidationInfo, section: str, secrets: dic
                 file=context.get("file"),
                 key=f"{section}.{key}",
             )
-        env_value = context.get("environ", os.environ).get(env_var)
-        if env_value:
-            data[key] = env_value
-        elif data.get(file_key) is not None:
+        if data.get(file_key) is not None:
             path = _resolve_path(Path(str(data[file_key])), info)
             data[key] = _read_secret_file(path, context.get("file"), f"{section}.{file_key}")
     return data
@@ -160,9 +178,8 @@ def _read_secret_file(path: Path, file: str | None, key: str) -> str:
 
 
 class MauticSettings(_Section):
-    """How to reach Mautic. Secrets: ``SCOREBRIDGE_MAUTIC_PASSWORD`` and
-    ``SCOREBRIDGE_MAUTIC_CLIENT_SECRET`` override ``password(_file)`` and
-    ``client_secret(_file)``."""
+    """How to reach Mautic. Secrets: ``password(_file)`` or ``client_secret(_file)`` (or
+    ``SCOREBRIDGE_MAUTIC__PASSWORD``, a ``mautic.password`` systemd credential, ...)."""
 
     url: str
     auth: Literal["basic", "oauth2"] = "basic"
@@ -181,15 +198,7 @@ class MauticSettings(_Section):
     @model_validator(mode="before")
     @classmethod
     def _secrets(cls, data: Any, info: ValidationInfo) -> Any:
-        return _resolve_secrets(
-            data,
-            info,
-            "mautic",
-            {
-                "password": "SCOREBRIDGE_MAUTIC_PASSWORD",
-                "client_secret": "SCOREBRIDGE_MAUTIC_CLIENT_SECRET",
-            },
-        )
+        return _resolve_secrets(data, info, "mautic", ("password", "client_secret"))
 
     @field_validator("url")
     @classmethod
@@ -202,20 +211,21 @@ class MauticSettings(_Section):
     def _credentials(self) -> MauticSettings:
         if self.auth == "basic" and (not self.username or self.password is None):
             raise ValueError(
-                "basic auth needs username and a password (password_file, or the environment "
-                "variable SCOREBRIDGE_MAUTIC_PASSWORD)"
+                "basic auth needs username and a password (password_file, the environment "
+                "variable SCOREBRIDGE_MAUTIC__PASSWORD or the systemd credential mautic.password)"
             )
         if self.auth == "oauth2" and (not self.client_id or self.client_secret is None):
             raise ValueError(
-                "oauth2 needs client_id and a client secret (client_secret_file, or the "
-                "environment variable SCOREBRIDGE_MAUTIC_CLIENT_SECRET)"
+                "oauth2 needs client_id and a client secret (client_secret_file, the environment "
+                "variable SCOREBRIDGE_MAUTIC__CLIENT_SECRET or the systemd credential "
+                "mautic.client_secret)"
             )
         return self
 
 
 class CrmSettings(_Section):
-    """Which CRM, and how to reach it. ``SCOREBRIDGE_<KIND>_TOKEN`` (e.g.
-    ``SCOREBRIDGE_HUBSPOT_TOKEN``) overrides ``token(_file)``."""
+    """Which CRM, and how to reach it. The token: ``token(_file)``, or
+    ``SCOREBRIDGE_CRM__TOKEN``, or the systemd credential ``crm.token``."""
 
     kind: Literal["hubspot", "none"] = "none"
     url: str = "https://api.hubapi.com"
@@ -254,15 +264,14 @@ class CrmSettings(_Section):
     @model_validator(mode="before")
     @classmethod
     def _secrets(cls, data: Any, info: ValidationInfo) -> Any:
-        kind = str(data.get("kind", "none")) if isinstance(data, dict) else "none"
-        return _resolve_secrets(data, info, "crm", {"token": f"SCOREBRIDGE_{kind.upper()}_TOKEN"})
+        return _resolve_secrets(data, info, "crm", ("token",))
 
     @model_validator(mode="after")
     def _credentials(self) -> CrmSettings:
         if self.kind != "none" and self.token is None:
             raise ValueError(
-                f"crm kind {self.kind!r} needs a token (token_file, or the environment variable "
-                f"SCOREBRIDGE_{self.kind.upper()}_TOKEN)"
+                f"crm kind {self.kind!r} needs a token (token_file, the environment variable "
+                "SCOREBRIDGE_CRM__TOKEN or the systemd credential crm.token)"
             )
         return self
 
@@ -346,6 +355,9 @@ class DaemonSettings(_Section):
     """The long-running process."""
 
     health_port: int | None = Field(default=None, ge=1, le=65535)
+    #: The address /healthz and /metrics listen on (another than loopback is logged as a
+    #: warning: the endpoint has no authentication).
+    health_bind: Annotated[str, AfterValidator(_ip_address)] = "127.0.0.1"
     lock_file: RelPath | None = None
 
 
@@ -393,11 +405,23 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     _path: Path | None = PrivateAttr(default=None)
+    _raw: RawConfig = PrivateAttr(default_factory=RawConfig)
 
     @property
     def path(self) -> Path | None:
         """The file these settings were loaded from."""
         return self._path
+
+    def source_of(self, key: str) -> str:
+        """Where the dotted ``key`` came from: ``file PATH``, ``env VARIABLE``, ``credential
+        PATH`` or ``default``."""
+        return self._raw.source_of(tuple(key.split(".")))
+
+    def effective_values(self) -> list[EffectiveValue]:
+        """Every key with its value (secrets masked, a database password too) and its source."""
+        values = _shown(self.model_dump(by_alias=True))
+        values["store"]["url"] = make_url(self.store.url).render_as_string(hide_password=True)
+        return effective_values(values, self._raw)
 
     def secret_values(self) -> list[str]:
         """Every secret value, for :func:`scorebridge.logging.configure_logging`."""
@@ -407,8 +431,35 @@ class Settings(_Section):
         return values + ([str(store_password)] if store_password else [])
 
 
+def _shown(value: Any) -> Any:
+    """A dumped settings value as the TOML file would spell it (``"5m"``, ``"03:00"``)."""
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shown(v) for v in value]
+    if isinstance(value, SecretStr):
+        return "**********"
+    if isinstance(value, timedelta):
+        return _duration_text(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _duration_text(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit in ("d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate ``path``; ``environ`` (default ``os.environ``) supplies secrets.
+    """Read and validate ``path`` with the environment ``environ`` (default ``os.environ``:
+    ``SCOREBRIDGE_<SECTION>__<KEY>`` variables and ``$CREDENTIALS_DIRECTORY``) layered over it.
 
     Every secret found is registered with :func:`scorebridge.logging.register_secret`, so it is
     redacted from logs, tracebacks, dead letters and run errors from then on.
@@ -423,8 +474,8 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     except FileNotFoundError:
         raise ConfigError(
             "no such file; create one with `scorebridge sandbox --write-config "
-            f"{name}` (to try scorebridge against the sandbox) or copy "
-            "config/scorebridge.example.toml and edit it",
+            f"{name}` (to try scorebridge against the sandbox) or `scorebridge init "
+            f"{path.parent}` (a commented example to edit)",
             file=name,
         ) from None
     except OSError as exc:
@@ -433,26 +484,35 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=name) from exc
-    context = {
-        "base_dir": path.resolve().parent,
-        "file": name,
-        "environ": os.environ if environ is None else environ,
-    }
+    layers = layered_config(
+        data, file=name, model=Settings, environ=os.environ if environ is None else environ
+    )
+    context = {"base_dir": path.resolve().parent, "file": name}
     try:
-        settings = Settings.model_validate(data, context=context)
+        settings = Settings.model_validate(layers.data, context=context)
     except ValidationError as exc:
-        raise _config_error(exc, name) from None
+        raise _config_error(exc, name, layers) from None
     settings._path = path.resolve()
+    settings._raw = layers
     for secret in settings.secret_values():
         register_secret(secret)
     return settings
 
 
-def _config_error(exc: ValidationError, file: str) -> ConfigError:
-    problems = [_describe(err) for err in exc.errors(include_url=False)]
+def _config_error(exc: ValidationError, file: str, raw: RawConfig) -> ConfigError:
+    problems = [_attributed(_describe(err), raw) for err in exc.errors(include_url=False)]
     key, message = problems[0]
     more = "".join(f"\n{file}: {k}: {m}" if k else f"\n{file}: {m}" for k, m in problems[1:])
     return ConfigError(message + more, file=file, key=key or None)
+
+
+def _attributed(problem: tuple[str, str], raw: RawConfig) -> tuple[str, str]:
+    """Name the environment variable or credential a wrong value came from."""
+    key, message = problem
+    source = raw.source_of(tuple(key.split("."))) if key else DEFAULT
+    if source.startswith(("env ", "credential ")):
+        message += f" (from {source.replace('env ', 'the environment variable ', 1)})"
+    return key, message
 
 
 def _describe(err: Any) -> tuple[str, str]:
@@ -460,7 +520,7 @@ def _describe(err: Any) -> tuple[str, str]:
     key = ".".join(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
-        return key, "unknown key (check the spelling; config/scorebridge.example.toml lists all)"
+        return key, "unknown key (check the spelling; `scorebridge init` writes a file listing all)"
     if kind == "missing":
         return key, (f"missing [{key}] section" if len(loc) == 1 else "required key missing")
     message = str(err["ctx"]["error"]) if kind == "value_error" else err["msg"]

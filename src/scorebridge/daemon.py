@@ -48,9 +48,11 @@ from scorebridge.errors import (
 )
 from scorebridge.health import CycleReport, HealthServer, HealthState, Outcome
 from scorebridge.logging import redact
+from scorebridge.metrics import Metrics, read_store_figures
 from scorebridge.schedule import CYCLE_JOB, backoff_delay, build_scheduler
 from scorebridge.store.engine import Store, open_store
 from scorebridge.store.lease import DEFAULT_TTL, HeldLease, acquire_lease
+from scorebridge.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,10 @@ class Daemon(Generic[LeaseT]):
         clock: time for the schedule, durations and health (``SystemClock`` in production: the
             scheduler itself runs on real time).
         health: where cycle outcomes are counted (one is made if not given).
-        health_port: serve ``/healthz`` and ``/metrics`` on ``127.0.0.1:PORT`` (0 = any free).
+        health_port: serve ``/healthz`` and ``/metrics`` on ``health_bind:PORT`` (0 = any free).
+        health_bind: the address of the health endpoint (default 127.0.0.1).
+        notifier: systemd notifications (READY, STATUS, WATCHDOG, STOPPING); from the
+            environment if not given (does nothing outside systemd).
         heartbeat_every: seconds between lease heartbeats (well under the lease TTL).
         lease_poll_every: seconds between attempts while another instance holds the lease.
     """
@@ -134,6 +139,8 @@ class Daemon(Generic[LeaseT]):
         clock: Clock,
         health: HealthState | None = None,
         health_port: int | None = None,
+        health_bind: str = "127.0.0.1",
+        notifier: Notifier | None = None,
         heartbeat_every: float = 60.0,
         lease_poll_every: float = 2.0,
     ) -> None:
@@ -143,6 +150,8 @@ class Daemon(Generic[LeaseT]):
         self._clock = clock
         self.health = health or HealthState(interval=schedule.interval, clock=clock)
         self._health_port = health_port
+        self._health_bind = health_bind
+        self._notifier = notifier or Notifier()
         self._health_server: HealthServer | None = None
         self._heartbeat_every = heartbeat_every
         self._lease_poll_every = lease_poll_every
@@ -173,8 +182,10 @@ class Daemon(Generic[LeaseT]):
         duration of the call.
         """
         with self._signal_handlers() if handle_signals else nullcontext():
+            self._notifier.ready("waiting for the single-instance lease")
             lease = self._wait_for_lease()
             if lease is None:
+                self._notifier.stopping("stopped while waiting for the lease")
                 return EXIT_OK
             try:
                 return self._serve(lease)
@@ -215,6 +226,7 @@ class Daemon(Generic[LeaseT]):
             else:
                 log.info("lease taken")
                 return lease
+            self._notifier.watchdog()
             try:
                 stop = self._inbox.get(timeout=self._lease_poll_every)
             except queue.Empty:
@@ -232,7 +244,9 @@ class Daemon(Generic[LeaseT]):
         )
         try:
             if self._health_port is not None:
-                self._health_server = HealthServer(self.health, port=self._health_port)
+                self._health_server = HealthServer(
+                    self.health, port=self._health_port, host=self._health_bind
+                )
                 self._health_server.start()
             log.info(
                 "daemon started",
@@ -242,6 +256,9 @@ class Daemon(Generic[LeaseT]):
                 },
             )
             self._scheduler.start()
+            self._notifier.status(
+                f"running: a cycle every {self._schedule.interval.total_seconds():g} s"
+            )
             return self._main_loop(lease)
         finally:
             self._stopping.set()
@@ -255,13 +272,20 @@ class Daemon(Generic[LeaseT]):
         exit_code = EXIT_OK
         failures = 0
         next_heartbeat = self._clock.monotonic() + self._heartbeat_every
+        watchdog = self._notifier.watchdog_seconds
+        pet_every = self._heartbeat_every if watchdog is None else watchdog / 3
+        next_pet = self._clock.monotonic()
         while True:
+            if self._clock.monotonic() >= next_pet:
+                self._notifier.watchdog()
+                next_pet = self._clock.monotonic() + pet_every
+            wake_at = min(next_heartbeat, next_pet)
             try:
-                message = self._inbox.get(
-                    timeout=max(0.0, next_heartbeat - self._clock.monotonic())
-                )
+                message = self._inbox.get(timeout=max(0.0, wake_at - self._clock.monotonic()))
             except queue.Empty:
                 message = None
+                if self._clock.monotonic() < next_heartbeat:
+                    continue
             if message is None:
                 next_heartbeat = self._clock.monotonic() + self._heartbeat_every
                 if not self._heartbeat(lease):
@@ -287,6 +311,7 @@ class Daemon(Generic[LeaseT]):
         with self._lock:
             self._stopping.set()
             running = self._running_jobs
+        self._notifier.stopping(f"stopping ({reason})")
         if running:
             log.info(
                 "draining: the running cycle stops after its current page "
@@ -304,6 +329,7 @@ class Daemon(Generic[LeaseT]):
         try:
             lease.heartbeat()
         except LeaseLostError as exc:
+            self.health.lease_lost(str(exc))
             log.error("lease lost; stopping without writing", extra={"reason": str(exc)})
             return False
         except StateError as exc:
@@ -336,6 +362,7 @@ class Daemon(Generic[LeaseT]):
 
     def _run_cycle(self, cycle: Cycle, *, decay_sweep: bool) -> _JobFinished:
         kind = "decay sweep" if decay_sweep else "cycle"
+        self.health.cycle_started()
         log.info("cycle started", extra={"kind": kind})
         started = self._clock.monotonic()
         try:
@@ -410,6 +437,12 @@ def run_daemon(
     """
     clock = clock or SystemClock()
     with open_store(settings.store.url) as store:
+        health = HealthState(
+            interval=settings.schedule.interval,
+            clock=clock,
+            metrics=Metrics(None if settings.crm.kind == "none" else settings.crm.kind),
+            store_figures=lambda: read_store_figures(store),
+        )
         daemon: Daemon[HeldLease] = Daemon(
             acquire_lease=lambda: acquire_lease(
                 store, clock=clock, lock_path=settings.daemon.lock_file
@@ -417,7 +450,9 @@ def run_daemon(
             build_cycle=lambda lease: build_cycle(settings, store=store, lease=lease, clock=clock),
             schedule=settings.schedule,
             clock=clock,
+            health=health,
             health_port=settings.daemon.health_port,
+            health_bind=settings.daemon.health_bind,
             heartbeat_every=DEFAULT_TTL.total_seconds() / 3,
             lease_poll_every=lease_poll_every,
         )

@@ -33,6 +33,7 @@ from scorebridge.daemon import Daemon, StopCheck
 from scorebridge.demo_view import DemoView, LeadSnapshot
 from scorebridge.http import Timeouts, make_session
 from scorebridge.logging import configure_logging
+from scorebridge.metrics import route_class
 from scorebridge.sandbox.runner import Sandbox, SandboxOptions, write_config
 from scorebridge.sandbox.seed_stories import STORIES, STORY_COLD
 from scorebridge.sandbox.world import ASSETS, FORMS, PAGES
@@ -96,15 +97,10 @@ def classify(counts: dict[str, int]) -> tuple[int, int]:
     reads = writes = 0
     for key, n in counts.items():
         method, _, path = key.partition(" ")
-        is_read = (
-            method == "GET"
-            or path.endswith(("/search", "/batch/read"))
-            or path == "/oauth/v2/token"
-        )
-        if is_read:
-            reads += n
-        else:
+        if route_class(method, path) == "write":
             writes += n
+        else:
+            reads += n
     return reads, writes
 
 

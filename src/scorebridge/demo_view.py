@@ -303,12 +303,12 @@ class DemoView:
             "Everything that talks to Mautic or HubSpot (sync, pull, run, doctor) needs a sandbox: "
             f"`{program} sandbox --write-config scorebridge.toml` starts a fresh one (a new "
             "world; use a new directory for it).\n"
-            "Real instances: copy config/scorebridge.example.toml to scorebridge.toml, set "
-            '\\[mautic] url and auth and \\[crm] kind = "hubspot" with a private-app token; put '
-            "secrets in SCOREBRIDGE_MAUTIC_PASSWORD / SCOREBRIDGE_HUBSPOT_TOKEN or *_file "
-            "settings (chmod 600); copy config/scoring.example.toml to config/scoring.toml; "
-            "then `scorebridge doctor`, `scorebridge sync --dry-run`, and `scorebridge run` "
-            "(or config/systemd/scorebridge.service).",
+            f"Real instances: `{program} init DIR` writes a commented scorebridge.toml and "
+            'scoring.toml; set \\[mautic] url and auth and \\[crm] kind = "hubspot" with a '
+            "private-app token; put secrets in SCOREBRIDGE_MAUTIC__PASSWORD / "
+            "SCOREBRIDGE_CRM__TOKEN or *_file settings (chmod 600); then `scorebridge doctor`, "
+            "`scorebridge sync --dry-run`, and `scorebridge run` (as a service: "
+            f"`{program} init --print-unit`).",
             highlight=False,
         )
 

@@ -1,14 +1,20 @@
-"""The daemon's health and metrics: what ``/healthz`` and ``/metrics`` answer (DESIGN §7).
+"""The daemon's health: what ``/healthz`` answers, and the server of ``/healthz`` and
+``/metrics`` (DESIGN §7).
 
-Owns: :class:`HealthState`, which the daemon feeds with the outcome, duration and report of each
-cycle and which decides whether the daemon is healthy; the Prometheus text exposition of those
-figures (written by hand, format 0.0.4); and :class:`HealthServer`, a tiny HTTP server on a
-loopback address that serves both.
-Must not: bind anything but a 127.0.0.0/8 address, run or schedule cycles, read the store, or
-read the time except through the injected :class:`~scorebridge.clock.Clock`.
+Owns: :class:`HealthState`, which the daemon feeds (a cycle started, a cycle finished, the lease
+lost) and which decides whether the daemon is healthy and why not; and :class:`HealthServer`, a
+small HTTP server answering ``GET`` and ``HEAD`` on ``/healthz`` and ``/metrics`` (the series
+are :mod:`scorebridge.metrics`'s).
+Must not: run or schedule cycles, write to the store, or read the time except through the
+injected :class:`~scorebridge.clock.Clock`.
 
-Health rule: 200 while the last cycle did not fail and the last successful cycle finished less
-than three intervals ago (a fresh daemon counts from its start); 503 otherwise.
+Health rule, first match wins (``/healthz`` answers 503 with the reason, else 200):
+
+1. ``lease_lost``: the single-instance lease was taken over; the daemon is stopping.
+2. ``failing``: the last finished cycle failed (its redacted error is the reason).
+3. ``stalled``: no successful cycle for three intervals (a fresh daemon counts from its start),
+   unless a cycle is running and has run for less than ``max(3 intervals, 1 h)`` (a first sync
+   of a large Mautic is long, not stuck).
 """
 
 from __future__ import annotations
@@ -16,23 +22,28 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from scorebridge.clock import Clock
-from scorebridge.errors import ConfigError
+from scorebridge.errors import BridgeError, ConfigError
+from scorebridge.http.observers import add_observer
+from scorebridge.metrics import CONTENT_TYPE, Metrics, StoreFigures
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "failed", "interrupted"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "failed", "interrupted")
 STALE_AFTER_INTERVALS = 3
-METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Sample = tuple[dict[str, str], float]
+LONG_CYCLE = timedelta(hours=1)
+METRICS_CONTENT_TYPE = CONTENT_TYPE
 
 
 class CycleReport(Protocol):
@@ -75,21 +86,39 @@ class LastCycle:
 
 
 class HealthState:
-    """Thread-safe figures about the daemon's cycles, fed by the daemon, read by the server."""
+    """Thread-safe health of the daemon, fed by the daemon, read by the server.
 
-    def __init__(self, *, interval: timedelta, clock: Clock) -> None:
+    Args:
+        interval: the cycle interval (the stall rule counts in intervals).
+        clock: the time.
+        metrics: the series to feed (made with Mautic only if not given).
+        store_figures: reads the store's figures (outbox, dead letters, writes, last success)
+            for the metrics, at :meth:`refresh_store_figures` and after each cycle.
+    """
+
+    def __init__(
+        self,
+        *,
+        interval: timedelta,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        store_figures: Callable[[], StoreFigures] | None = None,
+    ) -> None:
         self._interval = interval
         self._clock = clock
+        self.metrics_registry = metrics or Metrics()
+        self._store_figures = store_figures
         self._lock = threading.Lock()
         self._started_at = clock.now()
         self._last: LastCycle | None = None
         self._last_success: datetime | None = None
-        self._cycles = dict.fromkeys(OUTCOMES, 0)
-        self._duration_sum = 0.0
-        self._requests: dict[str, int] = {}
-        self._events_pulled = 0
-        self._outbox_depth: dict[str, int] = {}
-        self._dead_letters: int | None = None
+        self._running_since: datetime | None = None
+        self._lease_lost: str | None = None
+
+    def cycle_started(self) -> None:
+        """A cycle began (a long one is not a stall)."""
+        with self._lock:
+            self._running_since = self._clock.now()
 
     def record_cycle(
         self,
@@ -103,31 +132,45 @@ class HealthState:
         now = self._clock.now()
         with self._lock:
             self._last = LastCycle(outcome, now, duration_seconds, error)
-            self._cycles[outcome] += 1
-            self._duration_sum += duration_seconds
+            self._running_since = None
             if outcome == "ok":
                 self._last_success = now
-            if report is not None:
-                for system, count in report.requests.items():
-                    self._requests[system] = self._requests.get(system, 0) + count
-                self._events_pulled += report.events_pulled
-                self._outbox_depth = dict(report.outbox_depth)
-                self._dead_letters = report.dead_letters
+        self.metrics_registry.record_cycle(outcome, duration_seconds, report)
+        if outcome == "ok":
+            self.metrics_registry.set_last_success(now)
+        self.refresh_store_figures()
+
+    def lease_lost(self, reason: str) -> None:
+        """The lease was taken over: unhealthy from now on."""
+        with self._lock:
+            self._lease_lost = reason
+
+    def refresh_store_figures(self) -> None:
+        """Read the store's figures into the metrics (a failed read is logged, not raised)."""
+        if self._store_figures is None:
+            return
+        try:
+            figures = self._store_figures()
+        except (BridgeError, SQLAlchemyError) as exc:  # the metrics must never stop the daemon
+            log.warning("could not read the store's figures for /metrics: %s", exc)
+            return
+        if figures.last_success is not None:
+            with self._lock:
+                if self._last_success is None or figures.last_success > self._last_success:
+                    self._last_success = figures.last_success
+        self.metrics_registry.set_store_figures(figures)
 
     def healthz(self) -> tuple[int, dict[str, Any]]:
         """The HTTP status (200 or 503) and the JSON body of ``/healthz``."""
         now = self._clock.now()
-        stale_after = self._interval * STALE_AFTER_INTERVALS
         with self._lock:
             last, last_success = self._last, self._last_success
-            if last is not None and last.outcome == "failed":
-                status = "failing"
-            elif now - (last_success or self._started_at) > stale_after:
-                status = "stale"
-            else:
-                status = "ok" if last_success is not None else "starting"
+            status, reason = self._verdict(now)
+            running = self._running_since
         body: dict[str, Any] = {
             "status": status,
+            "reason": reason,
+            "cycle_running_since": None if running is None else running.isoformat(),
             "last_cycle": None
             if last is None
             else {
@@ -140,104 +183,72 @@ class HealthState:
         }
         return (200 if status in ("ok", "starting") else 503), body
 
+    def _verdict(self, now: datetime) -> tuple[str, str | None]:
+        if self._lease_lost is not None:
+            return "lease_lost", f"the lease was lost: {self._lease_lost}"
+        if self._last is not None and self._last.outcome == "failed":
+            return "failing", f"the last cycle failed: {self._last.error or 'unknown error'}"
+        stale_after = self._interval * STALE_AFTER_INTERVALS
+        since = self._last_success or self._started_at
+        running = self._running_since
+        long_ok = running is not None and now - running < max(stale_after, LONG_CYCLE)
+        if now - since > stale_after and not long_ok:
+            return "stalled", (
+                f"no successful cycle since {since.isoformat()} "
+                f"(more than {STALE_AFTER_INTERVALS} intervals)"
+            )
+        return ("ok" if self._last_success is not None else "starting"), None
+
     def metrics(self) -> str:
-        """The Prometheus text exposition (format 0.0.4) of every figure."""
-        with self._lock:
-            lines = _family(
-                "scorebridge_cycles_total",
-                "counter",
-                "Cycles finished, by outcome.",
-                [({"outcome": o}, self._cycles[o]) for o in OUTCOMES],
-            )
-            lines += [
-                "# HELP scorebridge_cycle_duration_seconds Wall time of finished cycles.",
-                "# TYPE scorebridge_cycle_duration_seconds summary",
-                f"scorebridge_cycle_duration_seconds_sum {_number(self._duration_sum)}",
-                f"scorebridge_cycle_duration_seconds_count {sum(self._cycles.values())}",
-            ]
-            success: list[Sample] = []
-            if self._last_success is not None:
-                success.append(({}, self._last_success.timestamp()))
-            lines += _family(
-                "scorebridge_last_success_timestamp_seconds",
-                "gauge",
-                "Unix time at which the last successful cycle finished.",
-                success,
-            )
-            lines += _family(
-                "scorebridge_outbox_depth",
-                "gauge",
-                "Pending outbox operations per system after the last cycle.",
-                [({"system": s}, n) for s, n in sorted(self._outbox_depth.items())],
-            )
-            dead: list[Sample] = [] if self._dead_letters is None else [({}, self._dead_letters)]
-            lines += _family(
-                "scorebridge_dead_letters", "gauge", "Open dead letters after the last cycle.", dead
-            )
-            lines += _family(
-                "scorebridge_requests_total",
-                "counter",
-                "HTTP requests sent to each system.",
-                [({"system": s}, n) for s, n in sorted(self._requests.items())],
-            )
-            lines += _family(
-                "scorebridge_events_pulled_total",
-                "counter",
-                "Behaviour events stored by the pull.",
-                [({}, self._events_pulled)],
-            )
-        return "\n".join(lines) + "\n"
+        """The Prometheus text exposition of every series."""
+        return self.metrics_registry.exposition().decode("utf-8")
 
 
-def _family(name: str, kind: str, help_text: str, samples: Sequence[Sample]) -> list[str]:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    for labels, value in samples:
-        rendered = ",".join(f'{k}="{_label_value(v)}"' for k, v in labels.items())
-        series = f"{name}{{{rendered}}}" if rendered else name
-        lines.append(f"{series} {_number(value)}")
-    return lines
-
-
-def _label_value(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def loopback_host(host: str) -> str:
-    """Return ``host`` if it is an IPv4 loopback address (127.0.0.0/8).
+def check_bind(host: str) -> str:
+    """Return ``host`` (an IPv4 or IPv6 address); warn when it is not a loopback address.
 
     Raises:
-        ConfigError: any other host; the endpoint carries operational data and must stay local.
+        ConfigError: ``host`` is not an IP address.
     """
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        address = None
-    if address is None or address.version != 4 or not address.is_loopback:
         raise ConfigError(
-            f"the health endpoint listens on 127.0.0.1 only, not {host!r}; "
-            "put a reverse proxy in front of it to expose it",
-            key="daemon.health_port",
+            f"expected an IP address such as 127.0.0.1 or ::1, got {host!r}",
+            key="daemon.health_bind",
+        ) from None
+    if not address.is_loopback:
+        log.warning(
+            "the health and metrics endpoint listens beyond this machine; it has no "
+            "authentication (firewall it, or keep 127.0.0.1 behind a reverse proxy)",
+            extra={"bind": host},
         )
     return host
 
 
-class HealthServer:
-    """Serves ``GET /healthz`` and ``GET /metrics`` from a :class:`HealthState` on loopback.
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
 
-    Port 0 picks a free port (see :attr:`port`). Use as a context manager, or call
-    :meth:`start` and :meth:`stop`.
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class HealthServer:
+    """Serves ``/healthz`` and ``/metrics`` from a :class:`HealthState` (``GET`` and ``HEAD``).
+
+    ``host`` is an IP address (default 127.0.0.1; another one is logged as a warning); port 0
+    picks a free port (see :attr:`port`). While it serves, every HTTP send of the process is
+    counted in the metrics. Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(self, state: HealthState, *, port: int, host: str = "127.0.0.1") -> None:
         self._state = state
-        self._host = loopback_host(host)
+        self._host = host
         self._requested_port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stop_observing: Callable[[], None] | None = None
 
     @property
     def port(self) -> int:
@@ -250,26 +261,33 @@ class HealthServer:
         """Bind and serve in a background thread.
 
         Raises:
-            ConfigError: the port cannot be bound (in use, or privileged).
+            ConfigError: the address is not an IP address, or the port cannot be bound.
         """
+        host = check_bind(self._host)
+        kind = _Server6 if ":" in host else _Server
         try:
-            server = ThreadingHTTPServer((self._host, self._requested_port), _handler(self._state))
+            server = kind((host, self._requested_port), _handler(self._state))
         except OSError as exc:
             raise ConfigError(
-                f"cannot listen on {self._host}:{self._requested_port}: {exc.strerror}; "
+                f"cannot listen on {host}:{self._requested_port}: {exc.strerror}; "
                 "choose another port",
                 key="daemon.health_port",
             ) from exc
-        server.daemon_threads = True
         self._server = server
+        self._state.refresh_store_figures()
+        self._stop_observing = add_observer(self._state.metrics_registry)
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="health", daemon=True
         )
         self._thread.start()
-        log.info("health endpoint listening", extra={"url": f"http://{self._host}:{self.port}"})
+        shown = f"[{host}]" if ":" in host else host
+        log.info("health endpoint listening", extra={"url": f"http://{shown}:{self.port}"})
 
     def stop(self) -> None:
         """Stop serving and close the socket. Idempotent."""
+        if self._stop_observing is not None:
+            self._stop_observing()
+            self._stop_observing = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -291,23 +309,30 @@ def _handler(state: HealthState) -> type[BaseHTTPRequestHandler]:
         server_version = "scorebridge"
 
         def do_GET(self) -> None:  # noqa: N802 - the http.server naming contract
+            self._answer(with_body=True)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._answer(with_body=False)
+
+        def _answer(self, *, with_body: bool) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
                 status, body = state.healthz()
-                self._send(status, "application/json", json.dumps(body, sort_keys=True))
+                self._send(status, "application/json", json.dumps(body, sort_keys=True), with_body)
             elif path == "/metrics":
-                self._send(200, METRICS_CONTENT_TYPE, state.metrics())
+                self._send(200, METRICS_CONTENT_TYPE, state.metrics(), with_body)
             else:
-                self._send(404, "application/json", json.dumps({"error": "not found"}))
+                self._send(404, "application/json", json.dumps({"error": "not found"}), with_body)
 
-        def _send(self, status: int, content_type: str, text: str) -> None:
+        def _send(self, status: int, content_type: str, text: str, with_body: bool) -> None:
             payload = text.encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(payload)
+            if with_body:
+                self.wfile.write(payload)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
             log.debug("health request", extra={"request": format % args})

@@ -42,11 +42,19 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:\\\"']+(?::[^/\s
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_level_override: str | None = None
 
 # LogRecord attributes that are not user-supplied ``extra`` fields.
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
+
+
+def override_level(level: str | None) -> None:
+    """Make every later :func:`configure_logging` use ``level`` instead of the configured one
+    (the command line's ``-v`` / ``-q``); ``None`` removes the override."""
+    global _level_override
+    _level_override = level
 
 
 def register_secret(value: str | None) -> None:
@@ -174,6 +182,7 @@ def configure_logging(
     for old in [h for h in root.handlers if h.get_name() == "scorebridge"]:
         root.removeHandler(old)
     root.addHandler(handler)
+    level = _level_override or level
     root.setLevel(level.upper() if isinstance(level, str) else level)
     for noisy in ("urllib3", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

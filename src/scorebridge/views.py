@@ -4,6 +4,7 @@ never comes through here; the commands in :mod:`scorebridge.cli` choose."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -57,6 +58,22 @@ def print_status(snapshot: dict[str, Any]) -> None:
         + ("free" if lease is None else f"{lease['holder']} (expires {lease['expires_at']})"),
         highlight=False,
     )
+    waiting = snapshot.get("outbox_next") or []
+    if waiting:
+        due = Table(title="outbox: next attempts")
+        for title in ("id", "system", "op", "contact", "attempts", "next attempt", "last error"):
+            due.add_column(title, overflow="fold")
+        for op in waiting:
+            due.add_row(
+                str(op["id"]),
+                op["system"],
+                op["op"],
+                str(op["contact_id"] or "-"),
+                str(op["attempts"]),
+                op["next_attempt_at"] or "-",
+                escape(_short(op["last_error"] or "", 40)),
+            )
+        console.print(due)
     runs = Table(title="last runs")
     for title in ("id", "command", "started", "seconds", "outcome", "requests", "error"):
         runs.add_column(title)
@@ -74,8 +91,9 @@ def print_status(snapshot: dict[str, Any]) -> None:
     console.print(runs)
 
 
-def print_cycle(report: Any) -> None:
-    """A human summary of one cycle."""
+def print_cycle(report: Any, details: bool = False) -> None:
+    """A human summary of one cycle; a dry run's planned writes by system and operation, or
+    (``details``) one line each."""
     console = Console()
     steps = report.steps
     pull = steps.get("pull", {})
@@ -109,36 +127,65 @@ def print_cycle(report: Any) -> None:
     for problem in report.problems:
         console.print(f"[bold red]problem:[/] {escape(problem)}", highlight=False)
     if report.dry_run:
-        table = Table(title=f"planned writes (dry run: {len(report.planned_writes)}, none sent)")
-        for title in ("system", "op", "mautic id", "what"):
-            table.add_column(title)
-        for op in report.planned_writes:
-            what = json.dumps(op.get("payload", {}), sort_keys=True, default=str)
-            table.add_row(
-                op["system"], op["op"], str(op.get("mautic_id") or "-"), escape(what[:100])
-            )
+        planned = report.planned_writes
+        if details:
+            table = Table(title=f"planned writes (dry run: {len(planned)}, none sent)")
+            for title in ("system", "op", "mautic id", "what"):
+                table.add_column(title, overflow="fold")
+            for op in planned:
+                what = json.dumps(op.get("payload", {}), sort_keys=True, default=str)
+                table.add_row(
+                    op["system"], op["op"], str(op.get("mautic_id") or "-"), escape(what[:100])
+                )
+        else:
+            table = Table(title=f"planned writes (dry run: {len(planned)}, none sent)")
+            for title in ("system", "op", "writes", "contacts"):
+                table.add_column(
+                    title, justify="right" if title in ("writes", "contacts") else "left"
+                )
+            counts = Counter((op["system"], op["op"]) for op in planned)
+            contacts: dict[tuple[str, str], set[Any]] = {}
+            for op in planned:
+                who = op.get("mautic_id") or op.get("email")
+                contacts.setdefault((op["system"], op["op"]), set()).add(who)
+            for (system, op_name), n in sorted(counts.items()):
+                table.add_row(system, op_name, str(n), str(len(contacts[system, op_name] - {None})))
         console.print(table)
+        if planned and not details:
+            console.print("--details lists each write", highlight=False)
 
 
 def print_leads(rows: list[Any], group: str | None) -> None:
-    """``scorebridge leads`` on a terminal."""
+    """``scorebridge leads`` on a terminal: one line per lead. Under 120 columns (80 fit) name
+    and e-mail share one shortened ``lead`` column, only the top group shows and the last
+    activity is left out (``--json`` has everything)."""
+    console = Console()
+    wide = console.width >= 120
     table = Table(title=f"Leads by {'group ' + group if group else 'total'} score")
-    for title in ("id", "email", "name", "total", "band", "stage", "top groups", "last activity"):
-        table.add_column(title, justify="right" if title in ("id", "total") else "left")
-    for r in rows:
-        top = ", ".join(f"{g} {v}" for g, v in list(r.groups.items())[:3])
-        last = r.last_activity_at.strftime("%Y-%m-%d") if r.last_activity_at else "-"
-        table.add_row(
-            str(r.mautic_id or r.contact_id),
-            escape(r.email or "-"),
-            escape(r.name or "-"),
-            str(r.total),
-            r.band or "-",
-            r.stage or "-",
-            top or "-",
-            last,
+    fixed = {"id": 4, "total": 5, "band": 4, "stage": 5}
+    titles = (
+        ["id", "email", "name", "total", "band", "stage", "top groups", "last activity"]
+        if wide
+        else ["id", "lead", "total", "band", "stage", "top group"]
+    )
+    for title in titles:
+        table.add_column(
+            title,
+            justify="right" if title in ("id", "total") else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=fixed.get(title),
+            max_width={"lead": 28, "top group": 16}.get(title),
         )
-    Console().print(table)
+    for r in rows:
+        top = ", ".join(f"{g} {v}" for g, v in list(r.groups.items())[: 3 if wide else 1])
+        last = r.last_activity_at.strftime("%Y-%m-%d") if r.last_activity_at else "-"
+        both = f"{r.name} <{r.email}>" if r.name and r.email else r.email or r.name or "-"
+        who = [escape(r.email or "-"), escape(r.name or "-")] if wide else [escape(both)]
+        cells = [str(r.mautic_id or r.contact_id), *who, str(r.total), r.band or "-"]
+        cells += [r.stage or "-", top or "-"] + ([last] if wide else [])
+        table.add_row(*cells)
+    console.print(table)
 
 
 def dead_letter_subject(entry: Any) -> str:

@@ -92,13 +92,13 @@ def test_minimal_file_fills_defaults_and_resolves_relative_paths(tmp_path: Path)
         (BASIC, "mautic: basic auth needs username and a password"),
         (
             '[mautic]\nurl = "https://m"\nauth = "oauth2"\nclient_id = "1_a"\n',
-            "SCOREBRIDGE_MAUTIC_CLIENT_SECRET",
+            "SCOREBRIDGE_MAUTIC__CLIENT_SECRET or the systemd credential mautic.client_secret",
         ),
         ('[crm]\nkind = "hubspot"\n', "mautic: missing [mautic] section"),
         (
             BASIC + 'password = "x"\n[crm]\nkind = "hubspot"\n',
-            "crm: crm kind 'hubspot' needs a token (token_file, or the environment variable "
-            "SCOREBRIDGE_HUBSPOT_TOKEN)",
+            "crm: crm kind 'hubspot' needs a token (token_file, the environment variable "
+            "SCOREBRIDGE_CRM__TOKEN or the systemd credential crm.token)",
         ),
         (BASIC + 'password = "x"\n[mautic.timeouts\n', "not valid TOML"),
         (BASIC + 'password = "x"\nca_bundle = "missing.pem"\n', "mautic.ca_bundle: no such file"),
@@ -122,7 +122,7 @@ def test_every_problem_is_listed(tmp_path: Path) -> None:
 def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
     text = error_of(tmp_path / "nope.toml")
     assert "scorebridge sandbox --write-config" in text
-    assert "config/scorebridge.example.toml" in text
+    assert f"scorebridge init {tmp_path}" in text
 
 
 def test_a_secret_file_must_be_private(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ from scorebridge.errors import (
     ShutdownRequested,
     StateError,
 )
+from scorebridge.systemd import Notifier
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -311,7 +313,10 @@ def test_the_health_endpoint_is_served_while_the_daemon_runs() -> None:
 
     daemon, _ = make_daemon(FakeCycle(look), health_port=0)
     assert daemon.run(handle_signals=False) == 0
-    assert answers == [{"status": "starting", "last_cycle": None, "last_success": None}]
+    assert len(answers) == 1
+    assert answers[0]["status"] == "starting"
+    assert answers[0]["reason"] is None
+    assert answers[0]["cycle_running_since"] is not None  # asked during the cycle
     assert daemon.health_port is None  # stopped with the daemon
 
 
@@ -352,3 +357,52 @@ def test_a_cycle_that_raises_shutdown_requested_counts_as_interrupted() -> None:
     daemon, _ = make_daemon(FakeCycle(stop_midway))
     assert daemon.run(handle_signals=False) == 0
     assert outcomes(daemon) == {"ok": 0, "failed": 0, "interrupted": 1}
+
+
+class Receiver(threading.Thread):
+    """Reads the datagrams as systemd would, while the daemon runs."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.messages: list[str] = []
+        self.done = threading.Event()
+        sock.settimeout(0.05)
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+
+
+def test_the_daemon_says_ready_pets_the_watchdog_and_says_stopping(tmp_path: Path) -> None:
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        receiver = Receiver(listener)
+        receiver.start()
+        notifier = Notifier({"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "90000"})
+        assert notifier.watchdog_seconds == pytest.approx(0.09)
+        pets = threading.Event()
+
+        def cycle(should_stop: Callable[[], bool]) -> Report:
+            time.sleep(0.5)  # several watchdog periods: the main loop must keep petting
+            pets.set()
+            daemon.request_stop()
+            return Report()
+
+        daemon, _ = make_daemon(FakeCycle(cycle), notifier=notifier)
+        assert daemon.run(handle_signals=False) == 0
+        time.sleep(0.2)
+        receiver.done.set()
+        receiver.join()
+        messages = receiver.messages
+    assert pets.is_set()
+    assert messages[0] == "READY=1\nSTATUS=waiting for the single-instance lease"
+    assert any(m.startswith("STATUS=running: a cycle every 3600 s") for m in messages)
+    assert messages.count("WATCHDOG=1") >= 3
+    stopping = [m for m in messages if m.startswith("STOPPING=1")]
+    assert stopping == ["STOPPING=1\nSTATUS=stopping (requested)"]
+    assert messages.index(stopping[0]) > messages.index("WATCHDOG=1")

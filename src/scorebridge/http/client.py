@@ -22,6 +22,7 @@ import requests
 
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.errors import RateLimited, UpstreamError
+from scorebridge.http import observers
 from scorebridge.http.policy import (
     RequestInfo,
     ResponseAction,
@@ -202,6 +203,7 @@ class HttpClient:
             raise self._error(info(), action, response)
 
         def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
+            observers.notify_retry(self.system)
             log.warning(
                 "%s %s %s: attempt %d/%d failed (%s); retrying in %.1fs",
                 self.system,
@@ -253,7 +255,9 @@ class HttpClient:
                 allow_redirects=call.method in ("GET", "HEAD"),
             )
         except requests.exceptions.RequestException as exc:
+            observers.notify_sent(self.system, call.method, call.route, None)
             raise error_for_exception(info(), exc) from exc
+        observers.notify_sent(self.system, call.method, call.route, response.status_code)
         limits = self.hooks.rate_limit(response.headers, self.clock.now())
         if limits is not None:
             self.bucket.observe(limits)

@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from scorebridge.clock import SystemClock
+from scorebridge.examples import SCORING_EXAMPLE, example_path
 from scorebridge.sandbox.base import RunningServer
 from scorebridge.sandbox.mautic import MauticEmulator, MauticSettings
 from scorebridge.sandbox.tls import SandboxTLS, generate_tls
@@ -163,14 +164,6 @@ def write_ready_file(path: Path, info: dict[str, Any]) -> None:
     temporary.replace(path)
 
 
-def _scoring_rules() -> Path:
-    candidates = [
-        Path(__file__).resolve().parents[3] / "config" / "scoring.example.toml",
-        Path.cwd() / "config" / "scoring.example.toml",
-    ]
-    return next((c for c in candidates if c.exists()), candidates[0])
-
-
 def _toml_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
@@ -215,7 +208,7 @@ def write_config(path: Path, info: dict[str, Any]) -> None:
                 "# tasks and deals of contacts without an owner go round-robin to the sales reps",
                 f"reps = [{reps}]",
             ]
-    lines += ["", "[scoring]", f"rules = {_toml_string(str(_scoring_rules()))}", ""]
+    lines += ["", "[scoring]", f"rules = {_toml_string(str(example_path(SCORING_EXAMPLE)))}", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

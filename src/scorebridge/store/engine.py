@@ -218,12 +218,22 @@ def alembic_config() -> Config:
     return cfg
 
 
+#: The PostgreSQL advisory lock key held while the schema is checked and migrated.
+_MIGRATION_LOCK = 0x5C0B_1D6E
+
+
 def _migrate(store: Store, *, upgrade: bool) -> None:
     cfg = alembic_config()
     script = ScriptDirectory.from_config(cfg)
     head = script.get_current_head()
     try:
         with store.write() as conn:
+            if store.dialect == "postgresql":
+                # SQLite's write lock serializes two processes opening a new store; on
+                # PostgreSQL, daemons started together would both create the tables
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
             current = MigrationContext.configure(conn).get_current_heads()
             for rev in current:
                 try:

@@ -223,8 +223,15 @@ def _claim_row(store: Store, *, name: str, holder: str, ttl: timedelta, now: dat
 def _is_stale(info: LeaseInfo, now: datetime) -> bool:
     if info.expires_at is None or info.expires_at <= now:
         return True
-    host, _, pid = info.holder.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+    return holder_alive(info.holder) is False
+
+
+def holder_alive(holder: str) -> bool | None:
+    """Whether the process ``host:pid`` is alive; ``None`` when it runs on another host."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    return _pid_alive(int(pid))
 
 
 def _pid_alive(pid: int) -> bool:

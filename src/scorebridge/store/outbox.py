@@ -246,3 +246,34 @@ def depth(conn: Connection, system: str | None = None) -> dict[str, int]:
     counts = {PENDING: 0, IN_FLIGHT: 0}
     counts.update({str(status): int(n) for status, n in conn.execute(stmt)})
     return counts
+
+
+def done_by_op(conn: Connection) -> dict[tuple[str, str], int]:
+    """Operations written successfully so far, by ``(system, op)``."""
+    stmt = (
+        sa.select(_outbox.c.system, _outbox.c.op, sa.func.count())
+        .where(_outbox.c.status == DONE)
+        .group_by(_outbox.c.system, _outbox.c.op)
+    )
+    return {(str(system), str(op)): int(n) for system, op, n in conn.execute(stmt)}
+
+
+def waiting(conn: Connection, limit: int = 10) -> list[Operation]:
+    """The operations not yet done, soonest next attempt first (``scorebridge status``)."""
+    stmt = (
+        sa.select(_outbox)
+        .where(_outbox.c.status.in_((PENDING, IN_FLIGHT)))
+        .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
+        .limit(limit)
+    )
+    return [_operation(row) for row in conn.execute(stmt)]
+
+
+def depth_by_system(conn: Connection) -> dict[str, int]:
+    """Operations not yet done or dead, per system."""
+    stmt = (
+        sa.select(_outbox.c.system, sa.func.count())
+        .where(_outbox.c.status.in_((PENDING, IN_FLIGHT)))
+        .group_by(_outbox.c.system)
+    )
+    return {str(system): int(n) for system, n in conn.execute(stmt)}

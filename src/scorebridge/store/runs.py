@@ -16,11 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.logging import redact
+from scorebridge.store.lease import LeaseInfo, holder_alive, this_holder
 from scorebridge.store.tables import Run
 
 _run = Run.__table__  # type: ignore[attr-defined]
 
 Outcome = Literal["ok", "failed", "interrupted"]
+PROCESS_KEY = "process"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,26 @@ class RunRecord:
     error: str | None
 
     @property
+    def process(self) -> str | None:
+        """``host:pid`` of the process running it (while ``running``)."""
+        value = self.counts.get(PROCESS_KEY) if isinstance(self.counts, dict) else None
+        return str(value) if value else None
+
+    def shown_outcome(self, lease: LeaseInfo | None, now: datetime) -> str:
+        """The outcome, or ``interrupted`` for a ``running`` run whose process is gone: dead on
+        this host, or on another host without a live lease (a run without a recorded process
+        is judged by the lease alone)."""
+        if self.outcome != "running":
+            return self.outcome
+        live_lease = lease is not None and (lease.expires_at is None or lease.expires_at > now)
+        if lease is not None and live_lease and lease.holder == self.process:
+            return "running"
+        alive = holder_alive(self.process) if self.process else None
+        if alive is None:  # another host: only its lease can vouch for it
+            return "running" if live_lease else "interrupted"
+        return "running" if alive else "interrupted"
+
+    @property
     def duration_seconds(self) -> float | None:
         """Wall time, once finished."""
         if self.started_at is None or self.finished_at is None:
@@ -45,10 +67,17 @@ class RunRecord:
 
 
 def start_run(conn: Connection, command: str, *, now: datetime) -> int:
-    """Open a run row (outcome ``running``); returns its id."""
+    """Open a run row (outcome ``running``, the process ``host:pid`` kept in its counts until
+    it finishes, so ``status`` can tell a run whose process died); returns its id."""
     result = conn.execute(
         sa.insert(_run)
-        .values(command=command, started_at=now, outcome="running", counts={}, requests={})
+        .values(
+            command=command,
+            started_at=now,
+            outcome="running",
+            counts={PROCESS_KEY: this_holder()},
+            requests={},
+        )
         .returning(_run.c.id)
     )
     return int(result.scalar_one())
@@ -89,3 +118,15 @@ def recent_runs(conn: Connection, limit: int = 10, command: str | None = None) -
         )
         for r in conn.execute(stmt)
     ]
+
+
+def last_finished(conn: Connection, command: str, outcome: Outcome = "ok") -> datetime | None:
+    """When the latest ``command`` run with ``outcome`` finished (``None``: never)."""
+    stmt = (
+        sa.select(_run.c.finished_at)
+        .where(_run.c.command == command, _run.c.outcome == outcome)
+        .order_by(_run.c.id.desc())
+        .limit(1)
+    )
+    found: datetime | None = conn.execute(stmt).scalar()
+    return found

@@ -1,5 +1,6 @@
 """What ``scorebridge status`` reports: cursors, stored rows per stream, dead letters, outbox
-depth, the lease holder and the last runs. Read-only."""
+depth and the next operations due (with their next attempt), the lease holder and the last runs
+(a run whose process died shows ``interrupted``). Read-only."""
 
 from __future__ import annotations
 
@@ -56,6 +57,21 @@ def gather_status(store: Store, now: datetime, runs: int = 5) -> dict[str, Any]:
             },
             "dead_letters": deadletter.count_open(conn),
             "outbox": outbox.depth(conn),
+            "outbox_next": [
+                {
+                    "id": op.id,
+                    "system": op.system,
+                    "op": op.op,
+                    "contact_id": op.contact_id,
+                    "status": op.status,
+                    "attempts": op.attempts,
+                    "next_attempt_at": op.next_attempt_at.isoformat()
+                    if op.next_attempt_at
+                    else None,
+                    "last_error": op.last_error,
+                }
+                for op in outbox.waiting(conn, limit=10)
+            ],
             "lease": None
             if lease is None
             else {
@@ -70,7 +86,7 @@ def gather_status(store: Store, now: datetime, runs: int = 5) -> dict[str, Any]:
                     "command": r.command,
                     "started_at": r.started_at.isoformat() if r.started_at else None,
                     "seconds": r.duration_seconds,
-                    "outcome": r.outcome,
+                    "outcome": r.shown_outcome(lease, now),
                     "counts": r.counts,
                     "requests": sum(int(v) for v in r.requests.values()) if r.requests else 0,
                     "error": r.error,

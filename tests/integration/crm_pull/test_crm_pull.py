@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from scorebridge.store import cursors, deadletter
-from scorebridge.store.tables import Event
+from scorebridge.store.tables import Contact, Event
 from scorebridge.sync.crm_pull import CrmPullReport, stored_owners
 
 from .conftest import KIND, CrmWorld, start_crm_world
@@ -113,7 +113,7 @@ def test_a_second_pull_reads_nothing_new(pulled: tuple[CrmWorld, CrmPullReport])
     before = (world.local_contacts(), sorted(e.external_id for e in deal_events(world)))
     runtime = world.world.runtime()
     with runtime.store.write() as conn:
-        conn.exec_driver_sql("UPDATE contact SET rescore_needed = 0")
+        conn.execute(sa.update(Contact.__table__).values(rescore_needed=False))
         cursor_before = cursors.get(conn, KIND, "contacts")
     runtime.close()
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from scorebridge.store.tables import Event
@@ -36,6 +37,7 @@ def form_events(world: World, external_id: str) -> int:
     return int(found)
 
 
+@pytest.mark.sqlite_only  # its CLI runs as a subprocess
 def test_a_poison_row_is_dead_lettered_then_replayed_after_the_fix(small_world: World) -> None:
     table = small_world.sandbox.mautic.state.tables["form_submissions"]
     with small_world.sandbox.servers["mautic"].lock:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from scorebridge.store.tables import Cursor, Event
@@ -35,6 +36,7 @@ def stored(world: World) -> tuple[int, dict[str, str]]:
     return int(events), cursors
 
 
+@pytest.mark.sqlite_only  # its CLI runs as a subprocess
 def test_resync_full_since_and_one_contact_duplicate_nothing(small_world: World) -> None:
     first = cli(small_world, "pull")
     events, cursors = stored(small_world)

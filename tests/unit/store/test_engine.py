@@ -43,6 +43,7 @@ def test_fresh_database_is_at_head_with_every_table(tmp_path: Path) -> None:
         store.close()
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_settings_are_applied_on_every_connection(store) -> None:
     with store.read() as conn:
         pragma = {
@@ -57,6 +58,7 @@ def test_sqlite_settings_are_applied_on_every_connection(store) -> None:
     }
 
 
+@pytest.mark.sqlite_only
 def test_database_wal_and_shm_files_are_private(store, tmp_path: Path) -> None:
     with store.write() as conn:
         conn.execute(sa.insert(Cursor.__table__).values(source="m", stream="s", value="1"))
@@ -65,6 +67,7 @@ def test_database_wal_and_shm_files_are_private(store, tmp_path: Path) -> None:
     assert store.lock_path == tmp_path / "store.db.lock"
 
 
+@pytest.mark.sqlite_only
 def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     path.touch(mode=0o644)
@@ -89,6 +92,7 @@ def test_write_commits_and_rolls_back_on_error(store) -> None:
         assert conn.execute(sa.select(cursor.c.stream)).scalars().all() == ["a"]
 
 
+@pytest.mark.sqlite_only
 def test_write_takes_the_write_lock_up_front_and_read_does_not(store) -> None:
     other = sqlite3.connect(store.path, timeout=0, isolation_level=None)
     try:
@@ -121,6 +125,7 @@ def test_migrations_match_the_tables(store) -> None:
         assert compare_metadata(ctx, SQLModel.metadata) == []
 
 
+@pytest.mark.sqlite_only
 def test_in_memory_sqlite_is_refused() -> None:
     with pytest.raises(StateError, match="file path"):
         open_store("sqlite://")
@@ -145,6 +150,7 @@ def newer_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return scripts
 
 
+@pytest.mark.sqlite_only
 def test_an_older_database_is_upgraded_and_keeps_its_rows(
     tmp_path: Path, newer_code: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,6 +172,7 @@ def test_an_older_database_is_upgraded_and_keeps_its_rows(
         upgraded.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_database_newer_than_the_code_is_refused(
     tmp_path: Path, newer_code: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -177,11 +184,13 @@ def test_a_database_newer_than_the_code_is_refused(
         open_store(url)
 
 
+@pytest.mark.sqlite_only
 def test_migrate_false_opens_a_current_database(store, tmp_path: Path) -> None:
     again = open_store(f"sqlite:///{tmp_path}/store.db", migrate=False)
     again.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_store_busy_beyond_the_timeout_is_a_state_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,6 +219,7 @@ def test_the_migrations_render_for_postgresql() -> None:
     assert "INSERT INTO alembic_version (version_num) VALUES ('0001')" in ddl
 
 
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_database_is_a_clear_state_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database " * 10)
@@ -217,6 +227,7 @@ def test_a_file_that_is_not_a_database_is_a_clear_state_error(tmp_path: Path) ->
         open_store(f"sqlite:///{path}")
 
 
+@pytest.mark.sqlite_only
 def test_score_rows_survive_the_move_to_a_rowid_free_table(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     cfg = engine_mod.alembic_config()

@@ -35,6 +35,7 @@ def dead_pid() -> int:
     return child.pid
 
 
+@pytest.mark.sqlite_only
 def test_the_lease_is_held_released_and_taken_again(store, clock) -> None:
     with hold_lease(store, clock=clock) as lease:
         with store.read() as conn:
@@ -47,12 +48,14 @@ def test_the_lease_is_held_released_and_taken_again(store, clock) -> None:
     acquire_lease(store, clock=clock).release()
 
 
+@pytest.mark.sqlite_only
 def test_a_second_instance_is_refused_and_told_who_holds_it(store, clock) -> None:
     refused = pytest.raises(LeaseLostError, match=f"{this_holder()} already runs scorebridge")
     with hold_lease(store, clock=clock), refused:
         acquire_lease(store, clock=clock)
 
 
+@pytest.mark.sqlite_only
 def test_waiting_for_the_lease_gives_up_at_the_timeout(store, clock) -> None:
     with hold_lease(store, clock=clock):
         start = clock.monotonic()
@@ -110,6 +113,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.sqlite_only
 def test_another_process_holds_the_lock_until_it_is_killed(store, clock) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", HOLDER, f"sqlite:///{store.path}"], stdout=subprocess.PIPE, text=True

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from scorebridge.logging import register_secret
 from scorebridge.store import deadletter, outbox
@@ -60,8 +61,11 @@ def test_ack_finishes_an_operation_and_keeps_its_result(store, clock) -> None:
         assert outbox.depth(conn) == {"pending": 0, "in_flight": 0}
         clock.advance(3600)
         assert outbox.claim_due(conn, "mautic", 10, now=clock.now()) == []
-        row = conn.exec_driver_sql("SELECT status, result FROM outbox WHERE id = ?", (a.id,)).one()
-    assert row == ("done", '{"remote_id": "77"}')
+        table = outbox._outbox
+        row = conn.execute(
+            sa.select(table.c.status, table.c.result).where(table.c.id == a.id)
+        ).one()
+    assert row == ("done", {"remote_id": "77"})
 
 
 def test_retry_later_counts_attempts_and_waits(store, clock) -> None:

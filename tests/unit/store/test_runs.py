@@ -40,3 +40,26 @@ def test_a_run_is_started_finished_and_listed(store, clock) -> None:
     assert runs[1].error == "auth failed with ***"
     assert runs[0].duration_seconds is None
     assert [r.id for r in cycles] == [third]
+
+
+def test_a_running_run_whose_process_is_gone_shows_interrupted(store, clock) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from scorebridge.store.lease import LeaseInfo, this_holder
+
+    with store.write() as conn:
+        start_run(conn, "cycle", now=clock.now())
+    with store.read() as conn:
+        (mine,) = recent_runs(conn)
+    now = clock.now()
+    assert mine.process == this_holder()
+    assert mine.shown_outcome(None, now) == "running"  # this very process is alive
+    dead_here = replace(mine, counts={"process": this_holder().rsplit(":", 1)[0] + ":999999999"})
+    assert dead_here.shown_outcome(None, now) == "interrupted"
+    elsewhere = replace(mine, counts={"process": "other-host:42"})
+    live = LeaseInfo("scorebridge", "other-host:42", now, now, now + timedelta(minutes=5))
+    assert elsewhere.shown_outcome(live, now) == "running"
+    assert elsewhere.shown_outcome(None, now) == "interrupted"
+    expired = replace(live, expires_at=now - timedelta(seconds=1))
+    assert elsewhere.shown_outcome(expired, now) == "interrupted"

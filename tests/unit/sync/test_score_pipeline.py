@@ -84,6 +84,7 @@ def test_chunks_read_ahead_give_the_result_of_one_chunk(
     whole.close()
 
 
+@pytest.mark.sqlite_only  # the read-ahead is SQLite's
 def test_a_write_between_two_chunks_is_not_lost(
     tmp_path: Path, rules: CompiledRules, monkeypatch: pytest.MonkeyPatch
 ) -> None:
