@@ -21,6 +21,11 @@ class Backdoor(Protocol):
 
     def deal_count(self) -> int: ...
 
+    def lag_search(self) -> None:
+        """From now on the CRM's search index shows writes only a minute later (as HubSpot's
+        does by seconds): existence checks that go through search stop seeing new records."""
+        ...
+
 
 @dataclass
 class CrmUnderTest:

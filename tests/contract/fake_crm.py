@@ -172,12 +172,12 @@ class FakeCrm:
         self.tasks[task_id] = (spec.contact_id, spec)
         return task_id
 
-    def find_deal(self, idempotency_key: str, contact_id: str | None = None) -> str | None:
+    def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
         return next(
             (
                 deal_id
                 for deal_id, spec in self.open_deals.items()
-                if spec.idempotency_key == idempotency_key and contact_id in (None, spec.contact_id)
+                if spec.idempotency_key == idempotency_key and spec.contact_id == contact_id
             ),
             None,
         )
@@ -217,3 +217,6 @@ class FakeBackdoor:
 
     def deal_count(self) -> int:
         return len(self.crm.open_deals)
+
+    def lag_search(self) -> None:
+        """The fake has no search index: every read is consistent already."""

@@ -64,6 +64,10 @@ class HubSpotBackdoor:
         with self.server.lock:
             return sum(1 for d in self.emulator.state.records["deals"].values() if not d.archived)
 
+    def lag_search(self) -> None:
+        with self.server.lock:
+            self.emulator.state.search_lag_ms = 60_000
+
 
 def start_emulator() -> tuple[RunningServer, HubSpotEmulator]:
     """An emulator on an ephemeral loopback port (stop the server when done)."""

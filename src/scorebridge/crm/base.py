@@ -18,6 +18,12 @@ Conventions shared by every adapter:
   :class:`~scorebridge.errors.ItemResult` list has one entry per input, ``index`` = input position.
   Per-item failures are results; whole-call failures raise
   :class:`~scorebridge.crm.errors.CrmError`.
+* **Existence checks read consistent data only.** Every ``find_*`` method must see a record
+  the moment the call that created or changed it has returned:
+  read it by id, by a unique-value key, or through the contact's associations/links — never
+  through a search index (HubSpot's search, Salesforce SOSL, Pipedrive's ``/search``), which
+  shows writes seconds later, exactly the window of a crash between "created" and "recorded".
+  The contract suite runs the HubSpot emulator with its search lag on to hold adapters to it.
 """
 
 from __future__ import annotations
@@ -222,32 +228,49 @@ class CrmAdapter(Protocol):
         ...
 
     def update_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
-        """Update contacts by ``crm_id``."""
+        """Update contacts by ``crm_id``; one result per item (an unknown ``crm_id`` is a
+        per-item failure with ``status=404``)."""
         ...
 
     def find_open_task(self, idempotency_key: str, contact_id: str) -> str | None:
-        """The id of the task created earlier for ``idempotency_key`` on this contact, if any
-        (whatever its status: a task the rep already completed still counts)."""
-        ...
+        """The id of the task created earlier for ``idempotency_key`` on this contact, if any.
 
-    def create_task(self, spec: TaskSpec) -> str:
-        """Create the task associated with ``spec.contact_id``; return its id.
-
-        Not idempotent by itself: call :meth:`find_open_task` first (and after any ambiguous
-        failure).
+        Whatever its status: a task the rep already completed still counts. Consistent (see the
+        module docstring): a task whose :meth:`create_task` returned must be found by the very
+        next call, so read the contact's tasks (associations, ``person_id`` filter, a
+        ``WhatId``/``WhoId`` query on the object itself) or a unique key — not a search index.
         """
         ...
 
-    def find_deal(self, idempotency_key: str, contact_id: str | None = None) -> str | None:
-        """The id of the deal created earlier for ``idempotency_key``, if any.
+    def create_task(self, spec: TaskSpec) -> str:
+        """Create the task linked to ``spec.contact_id``, with ``spec.idempotency_key`` stored
+        on it where :meth:`find_open_task` finds it; return its id.
 
-        Pass the deal's ``contact_id`` when known: adapters can then look at that contact's
-        deals directly instead of searching (CRM search indexes lag writes by seconds).
+        Not idempotent by itself: call :meth:`find_open_task` first (and after any ambiguous
+        failure). The link is made by the same request that creates the task (HubSpot's inline
+        associations, Pipedrive's ``person_id``, Salesforce's ``WhoId``), so a task found again
+        never lacks it.
+        """
+        ...
+
+    def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The id of the deal created earlier for ``idempotency_key`` for this contact, if any
+        (open or closed).
+
+        Consistent (see the module docstring): a deal whose :meth:`create_deal` returned must be
+        found by the very next call — read it by a unique-value key property, or through
+        ``contact_id``'s deals, never through a search index.
         """
         ...
 
     def create_deal(self, spec: DealSpec) -> str:
-        """Create the deal associated with ``spec.contact_id``; return its id (see create_task)."""
+        """Create the deal linked to ``spec.contact_id`` with ``spec.idempotency_key`` stored on
+        it where :meth:`find_deal` finds it; return its id.
+
+        Not idempotent by itself: call :meth:`find_deal` first. Where the CRM enforces a unique
+        key (HubSpot ``hasUniqueValue``), a second create for the same key answers the id of the
+        deal that holds it instead of failing or creating a duplicate.
+        """
         ...
 
     def usage(self) -> Usage:

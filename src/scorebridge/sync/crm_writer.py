@@ -167,7 +167,7 @@ class CrmWriter:
         deal, crm_id = ready
         key = item.op.idempotency_key
         try:
-            found = self.adapter.find_deal(key)
+            found = self.adapter.find_deal(key, crm_id)
             if found is not None:
                 return ok(item, deal_id=found, found=True)
             spec = DealSpec(

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
-from hubspot_emu_support import Hub, running, sample, small_world
+from hubspot_emu_support import Hub, sample, small_world
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Hub]:
-    with running() as started:
-        yield started
 
 
 @pytest.fixture

@@ -4,16 +4,24 @@ Owns: creating tasks (``POST /crm/v3/objects/tasks``: due date, subject, body wi
 marker, priority, owner, ``NOT_STARTED``, inline association 204) and deals (pipeline, stage,
 ``scorebridge_key`` property, inline association 3), and finding them again before a create.
 
-Finding goes through the contact's v4 associations (``GET /crm/v4/objects/contacts/{id}/
-associations/{tasks|deals}``) and a batch read of those records, not through CRM search: search
-results lag writes by seconds (crm-apis.md §1.3), which is exactly the window of a crash between
-"created" and "recorded"; associations are read from the record itself, and they do not spend the
-5 requests/s search budget. A deal looked up without its contact falls back to a key search.
+Finding never goes through CRM search: search results lag writes by seconds (crm-apis.md §1.3),
+which is exactly the window of a crash between "created" and "recorded". Per object:
+
+* deals carry ``scorebridge_key``, a ``hasUniqueValue`` property (HubSpot supports unique values
+  on deals): a deal is read by it (``batch/read`` with ``idProperty``, one request), and HubSpot
+  refuses a second deal with the same key, which :meth:`Engagements.create_deal` answers with
+  the existing deal's id. A portal whose key property predates the unique flag (it cannot be
+  changed later) is read through the contact's associations instead.
+* tasks cannot hold unique custom values, so a task is found through the contact's v4
+  associations (``GET /crm/v4/objects/contacts/{id}/associations/tasks``) plus a batch read of
+  those tasks, matching the key's marker in the body. Associations are read from the records
+  themselves (consistent), and they do not spend the 5 requests/s search budget.
 Must not: decide whether to create (the caller calls find first) or retry a create blindly.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -22,6 +30,8 @@ from scorebridge.crm.base import DealSpec, TaskSpec
 from scorebridge.crm.errors import CrmError
 from scorebridge.crm.hubspot import mapping as m
 from scorebridge.crm.hubspot.transport import HubSpotTransport
+
+log = logging.getLogger(__name__)
 
 ASSOCIATIONS_PAGE = 500
 BATCH_READ = 100
@@ -33,6 +43,8 @@ class Engagements:
     def __init__(self, transport: HubSpotTransport) -> None:
         self.transport = transport
         self._first_open_stage: dict[str, str] = {}
+        #: whether ``scorebridge_key`` has unique values (``None``: not read yet)
+        self.deal_key_unique: bool | None = None
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -55,34 +67,78 @@ class Engagements:
 
     # -- deals ------------------------------------------------------------------------------
 
-    def find_deal(self, idempotency_key: str, contact_id: str | None) -> str | None:
-        """The deal whose ``scorebridge_key`` is the key (through the contact when given)."""
-        if contact_id is not None:
-            return self._find_associated(
-                contact_id,
-                "deals",
-                [m.DEAL_KEY_PROPERTY],
-                lambda p: p.get(m.DEAL_KEY_PROPERTY) == idempotency_key,
-            )
-        _, answer = self.transport.send(
-            "POST",
-            "/crm/v3/objects/deals/search",
-            json=m.deal_search_body(idempotency_key),
-            idempotent=True,
-            search=True,
+    def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The deal whose ``scorebridge_key`` is the key: read by the unique key, or through the
+        contact's deals when the property is not unique."""
+        if self._key_is_unique():
+            return self._deal_by_key(idempotency_key)
+        return self._find_associated(
+            contact_id,
+            "deals",
+            [m.DEAL_KEY_PROPERTY],
+            lambda p: p.get(m.DEAL_KEY_PROPERTY) == idempotency_key,
         )
-        for raw in m.results_of(answer, "deals"):
-            return str(raw["id"])
-        return None
 
     def create_deal(self, spec: DealSpec) -> str:
-        """Create the deal (first open stage of its pipeline when none is given)."""
+        """Create the deal (first open stage of its pipeline when none is given); a key HubSpot
+        says is taken answers the deal that holds it."""
         if spec.stage is None:
             spec = replace(spec, stage=self._open_stage(spec.pipeline or "default"))
-        _, answer = self.transport.send(
-            "POST", "/crm/v3/objects/deals", json=m.deal_body(spec), idempotent=False
-        )
+        try:
+            _, answer = self.transport.send(
+                "POST", "/crm/v3/objects/deals", json=m.deal_body(spec), idempotent=False
+            )
+        except CrmError as exc:
+            # a unique value HubSpot refuses: 409 CONFLICT (a 400 on some portals)
+            if exc.kind not in ("conflict", "validation") or not self._key_is_unique():
+                raise
+            existing = self._deal_by_key(spec.idempotency_key)
+            if existing is None:
+                raise
+            return existing
         return m.created_id(answer, "deal")
+
+    def learn_deal_key(self, definition: dict[str, Any] | None) -> None:
+        """Remember whether the key property (as ``ensure_schema`` read or created it) has
+        unique values; ``None``: unknown, read it when first needed."""
+        if definition is None:
+            self.deal_key_unique = None
+            return
+        self.deal_key_unique = bool(definition.get("hasUniqueValue"))
+        if not self.deal_key_unique:
+            log.warning(
+                "hubspot: deal property %s has no unique values (created by an older "
+                "scorebridge); deals are found through their contact's associations",
+                m.DEAL_KEY_PROPERTY,
+            )
+
+    def _key_is_unique(self) -> bool:
+        if self.deal_key_unique is None:
+            try:
+                definition = self.transport.get(f"/crm/v3/properties/deals/{m.DEAL_KEY_PROPERTY}")
+            except CrmError as exc:
+                if exc.kind != "not_found":
+                    raise
+                return False  # not created yet: no deal can carry a key (not remembered)
+            self.learn_deal_key(definition if isinstance(definition, dict) else {})
+        return bool(self.deal_key_unique)
+
+    def _deal_by_key(self, idempotency_key: str) -> str | None:
+        try:
+            _, answer = self.transport.send(
+                "POST",
+                "/crm/v3/objects/deals/batch/read",
+                json=m.deal_key_read_body(idempotency_key, [m.DEAL_KEY_PROPERTY]),
+                idempotent=True,
+            )
+        except CrmError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise
+        for raw in m.results_of(answer, "deals"):
+            if (raw.get("properties") or {}).get(m.DEAL_KEY_PROPERTY) == idempotency_key:
+                return str(raw["id"])
+        return None
 
     def _open_stage(self, pipeline: str) -> str:
         if pipeline not in self._first_open_stage:

@@ -241,30 +241,14 @@ def search_body(
     return body
 
 
-def _filter(prop: str, operator: str, value: str) -> dict[str, Any]:
-    return {
-        "filterGroups": [
-            {"filters": [{"propertyName": prop, "operator": operator, "value": value}]}
-        ]
-    }
-
-
-def deal_search_body(idempotency_key: str) -> dict[str, Any]:
-    """The deal carrying ``idempotency_key`` in :data:`DEAL_KEY_PROPERTY`."""
-    return {
-        **_filter(DEAL_KEY_PROPERTY, "EQ", idempotency_key),
-        "properties": ["dealname", DEAL_KEY_PROPERTY],
-        "limit": 1,
-    }
-
-
 def property_group_body() -> dict[str, Any]:
     """The body creating the ``scorebridge`` property group."""
     return {"name": PROPERTY_GROUP, "label": PROPERTY_GROUP_LABEL, "displayOrder": -1}
 
 
-def property_create_body(spec: FieldSpec) -> dict[str, Any]:
-    """A ``PropertyCreate`` body for a scorebridge-owned field."""
+def property_create_body(spec: FieldSpec, *, unique: bool = False) -> dict[str, Any]:
+    """A ``PropertyCreate`` body for a scorebridge-owned field (``unique``: ``hasUniqueValue``,
+    which HubSpot cannot change later)."""
     body: dict[str, Any] = {
         "name": spec.name,
         "label": spec.label,
@@ -273,6 +257,7 @@ def property_create_body(spec: FieldSpec) -> dict[str, Any]:
         "groupName": PROPERTY_GROUP,
         "formField": False,
         "hidden": False,
+        "hasUniqueValue": unique,
         "description": "Written by scorebridge",
     }
     if spec.type == "enumeration":
@@ -284,6 +269,17 @@ def property_create_body(spec: FieldSpec) -> dict[str, Any]:
 
 
 DEAL_KEY_FIELD = FieldSpec(DEAL_KEY_PROPERTY, "scorebridge idempotency key", "string")
+"""The deal property holding the idempotency key; created with ``hasUniqueValue`` so HubSpot
+itself refuses a second deal with the same key and the deal can be read by it (``idProperty``)."""
+
+
+def deal_key_read_body(idempotency_key: str, properties: Sequence[str]) -> dict[str, Any]:
+    """``POST /crm/v3/objects/deals/batch/read`` by the unique key property."""
+    return {
+        "inputs": [{"id": idempotency_key}],
+        "idProperty": DEAL_KEY_PROPERTY,
+        "properties": list(properties),
+    }
 
 
 def task_marker(idempotency_key: str) -> str:
