@@ -64,6 +64,25 @@ class HubSpotBackdoor:
         with self.server.lock:
             return sum(1 for d in self.emulator.state.records["deals"].values() if not d.archived)
 
+    def add_open_deal(self, contact_id: str, name: str) -> str:
+        values = {"dealname": name, "pipeline": "default", "dealstage": "appointmentscheduled"}
+        with self.server.lock:
+            state = self.emulator.state
+            deal = state.create("deals", values)
+            state.associate("deals", deal.id, "contacts", contact_id)
+            return deal.id
+
+    def close_deal(self, deal_id: str, *, won: bool) -> None:
+        with self.server.lock:
+            state = self.emulator.state
+            record = state.get("deals", deal_id)
+            assert record is not None
+            state.update(record, {"dealstage": "closedwon" if won else "closedlost"})
+
+    def deals_of_task(self, task_id: str) -> list[str]:
+        with self.server.lock:
+            return list(self.emulator.state.associated("tasks", task_id, "deals"))
+
     def lag_search(self) -> None:
         with self.server.lock:
             self.emulator.state.search_lag_ms = 60_000

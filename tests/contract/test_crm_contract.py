@@ -176,3 +176,49 @@ def test_capabilities_and_usage_are_plain_values(adapter: CrmAdapter) -> None:
     assert caps.max_batch >= 1
     assert caps.search_page_size >= 1
     assert isinstance(adapter.usage(), Usage)
+
+
+def test_open_deals_are_the_contacts_deals_the_pipeline_does_not_call_closed(
+    adapter: CrmAdapter, backdoor: Backdoor
+) -> None:
+    adapter.ensure_schema(FIELDS)
+    lead = backdoor.add_contact("lead@example.com", {})
+    other = backdoor.add_contact("someone@example.com", {})
+    backdoor.lag_search()  # open_deals must not depend on a search index either
+    assert adapter.open_deals(lead, None) == []
+    by_rep = backdoor.add_open_deal(lead, "Renewal")
+    won = backdoor.add_open_deal(lead, "Last year")
+    backdoor.close_deal(won, won=True)
+    backdoor.add_open_deal(other, "Not this lead's")
+    spec = DealSpec(f"turned-hot:{lead}:1", "Hot lead", None, None, None, None, lead)
+    ours = adapter.create_deal(spec)
+    found = adapter.open_deals(lead, None)
+    assert [(d.id, d.name, d.idempotency_key) for d in found] == [
+        (by_rep, "Renewal", None),
+        (ours, "Hot lead", spec.idempotency_key),
+    ]
+    assert found[0].pipeline == found[1].pipeline
+    backdoor.close_deal(ours, won=False)
+    assert [d.id for d in adapter.open_deals(lead, None)] == [by_rep]
+    assert adapter.find_deal(spec.idempotency_key, lead) == ours  # closed, still found
+
+
+def test_a_task_can_be_linked_to_a_deal_too(adapter: CrmAdapter, backdoor: Backdoor) -> None:
+    adapter.ensure_schema(FIELDS)
+    contact_id = backdoor.add_contact("again@example.com", {})
+    deal_id = backdoor.add_open_deal(contact_id, "Open deal")
+    backdoor.lag_search()
+    spec = TaskSpec(
+        idempotency_key=f"turned-hot:{contact_id}:2:hot-again",
+        subject="Hot again: Ada",
+        body="crossed the hot threshold again",
+        due_at=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        owner_id=None,
+        priority="high",
+        contact_id=contact_id,
+        deal_id=deal_id,
+    )
+    task_id = adapter.create_task(spec)
+    assert backdoor.deals_of_task(task_id) == [deal_id]
+    assert adapter.find_open_task(spec.idempotency_key, contact_id) == task_id
+    assert backdoor.tasks_of(contact_id) == [task_id]

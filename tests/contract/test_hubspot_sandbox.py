@@ -8,6 +8,7 @@ emulator written independently from the reference can confirm.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -186,3 +187,30 @@ def test_a_portal_whose_key_property_is_not_unique_finds_deals_through_the_conta
     assert adapter.find_deal("turned-hot:2:1", contact_id) == deal_id
     assert adapter.find_deal("turned-hot:2:2", contact_id) is None
     assert _searches(server) == before
+
+
+def test_open_deals_are_per_pipeline_and_follow_the_pipelines_closed_stages(
+    sandbox: tuple[HubSpotAdapter, RunningServer, HubSpotEmulator],
+) -> None:
+    adapter, server, emulator = sandbox
+    backdoor = HubSpotBackdoor(server, emulator)
+    adapter.ensure_schema([SCORE])
+    with server.lock:
+        partners = copy.deepcopy(emulator.state.pipelines[0])
+        partners.update(id="partners", label="Partners")
+        for stage in partners["stages"]:
+            stage["id"] = f"p-{stage['id']}"
+        emulator.state.pipelines.append(partners)
+    contact_id = backdoor.add_contact("pipes@example.com", {})
+    backdoor.lag_search()
+    ours = adapter.create_deal(
+        DealSpec("turned-hot:5:1", "Partner deal", "partners", None, None, None, contact_id)
+    )
+    assert adapter.open_deals(contact_id, None) == []
+    [found] = adapter.open_deals(contact_id, "partners")
+    assert (found.id, found.pipeline, found.stage) == (ours, "partners", "p-appointmentscheduled")
+    with server.lock:
+        record = emulator.state.get("deals", ours)
+        assert record is not None
+        emulator.state.update(record, {"pipeline": "partners", "dealstage": "p-closedwon"})
+    assert adapter.open_deals(contact_id, "partners") == []

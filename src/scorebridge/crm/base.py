@@ -18,12 +18,13 @@ Conventions shared by every adapter:
   :class:`~scorebridge.errors.ItemResult` list has one entry per input, ``index`` = input position.
   Per-item failures are results; whole-call failures raise
   :class:`~scorebridge.crm.errors.CrmError`.
-* **Existence checks read consistent data only.** Every ``find_*`` method must see a record
-  the moment the call that created or changed it has returned:
-  read it by id, by a unique-value key, or through the contact's associations/links — never
-  through a search index (HubSpot's search, Salesforce SOSL, Pipedrive's ``/search``), which
-  shows writes seconds later, exactly the window of a crash between "created" and "recorded".
-  The contract suite runs the HubSpot emulator with its search lag on to hold adapters to it.
+* **Existence checks read consistent data only.** Every ``find_*`` method and
+  :meth:`CrmAdapter.open_deals` must see a record the moment the call that created or changed it
+  has returned: read it by id, by a unique-value key, or through the contact's associations or
+  links — never through a search index (HubSpot's search, Salesforce SOSL, Pipedrive's
+  ``/search``), which shows writes seconds later, exactly the window of a crash between
+  "created" and "recorded". The contract suite runs the HubSpot emulator with its search lag on
+  to hold adapters to it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "FieldType",
     "FieldValue",
     "ItemResult",
+    "OpenDeal",
     "Owner",
     "Page",
     "Priority",
@@ -112,7 +114,11 @@ class ClosedDeal:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A follow-up task for a sales rep, created at most once per ``idempotency_key``."""
+    """A follow-up task for a sales rep, created at most once per ``idempotency_key``.
+
+    The task is linked to ``contact_id`` and, when ``deal_id`` is set, to that deal as well (a
+    lead that turned hot again while its deal is open gets a task on the deal).
+    """
 
     idempotency_key: str
     subject: str
@@ -121,6 +127,7 @@ class TaskSpec:
     owner_id: str | None
     priority: Priority
     contact_id: str
+    deal_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,22 @@ class DealSpec:
     amount: float | None
     owner_id: str | None
     contact_id: str
+
+
+@dataclass(frozen=True)
+class OpenDeal:
+    """A deal of a contact that its pipeline does not call closed (neither won nor lost).
+
+    ``idempotency_key`` is the key scorebridge created it under (``None`` for a deal a rep
+    created); ``pipeline`` and ``stage`` are the CRM's ids.
+    """
+
+    id: str
+    name: str
+    pipeline: str
+    stage: str | None
+    owner_id: str | None
+    idempotency_key: str | None
 
 
 @dataclass(frozen=True)
@@ -243,13 +266,14 @@ class CrmAdapter(Protocol):
         ...
 
     def create_task(self, spec: TaskSpec) -> str:
-        """Create the task linked to ``spec.contact_id``, with ``spec.idempotency_key`` stored
-        on it where :meth:`find_open_task` finds it; return its id.
+        """Create the task linked to ``spec.contact_id`` (and ``spec.deal_id`` when set), with
+        ``spec.idempotency_key`` stored on it where :meth:`find_open_task` finds it; return its
+        id.
 
         Not idempotent by itself: call :meth:`find_open_task` first (and after any ambiguous
-        failure). The link is made by the same request that creates the task (HubSpot's inline
-        associations, Pipedrive's ``person_id``, Salesforce's ``WhoId``), so a task found again
-        never lacks it.
+        failure). The links are made by the same request that creates the task (HubSpot's
+        inline associations, Pipedrive's ``person_id``/``deal_id``, Salesforce's
+        ``WhoId``/``WhatId``), so a task found again never lacks one.
         """
         ...
 
@@ -260,6 +284,16 @@ class CrmAdapter(Protocol):
         Consistent (see the module docstring): a deal whose :meth:`create_deal` returned must be
         found by the very next call — read it by a unique-value key property, or through
         ``contact_id``'s deals, never through a search index.
+        """
+        ...
+
+    def open_deals(self, contact_id: str, pipeline: str | None) -> list[OpenDeal]:
+        """The contact's deals in ``pipeline`` (``None``: the CRM's default pipeline) whose stage
+        the pipeline does not call closed — won and lost deals are not open — oldest first.
+
+        Deals a rep created count as well as scorebridge's own (``idempotency_key`` tells them
+        apart). Consistent: read through the contact's associations or links, so a deal that
+        :meth:`create_deal` just returned is counted, and one a rep just closed is left out.
         """
         ...
 

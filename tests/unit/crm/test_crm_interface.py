@@ -91,6 +91,7 @@ def test_public_surface_is_pinned() -> None:
             "FieldType",
             "FieldValue",
             "ItemResult",
+            "OpenDeal",
             "Owner",
             "Page",
             "Priority",

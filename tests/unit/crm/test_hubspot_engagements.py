@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import responses
@@ -218,3 +220,48 @@ def test_find_deal_without_a_unique_key_reads_the_contacts_deals(
     )
     assert adapter.find_deal("turned-hot:151:1", "151") == "8001"
     assert sent_json(http.calls[2])["properties"] == ["scorebridge_key"]
+
+
+def test_open_deals_leave_out_closed_stages_and_other_pipelines(
+    adapter: HubSpotAdapter, http: responses.RequestsMock
+) -> None:
+    http.get(
+        f"{BASE}/crm/v4/objects/contacts/151/associations/deals",
+        json={"results": [{"toObjectId": n} for n in (8003, 8000, 8001, 8002, 8004)]},
+    )
+
+    def deal(deal_id: str, stage: str | None, pipeline: str = "default", **more: str) -> Any:
+        props = {"dealname": f"D{deal_id}", "pipeline": pipeline, "dealstage": stage, **more}
+        return {"id": deal_id, "properties": props}
+
+    http.post(
+        f"{DEALS}/batch/read",
+        json={
+            "results": [
+                deal("8003", "appointmentscheduled", scorebridge_key="turned-hot:151:1"),
+                deal("8000", "closedwon"),
+                deal("8001", "closedlost"),
+                deal("8002", "appointmentscheduled", pipeline="partners"),
+                deal("8004", "retired-stage", hs_is_closed="true"),
+            ]
+        },
+    )
+    http.get(f"{BASE}/crm/v3/pipelines/deals", json=sample("deal_pipelines"))
+    http.get(f"{BASE}/crm/v3/pipelines/deals", json=sample("deal_pipelines"))  # unknown stage
+    found = adapter.open_deals("151", None)
+    assert [(d.id, d.stage, d.idempotency_key) for d in found] == [
+        ("8003", "appointmentscheduled", "turned-hot:151:1")
+    ]
+    assert set(sent_json(http.calls[1])["properties"]) >= {"pipeline", "dealstage"}
+
+
+def test_a_task_on_a_deal_carries_the_216_association(
+    adapter: HubSpotAdapter, http: responses.RequestsMock
+) -> None:
+    http.post(TASKS, status=201, json=sample("task_create_response"))
+    adapter.create_task(replace(SPEC, deal_id="8001"))
+    associations = sent_json(http.calls[0])["associations"]
+    assert [(a["to"]["id"], a["types"][0]["associationTypeId"]) for a in associations] == [
+        ("151", 204),
+        ("8001", 216),
+    ]

@@ -25,6 +25,7 @@ from scorebridge.crm.base import (
     CrmContact,
     DealSpec,
     FieldSpec,
+    OpenDeal,
     Owner,
     Page,
     TaskSpec,
@@ -391,13 +392,19 @@ class HubSpotAdapter:
         return self._engagements.find_task(idempotency_key, contact_id)
 
     def create_task(self, spec: TaskSpec) -> str:
-        """Create the task with its marker and association 204 (not idempotent)."""
+        """Create the task with its marker, association 204 and, with ``deal_id``, association
+        216 to the deal (not idempotent)."""
         return self._engagements.create_task(spec)
 
     def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
         """The deal carrying ``scorebridge_key = idempotency_key``, read by the unique key (or,
         on a portal whose key property is not unique, through the contact's associations)."""
         return self._engagements.find_deal(idempotency_key, contact_id)
+
+    def open_deals(self, contact_id: str, pipeline: str | None) -> list[OpenDeal]:
+        """The contact's deals (v4 associations) in ``pipeline`` (``None``: ``default``) whose
+        stage the pipeline's metadata does not call closed."""
+        return self._engagements.open_deals(contact_id, pipeline)
 
     def create_deal(self, spec: DealSpec) -> str:
         """Create the deal with its key and association 3; a key already taken answers the

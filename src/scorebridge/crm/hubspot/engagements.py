@@ -1,8 +1,10 @@
 """HubSpot tasks and deals that exist exactly once per idempotency key.
 
 Owns: creating tasks (``POST /crm/v3/objects/tasks``: due date, subject, body with the key's
-marker, priority, owner, ``NOT_STARTED``, inline association 204) and deals (pipeline, stage,
-``scorebridge_key`` property, inline association 3), and finding them again before a create.
+marker, priority, owner, ``NOT_STARTED``, inline associations 204 to the contact and 216 to a
+deal) and deals (pipeline, stage, ``scorebridge_key`` property, inline association 3), finding
+them again before a create, and listing a contact's open deals (stages the pipeline's metadata
+does not call closed).
 
 Finding never goes through CRM search: search results lag writes by seconds (crm-apis.md §1.3),
 which is exactly the window of a crash between "created" and "recorded". Per object:
@@ -22,11 +24,11 @@ Must not: decide whether to create (the caller calls find first) or retry a crea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from scorebridge.crm.base import DealSpec, TaskSpec
+from scorebridge.crm.base import DealSpec, OpenDeal, TaskSpec
 from scorebridge.crm.errors import CrmError
 from scorebridge.crm.hubspot import mapping as m
 from scorebridge.crm.hubspot.transport import HubSpotTransport
@@ -42,7 +44,8 @@ class Engagements:
 
     def __init__(self, transport: HubSpotTransport) -> None:
         self.transport = transport
-        self._first_open_stage: dict[str, str] = {}
+        #: pipeline id -> its live stages in display order (read once, again for an unknown one)
+        self._pipelines: dict[str, list[dict[str, Any]]] | None = None
         #: whether ``scorebridge_key`` has unique values (``None``: not read yet)
         self.deal_key_unique: bool | None = None
 
@@ -67,6 +70,19 @@ class Engagements:
 
     # -- deals ------------------------------------------------------------------------------
 
+    def open_deals(self, contact_id: str, pipeline: str | None) -> list[OpenDeal]:
+        """The contact's deals in ``pipeline`` whose stage the pipeline does not call closed,
+        oldest first: the contact's v4 deal associations plus a batch read of those deals."""
+        wanted = pipeline or m.DEFAULT_PIPELINE
+        found = []
+        for raw in self._associated_records(contact_id, "deals", m.OPEN_DEAL_PROPERTIES):
+            props = raw.get("properties") or {}
+            if (props.get("pipeline") or m.DEFAULT_PIPELINE) != wanted:
+                continue
+            if not self._is_closed(wanted, props):
+                found.append(m.parse_open_deal(raw))
+        return sorted(found, key=lambda d: (len(d.id), d.id))
+
     def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
         """The deal whose ``scorebridge_key`` is the key: read by the unique key, or through the
         contact's deals when the property is not unique."""
@@ -83,7 +99,7 @@ class Engagements:
         """Create the deal (first open stage of its pipeline when none is given); a key HubSpot
         says is taken answers the deal that holds it."""
         if spec.stage is None:
-            spec = replace(spec, stage=self._open_stage(spec.pipeline or "default"))
+            spec = replace(spec, stage=self._open_stage(spec.pipeline or m.DEFAULT_PIPELINE))
         try:
             _, answer = self.transport.send(
                 "POST", "/crm/v3/objects/deals", json=m.deal_body(spec), idempotent=False
@@ -140,22 +156,38 @@ class Engagements:
                 return str(raw["id"])
         return None
 
-    def _open_stage(self, pipeline: str) -> str:
-        if pipeline not in self._first_open_stage:
+    def _stages(self, pipeline: str, *, fresh: bool = False) -> list[dict[str, Any]]:
+        """The live stages of a deal pipeline in display order (``GET /crm/v3/pipelines/deals``
+        once per adapter; ``fresh`` reads again, for a stage or pipeline added since)."""
+        if self._pipelines is None or fresh:
             answer = self.transport.get("/crm/v3/pipelines/deals")
+            self._pipelines = {}
             for raw in m.results_of(answer, "pipelines"):
-                stages = [
-                    s
-                    for s in raw.get("stages") or []
-                    if str((s.get("metadata") or {}).get("isClosed")) != "true"
-                    and not s.get("archived")
-                ]
+                stages = [s for s in raw.get("stages") or [] if not s.get("archived")]
                 stages.sort(key=lambda s: int(s.get("displayOrder") or 0))
-                if stages:
-                    self._first_open_stage[str(raw.get("id"))] = str(stages[0]["id"])
-        if pipeline not in self._first_open_stage:
-            raise m.contract_error(f"deal pipeline {pipeline!r} has no open stage")
-        return self._first_open_stage[pipeline]
+                self._pipelines[str(raw.get("id"))] = stages
+        return self._pipelines.get(pipeline, [])
+
+    def _open_stage(self, pipeline: str) -> str:
+        for fresh in (False, True):
+            open_stages = [s for s in self._stages(pipeline, fresh=fresh) if not _closed(s)]
+            if open_stages:
+                return str(open_stages[0]["id"])
+        raise m.contract_error(f"deal pipeline {pipeline!r} has no open stage")
+
+    def _is_closed(self, pipeline: str, props: dict[str, Any]) -> bool:
+        """Whether the pipeline calls the deal's stage closed (won or lost); a stage the
+        pipeline does not list falls back to the deal's own ``hs_is_closed``."""
+        stage_id = props.get("dealstage")
+        for fresh in (False, True):
+            stage = next(
+                (s for s in self._stages(pipeline, fresh=fresh) if s["id"] == stage_id), None
+            )
+            if stage is not None:
+                return _closed(stage)
+            if stage_id is None:
+                break
+        return str(props.get("hs_is_closed")) == "true"
 
     # -- lookups through associations -------------------------------------------------------
 
@@ -166,6 +198,16 @@ class Engagements:
         properties: list[str],
         matches: Callable[[dict[str, Any]], bool],
     ) -> str | None:
+        for raw in self._associated_records(contact_id, object_type, properties):
+            if matches(raw.get("properties") or {}):
+                return str(raw["id"])
+        return None
+
+    def _associated_records(
+        self, contact_id: str, object_type: str, properties: Sequence[str]
+    ) -> Iterator[dict[str, Any]]:
+        """The contact's ``object_type`` records with ``properties``, read through its v4
+        associations and batch reads of 100."""
         ids = list(self._associated_ids(contact_id, object_type))
         for start in range(0, len(ids), BATCH_READ):
             _, answer = self.transport.send(
@@ -173,14 +215,11 @@ class Engagements:
                 f"/crm/v3/objects/{object_type}/batch/read",
                 json={
                     "inputs": [{"id": i} for i in ids[start : start + BATCH_READ]],
-                    "properties": properties,
+                    "properties": list(properties),
                 },
                 idempotent=True,
             )
-            for raw in m.results_of(answer, object_type):
-                if matches(raw.get("properties") or {}):
-                    return str(raw["id"])
-        return None
+            yield from m.results_of(answer, object_type)
 
     def _associated_ids(self, contact_id: str, object_type: str) -> Iterator[str]:
         path = f"/crm/v4/objects/contacts/{contact_id}/associations/{object_type}"
@@ -205,3 +244,7 @@ class Engagements:
             if after in seen:
                 raise m.contract_error("association paging repeats a cursor")
             seen.add(after)
+
+
+def _closed(stage: dict[str, Any]) -> bool:
+    return str((stage.get("metadata") or {}).get("isClosed")).lower() == "true"

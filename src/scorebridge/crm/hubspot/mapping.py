@@ -19,6 +19,7 @@ from scorebridge.crm.base import (
     DealSpec,
     FieldSpec,
     FieldValue,
+    OpenDeal,
     Owner,
     TaskSpec,
 )
@@ -30,7 +31,9 @@ PROPERTY_GROUP_LABEL = "scorebridge"
 DEAL_KEY_PROPERTY = "scorebridge_key"
 TASK_MARKER_PREFIX = "scorebridge:"
 TASK_TO_CONTACT = 204  # HUBSPOT_DEFINED association type TASK_TO_CONTACT
+TASK_TO_DEAL = 216  # HUBSPOT_DEFINED association type TASK_TO_DEAL
 DEAL_TO_CONTACT = 3  # HUBSPOT_DEFINED association type DEAL_TO_CONTACT
+DEFAULT_PIPELINE = "default"  # the id of every portal's first deal pipeline
 
 #: Logical standard field → HubSpot contact property.
 CONTACT_PROPERTIES: dict[str, str] = {
@@ -68,6 +71,15 @@ DEAL_READ_PROPERTIES: tuple[str, ...] = (
     "createdate",
     "hs_lastmodifieddate",
     "hubspot_owner_id",
+)
+#: What :func:`parse_open_deal` and the closed-stage check read of a contact's deals.
+OPEN_DEAL_PROPERTIES: tuple[str, ...] = (
+    "dealname",
+    "pipeline",
+    "dealstage",
+    "hs_is_closed",
+    "hubspot_owner_id",
+    DEAL_KEY_PROPERTY,
 )
 _PRIORITY = {"low": "LOW", "medium": "MEDIUM", "high": "HIGH"}
 _FIELD_TYPES = {"number": "number", "string": "text", "enumeration": "select"}
@@ -215,6 +227,19 @@ def parse_deal(raw: Any, contact_ids: Sequence[str]) -> ClosedDeal:
     )
 
 
+def parse_open_deal(raw: Any) -> OpenDeal:
+    """A deal record (read with :data:`OPEN_DEAL_PROPERTIES`) as an :class:`OpenDeal`."""
+    deal_id, props = _record(raw)
+    return OpenDeal(
+        id=deal_id,
+        name=str(props.get("dealname") or ""),
+        pipeline=str(props.get("pipeline") or DEFAULT_PIPELINE),
+        stage=props.get("dealstage") or None,
+        owner_id=props.get("hubspot_owner_id") or None,
+        idempotency_key=props.get(DEAL_KEY_PROPERTY) or None,
+    )
+
+
 def search_body(
     *,
     modified_property: str,
@@ -288,7 +313,8 @@ def task_marker(idempotency_key: str) -> str:
 
 
 def task_body(spec: TaskSpec) -> dict[str, Any]:
-    """``POST /crm/v3/objects/tasks`` body: properties plus the inline 204 association."""
+    """``POST /crm/v3/objects/tasks`` body: properties plus the inline 204 association (and
+    216 to ``deal_id`` when set)."""
     props = {
         "hs_timestamp": spec.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "hs_task_subject": spec.subject,
@@ -299,14 +325,17 @@ def task_body(spec: TaskSpec) -> dict[str, Any]:
     }
     if spec.owner_id:
         props["hubspot_owner_id"] = spec.owner_id
-    return {"properties": props, "associations": [_association(spec.contact_id, TASK_TO_CONTACT)]}
+    associations = [_association(spec.contact_id, TASK_TO_CONTACT)]
+    if spec.deal_id:
+        associations.append(_association(spec.deal_id, TASK_TO_DEAL))
+    return {"properties": props, "associations": associations}
 
 
 def deal_body(spec: DealSpec) -> dict[str, Any]:
     """``POST /crm/v3/objects/deals`` body carrying the key and the contact association."""
     props = {
         "dealname": spec.name,
-        "pipeline": spec.pipeline or "default",
+        "pipeline": spec.pipeline or DEFAULT_PIPELINE,
         DEAL_KEY_PROPERTY: spec.idempotency_key,
     }
     if spec.stage:
