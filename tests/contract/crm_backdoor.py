@@ -29,6 +29,10 @@ class Backdoor(Protocol):
         """A rep moves the deal to a won (or lost) stage."""
         ...
 
+    def standard_values(self, contact_id: str) -> dict[str, str]:
+        """The contact's non-empty standard fields, by logical name, as the CRM stores them."""
+        ...
+
     def deals_of_task(self, task_id: str) -> list[str]:
         """The deals a task is linked to."""
         ...

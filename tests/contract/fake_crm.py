@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from scorebridge.clock import FrozenClock
 from scorebridge.crm import (
+    STANDARD_FIELDS,
     Capabilities,
     ClosedDeal,
     CrmContact,
@@ -176,7 +177,15 @@ class FakeCrm:
                     ItemResult(index=index, ok=False, status=404, message="OBJECT_NOT_FOUND")
                 )
                 continue
-            self._write(contact, dict(item.properties))
+            values = dict(item.properties)
+            if values.get("email"):
+                values["email"] = str(values["email"]).strip().lower()
+                holder = self._by_email(str(values["email"]))
+                if holder is not None and holder is not contact:
+                    message = f"e-mail {values['email']} already belongs to CRM contact {holder.id}"
+                    results.append(ItemResult(index=index, ok=False, status=409, message=message))
+                    continue
+            self._write(contact, values)
             results.append(ItemResult(index=index, ok=True, status=200, remote_id=contact.id))
         return results
 
@@ -259,6 +268,10 @@ class FakeBackdoor:
 
     def close_deal(self, deal_id: str, *, won: bool) -> None:
         self.crm.pipeline_deals[deal_id].closed = True
+
+    def standard_values(self, contact_id: str) -> dict[str, str]:
+        props = self.crm.contacts[contact_id].props
+        return {k: v for k, v in props.items() if k in STANDARD_FIELDS and v}
 
     def deals_of_task(self, task_id: str) -> list[str]:
         deal_id = self.crm.tasks[task_id][1].deal_id

@@ -15,8 +15,20 @@ from scorebridge.sandbox.base import RunningServer
 from scorebridge.sandbox.hubspot import DEFAULT_TOKEN, HubSpotEmulator, LimitSettings
 from scorebridge.sandbox.hubspot.state import Owner
 
-#: Logical standard names used by the suite → HubSpot contact properties.
-_CONTACT_PROPERTIES = {"first_name": "firstname", "last_name": "lastname"}
+#: Logical standard names → HubSpot contact properties, written down here from the reference
+#: (crm-apis.md §1), not taken from the adapter's own table.
+CONTACT_PROPERTIES = {
+    "email": "email",
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "company": "company",
+    "job_title": "jobtitle",
+    "phone": "phone",
+    "country": "country",
+    "lifecycle": "lifecyclestage",
+    "lead_status": "hs_lead_status",
+    "owner_id": "hubspot_owner_id",
+}
 #: Limits high enough that pacing never slows the suite (pacing has its own unit tests).
 _FAST = LimitSettings(ten_secondly=100_000, daily=1_000_000, search_per_second=1_000)
 
@@ -38,7 +50,7 @@ class HubSpotBackdoor:
             return owner_id
 
     def add_contact(self, email: str, properties: dict[str, str]) -> str:
-        values = {_CONTACT_PROPERTIES.get(k, k): v for k, v in properties.items()}
+        values = {CONTACT_PROPERTIES.get(k, k): v for k, v in properties.items()}
         with self.server.lock:
             return self.emulator.state.create("contacts", {"email": email, **values}).id
 
@@ -78,6 +90,17 @@ class HubSpotBackdoor:
             record = state.get("deals", deal_id)
             assert record is not None
             state.update(record, {"dealstage": "closedwon" if won else "closedlost"})
+
+    def standard_values(self, contact_id: str) -> dict[str, str]:
+        with self.server.lock:
+            record = self.emulator.state.get("contacts", contact_id)
+            assert record is not None
+            props = record.properties
+        return {
+            logical: str(props[name])
+            for logical, name in CONTACT_PROPERTIES.items()
+            if props.get(name)
+        }
 
     def deals_of_task(self, task_id: str) -> list[str]:
         with self.server.lock:

@@ -222,3 +222,54 @@ def test_a_task_can_be_linked_to_a_deal_too(adapter: CrmAdapter, backdoor: Backd
     assert backdoor.deals_of_task(task_id) == [deal_id]
     assert adapter.find_open_task(spec.idempotency_key, contact_id) == task_id
     assert backdoor.tasks_of(contact_id) == [task_id]
+
+
+IDENTITY = {
+    "company": "Acme Kft.",
+    "job_title": "CTO",
+    "phone": "+36 1 234 5678",
+    "country": "Hungary",
+}
+
+
+def test_identity_fields_are_written_under_their_logical_names(
+    adapter: CrmAdapter, backdoor: Backdoor
+) -> None:
+    adapter.ensure_schema(FIELDS)
+    [created] = adapter.create_contacts(
+        [WriteItem(email="Ida@Example.com", properties={"first_name": "Ida", **IDENTITY})]
+    )
+    assert created.ok
+    assert created.remote_id
+    stored = backdoor.standard_values(created.remote_id)
+    assert stored == {"email": "ida@example.com", "first_name": "Ida", **IDENTITY}
+    ida = adapter.find_by_email(["ida@example.com"])["ida@example.com"]
+    assert ida.properties["first_name"] == "Ida"  # LOGICAL_ON_READ come back by logical name
+
+
+def test_an_e_mail_change_to_another_contacts_e_mail_fails_that_item_for_good(
+    adapter: CrmAdapter, backdoor: Backdoor
+) -> None:
+    adapter.ensure_schema(FIELDS)
+    holder = backdoor.add_contact("taken@example.com", {})
+    mover = backdoor.add_contact("old@example.com", {})
+    other = backdoor.add_contact("other@example.com", {})
+    results = adapter.update_contacts(
+        [
+            WriteItem(crm_id=other, properties={"scorebridge_score": 40}),
+            WriteItem(crm_id=mover, properties={"email": "Taken@example.com"}),
+        ]
+    )
+    assert results[0].ok
+    refused = results[1]
+    assert (refused.ok, refused.retryable, refused.status) == (False, False, 409)
+    assert refused.message == f"e-mail taken@example.com already belongs to CRM contact {holder}"
+    found = adapter.find_by_email(["taken@example.com", "old@example.com", "other@example.com"])
+    assert (found["taken@example.com"].id, found["old@example.com"].id) == (holder, mover)
+    assert found["other@example.com"].properties["scorebridge_score"] == "40"
+    [moved] = adapter.update_contacts(
+        [WriteItem(crm_id=mover, properties={"email": "New@example.com"})]
+    )
+    assert moved.ok
+    assert adapter.find_by_email(["new@example.com"])["new@example.com"].id == mover
+    assert backdoor.standard_values(mover)["email"] == "new@example.com"

@@ -7,6 +7,7 @@ imported here, so importing this package never pulls a vendor adapter in.
 """
 
 from scorebridge.crm.base import (
+    LOGICAL_ON_READ,
     STANDARD_FIELDS,
     Capabilities,
     ClosedDeal,
@@ -31,6 +32,7 @@ from scorebridge.crm.registry import ENTRY_POINT_GROUP, get_adapter_class, insta
 __all__ = [
     "CRM_ERROR_KINDS",
     "ENTRY_POINT_GROUP",
+    "LOGICAL_ON_READ",
     "STANDARD_FIELDS",
     "Capabilities",
     "ClosedDeal",

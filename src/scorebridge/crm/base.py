@@ -8,9 +8,12 @@ Must not: know any vendor, send requests, or read the clock.
 Conventions shared by every adapter:
 
 * Field names are *logical*: the names of :class:`FieldSpec` (the custom fields scorebridge owns)
-  plus the standard names in :data:`STANDARD_FIELDS`; any other name is the CRM's own field name
-  (fit rules may read e.g. ``jobtitle``). Values written are ``str | int | float | bool | None``
-  (``None`` clears the field).
+  plus the standard names in :data:`STANDARD_FIELDS`, which every adapter maps to its CRM's own
+  field on writes; any other name is the CRM's own field name. On reads
+  (:attr:`CrmContact.properties`) only :data:`LOGICAL_ON_READ` come back under their logical
+  name; every other property keeps the CRM's own name (``jobtitle``, ``company``), because fit
+  rules and ``[crm] read_properties`` address CRM fields by that name (``crm.jobtitle``).
+  Values written are ``str | int | float | bool | None`` (``None`` clears the field).
 * Datetimes are aware UTC. Cursors are the CRM's own high-water timestamps: a page's ``cursor`` is
   the greatest ``updated_at`` delivered so far; resuming with ``since=cursor`` re-reads the ties,
   so callers dedupe by id (they do anyway: overlap windows).
@@ -47,6 +50,7 @@ __all__ = [
     "FieldType",
     "FieldValue",
     "ItemResult",
+    "LOGICAL_ON_READ",
     "OpenDeal",
     "Owner",
     "Page",
@@ -60,15 +64,26 @@ FieldValue = str | int | float | bool | None
 FieldType = Literal["number", "string", "enumeration"]
 Priority = Literal["low", "medium", "high"]
 
-#: Logical names of the standard contact fields every adapter maps to its CRM's own field.
+#: Logical names of the standard contact fields every adapter maps to its CRM's own field when
+#: writing (``crm.create`` / ``crm.update`` payloads use these names). The identity fields
+#: (``company``, ``job_title``, ``phone``, ``country``) are copied from Mautic on create; an
+#: ``email`` in an update is an e-mail change (see :meth:`CrmAdapter.update_contacts`).
 STANDARD_FIELDS: tuple[str, ...] = (
     "email",
     "first_name",
     "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "country",
     "lifecycle",
     "lead_status",
     "owner_id",
 )
+#: The standard fields a read reports under their logical name in
+#: :attr:`CrmContact.properties` (``email``, ``owner_id`` and ``lifecycle`` have attributes of
+#: their own); every other property is reported under the CRM's own name.
+LOGICAL_ON_READ: tuple[str, ...] = ("first_name", "last_name", "lead_status")
 
 T = TypeVar("T")
 
@@ -77,9 +92,9 @@ T = TypeVar("T")
 class CrmContact:
     """A CRM contact/person/lead as the core sees it.
 
-    ``properties`` holds string values by logical name (standard fields other than ``email``,
-    ``owner_id`` and ``lifecycle``, the scorebridge fields, and any extra CRM fields the adapter
-    was asked to read); empty values are left out.
+    ``properties`` holds string values: :data:`LOGICAL_ON_READ` by logical name, the scorebridge
+    fields by their :class:`FieldSpec` name, and any extra CRM fields the adapter was asked to
+    read by the CRM's own name; empty values are left out.
     """
 
     id: str
@@ -251,8 +266,15 @@ class CrmAdapter(Protocol):
         ...
 
     def update_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
-        """Update contacts by ``crm_id``; one result per item (an unknown ``crm_id`` is a
-        per-item failure with ``status=404``)."""
+        """Update contacts by ``crm_id``; one result per item.
+
+        An unknown ``crm_id`` is a per-item failure with ``status=404``. An ``email`` among the
+        properties changes the contact's e-mail; when that e-mail already belongs to *another*
+        contact the item fails on its own — ``ok=False``, ``retryable=False``, ``status=409``,
+        ``message="e-mail x@y already belongs to CRM contact 123"`` — and neither contact is
+        changed (no merge, no retry: the operator resolves it from the dead-letter store). The
+        other items of the call are written.
+        """
         ...
 
     def find_open_task(self, idempotency_key: str, contact_id: str) -> str | None:

@@ -123,3 +123,28 @@ def test_a_deal_created_before_a_crash_is_found_not_created_again(crm: FakeCrm, 
     again = write(crm, deal_op(lead, 1, status="in_flight"))
     assert again.result == {"deal_id": made, "found": True}
     assert (len(crm.pipeline_deals), len(crm.tasks)) == (1, 0)
+
+
+def test_an_e_mail_change_to_a_taken_e_mail_goes_to_the_dead_letters_not_a_merge(
+    crm: FakeCrm, lead: str
+) -> None:
+    holder = FakeBackdoor(crm).add_contact("taken@example.com", {})
+    operation = Operation(
+        id=9,
+        idempotency_key="crm.update:7:abc",
+        system="crm",
+        op="crm.update",
+        payload={"properties": {"email": "taken@example.com"}},
+        contact_id=7,
+        status="pending",
+        attempts=0,
+        next_attempt_at=None,
+        last_error=None,
+    )
+    [outcome] = CrmWriter(crm, []).write([Claimed(operation, Target(7, 107, lead, None))])
+    assert outcome.status == "dead"
+    assert (
+        outcome.message
+        == f"HTTP 409: e-mail taken@example.com already belongs to CRM contact {holder}"
+    )
+    assert crm.contacts[lead].props["email"] == "ada@example.com"

@@ -328,17 +328,17 @@ class HubSpotAdapter:
         return post
 
     def update_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
-        """``batch/update`` by id, 100 per call; a 207 gives per-item failures."""
+        """``batch/update`` by id, 100 per call; a 207 gives per-item failures, and a 409 (an
+        e-mail another contact holds) is isolated to its item and fails it for good."""
         inputs, invalid = [], []
         for index, item in enumerate(items):
             if not item.crm_id:
                 invalid.append(_invalid(index, "update needs a crm_id"))
                 continue
-            body = {
-                "id": item.crm_id,
-                "objectWriteTraceId": str(index),
-                "properties": m.encode_properties(item.properties),
-            }
+            props = m.encode_properties(item.properties)
+            if props.get("email"):
+                props["email"] = m.normalize_email(props["email"])
+            body = {"id": item.crm_id, "objectWriteTraceId": str(index), "properties": props}
             inputs.append(BatchInput(index, item.crm_id, body))
         return _merge(invalid, self._update(inputs))
 
@@ -348,6 +348,7 @@ class HubSpotAdapter:
             inputs,
             max_batch=MAX_BATCH,
             result_key=lambda result: str(result.get("id")),
+            link_conflict=_taken,
         )
 
     def create_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
@@ -410,6 +411,20 @@ class HubSpotAdapter:
         """Create the deal with its key and association 3; a key already taken answers the
         deal holding it."""
         return self._engagements.create_deal(spec)
+
+
+def _taken(item: BatchInput, existing_id: str) -> ItemResult:
+    """An update HubSpot refused with "Contact already exists. Existing ID: N": the new e-mail
+    is another contact's. Final for this item: never merge, never retry."""
+    email = item.body["properties"].get("email")
+    what = f"e-mail {email}" if email else "a unique value of this update"
+    return ItemResult(
+        index=item.index,
+        ok=False,
+        status=409,
+        message=f"{what} already belongs to CRM contact {existing_id}",
+        retryable=False,
+    )
 
 
 def _invalid(index: int, message: str) -> ItemResult:

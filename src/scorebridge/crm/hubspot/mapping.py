@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scorebridge.crm.base import (
+    LOGICAL_ON_READ,
     ClosedDeal,
     CrmContact,
     DealSpec,
@@ -35,16 +36,21 @@ TASK_TO_DEAL = 216  # HUBSPOT_DEFINED association type TASK_TO_DEAL
 DEAL_TO_CONTACT = 3  # HUBSPOT_DEFINED association type DEAL_TO_CONTACT
 DEFAULT_PIPELINE = "default"  # the id of every portal's first deal pipeline
 
-#: Logical standard field → HubSpot contact property.
+#: Logical standard field → HubSpot contact property (every name in STANDARD_FIELDS).
 CONTACT_PROPERTIES: dict[str, str] = {
     "email": "email",
     "first_name": "firstname",
     "last_name": "lastname",
+    "company": "company",
+    "job_title": "jobtitle",
+    "phone": "phone",
+    "country": "country",
     "lifecycle": "lifecyclestage",
     "lead_status": "hs_lead_status",
     "owner_id": "hubspot_owner_id",
 }
-_LOGICAL_OF = {prop: logical for logical, prop in CONTACT_PROPERTIES.items()}
+#: HubSpot property → logical name, for the fields a read reports by logical name.
+_LOGICAL_OF = {CONTACT_PROPERTIES[logical]: logical for logical in LOGICAL_ON_READ}
 #: Properties that become dedicated CrmContact attributes (or are bookkeeping), not ``properties``.
 _NOT_IN_PROPERTIES = frozenset(
     {
@@ -56,8 +62,12 @@ _NOT_IN_PROPERTIES = frozenset(
         "createdate",
     }
 )
+#: What every contact read asks for (fit fields are added by ``read_properties``).
 CONTACT_READ_PROPERTIES: tuple[str, ...] = (
-    *CONTACT_PROPERTIES.values(),
+    "email",
+    "hubspot_owner_id",
+    "lifecyclestage",
+    *(CONTACT_PROPERTIES[logical] for logical in LOGICAL_ON_READ),
     "lastmodifieddate",
 )
 DEAL_READ_PROPERTIES: tuple[str, ...] = (
