@@ -12,7 +12,7 @@ from crm_backdoor import CrmUnderTest
 from scorebridge.crm.hubspot import HubSpotAdapter
 from scorebridge.http import BucketRegistry
 from scorebridge.sandbox.base import RunningServer
-from scorebridge.sandbox.hubspot import DEFAULT_TOKEN, HubSpotEmulator, LimitSettings
+from scorebridge.sandbox.hubspot import HubSpotEmulator, LimitSettings
 from scorebridge.sandbox.hubspot.state import Owner
 
 #: Logical standard names → HubSpot contact properties, written down here from the reference
@@ -122,7 +122,7 @@ def hubspot_sandbox(server: RunningServer, emulator: HubSpotEmulator) -> CrmUnde
     with server.lock:
         emulator.reset()
     adapter = HubSpotAdapter(
-        token=DEFAULT_TOKEN,
+        token=emulator.token,
         base_url=server.url,
         burst_per_10s=100_000,
         search_per_second=1_000,

@@ -19,7 +19,7 @@ from scorebridge.crm import CrmError, DealSpec, FieldSpec, TaskSpec, WriteItem
 from scorebridge.crm.hubspot import HubSpotAdapter
 from scorebridge.http import BucketRegistry, RetryPolicy
 from scorebridge.sandbox.base import Faults, RunningServer
-from scorebridge.sandbox.hubspot import DEFAULT_TOKEN, HubSpotEmulator, LimitSettings
+from scorebridge.sandbox.hubspot import HubSpotEmulator, LimitSettings
 from scorebridge.sandbox.hubspot.properties import new_property
 
 SCORE = FieldSpec("scorebridge_score", "scorebridge score", "number")
@@ -34,7 +34,7 @@ def sandbox(
         emulator.reset()
     server.set_faults(Faults())
     adapter = HubSpotAdapter(
-        token=DEFAULT_TOKEN,
+        token=emulator.token,
         base_url=server.url,
         burst_per_10s=100_000,
         search_per_second=1_000,
