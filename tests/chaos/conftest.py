@@ -7,7 +7,8 @@ in-process sandbox, and the comparison of what it leaves behind with one clean r
 from their in-process state, keyed by e-mail so that ids created in a different order still
 compare; :func:`check_store` asserts the store invariants (integrity, unique events and
 contacts, an empty outbox, no open dead letters). ``clean_state`` is the converged remote state
-of an unfaulted run of the same world, computed once per session.
+of an unfaulted run of the same world, computed once per session. HubSpot's search lags writes
+by :data:`SEARCH_LAG_MS` in every world, as in production.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from writeback.conftest import without_stage_resets, write_requests  # noqa: E40
 from scorebridge.sandbox.base import Faults  # noqa: E402
 
 CONTACTS, DAYS, SEED = 60, 20, 11
+SEARCH_LAG_MS = 5_000
+"""HubSpot's search index shows writes seconds later, as in production: on in every chaos
+world, so that no existence check may lean on search."""
 QUEUED = "SELECT count(*) FROM outbox WHERE status IN ('pending', 'in_flight')"
 PROCESS_TIMEOUT = 120.0
 
@@ -85,6 +89,12 @@ class Chaos:
     def faults(self, system: str, **faults: Any) -> None:
         """Replace the faults in force on one emulator (no arguments clears them)."""
         self.world.sandbox.servers[system].set_faults(Faults(**faults))
+
+    def limits(self, **limits: int) -> None:
+        """Change the HubSpot emulator's limits (``search_lag_ms`` among them)."""
+        requests.post(
+            f"{self.url('hubspot')}/_sandbox/limits", json=limits, timeout=10
+        ).raise_for_status()
 
     def counts(self, system: str) -> dict[str, int]:
         return self.world.sandbox.servers[system].request_counts()
@@ -234,12 +244,10 @@ def new_chaos(root: Path, contacts: int = CONTACTS, days: int = DAYS, seed: int 
         .replace('kind = "hubspot"', 'kind = "hubspot"\nrequests_per_10s = 10000')
     )
     world.config.write_text(text)
-    requests.post(
-        f"{world.info['hubspot']['url']}/_sandbox/limits",
-        json={"ten_secondly": 100_000, "daily": 1_000_000, "search_per_second": 100_000},
-        timeout=10,
-    ).raise_for_status()
-    return Chaos(world, root)
+    made = Chaos(world, root)
+    made.limits(ten_secondly=100_000, daily=1_000_000, search_per_second=100_000)
+    made.limits(search_lag_ms=SEARCH_LAG_MS)
+    return made
 
 
 @pytest.fixture
@@ -352,10 +360,8 @@ def assert_same_remote_state(actual: dict[str, Any], expected: dict[str, Any]) -
             assert got[key] == want[key], f"{system} {key}: {got[key]} != {want[key]}"
 
 
-@pytest.fixture(scope="session")
-def clean_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The converged remote state of one clean run of the default world."""
-    made = new_chaos(tmp_path_factory.mktemp("clean"))
+def converged_state(made: Chaos) -> dict[str, Any]:
+    """Sync a fresh world until it is idle, check the store, close it; its remote state."""
     try:
         made.sync()
         made.converge()
@@ -363,6 +369,12 @@ def clean_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         return remote_state(made)
     finally:
         made.close()
+
+
+@pytest.fixture(scope="session")
+def clean_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The converged remote state of one clean run of the default world."""
+    return converged_state(new_chaos(tmp_path_factory.mktemp("clean")))
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

@@ -21,6 +21,27 @@ class Backdoor(Protocol):
 
     def deal_count(self) -> int: ...
 
+    def add_open_deal(self, contact_id: str, name: str) -> str:
+        """A deal a rep opened for the contact in the default pipeline's first stage."""
+        ...
+
+    def close_deal(self, deal_id: str, *, won: bool) -> None:
+        """A rep moves the deal to a won (or lost) stage."""
+        ...
+
+    def standard_values(self, contact_id: str) -> dict[str, str]:
+        """The contact's non-empty standard fields, by logical name, as the CRM stores them."""
+        ...
+
+    def deals_of_task(self, task_id: str) -> list[str]:
+        """The deals a task is linked to."""
+        ...
+
+    def lag_search(self) -> None:
+        """From now on the CRM's search index shows writes only a minute later (as HubSpot's
+        does by seconds): existence checks that go through search stop seeing new records."""
+        ...
+
 
 @dataclass
 class CrmUnderTest:

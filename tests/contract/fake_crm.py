@@ -2,9 +2,10 @@
 
 The fake keeps what the contract suite checks on every real adapter: upsert by (normalized)
 email, per-item results, string-valued properties (``None`` clears), changed-since pages in
-modified order with a high-water cursor, tasks/deals findable by their idempotency key, and
-closed deals with their contacts. Each write moves the injected clock one second, so modified
-times are distinct and ordered. :class:`FakeBackdoor` seeds it the way a CRM user would.
+modified order with a high-water cursor, tasks/deals findable by their idempotency key, a
+contact's open deals per pipeline (a closed one is not open), tasks linked to a deal, and
+closed deals with their contacts (backtesting). Each write moves the injected clock one second,
+so modified times are distinct and ordered. :class:`FakeBackdoor` seeds it the way a CRM user would.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TypeVar
 
 from scorebridge.clock import FrozenClock
 from scorebridge.crm import (
+    STANDARD_FIELDS,
     Capabilities,
     ClosedDeal,
     CrmContact,
@@ -23,6 +25,7 @@ from scorebridge.crm import (
     FieldSpec,
     FieldValue,
     ItemResult,
+    OpenDeal,
     Owner,
     Page,
     TaskSpec,
@@ -31,6 +34,7 @@ from scorebridge.crm import (
 )
 
 _DEDICATED = {"email", "owner_id", "lifecycle"}
+DEFAULT_PIPELINE = "default"
 T = TypeVar("T")
 
 
@@ -62,6 +66,22 @@ class _Contact:
 
 
 @dataclass
+class _Deal:
+    """A deal made through the adapter or by a "rep" through the backdoor."""
+
+    id: str
+    contact_id: str
+    name: str
+    pipeline: str
+    owner_id: str | None
+    key: str | None
+    closed: bool = False
+
+    def view(self) -> OpenDeal:
+        return OpenDeal(self.id, self.name, self.pipeline, None, self.owner_id, self.key)
+
+
+@dataclass
 class FakeCrm:
     """The fake adapter; ``page_size`` is small so that paging is exercised."""
 
@@ -71,9 +91,9 @@ class FakeCrm:
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     contacts: dict[str, _Contact] = field(default_factory=dict)
     owner_list: list[Owner] = field(default_factory=list)
-    deals: list[ClosedDeal] = field(default_factory=list)
+    deals: list[ClosedDeal] = field(default_factory=list)  # closed_deals_since material
     tasks: dict[str, tuple[str, TaskSpec]] = field(default_factory=dict)  # id -> (contact, spec)
-    open_deals: dict[str, DealSpec] = field(default_factory=dict)
+    pipeline_deals: dict[str, _Deal] = field(default_factory=dict)
     _next_id: int = 100
 
     def _new_id(self) -> str:
@@ -157,7 +177,15 @@ class FakeCrm:
                     ItemResult(index=index, ok=False, status=404, message="OBJECT_NOT_FOUND")
                 )
                 continue
-            self._write(contact, dict(item.properties))
+            values = dict(item.properties)
+            if values.get("email"):
+                values["email"] = str(values["email"]).strip().lower()
+                holder = self._by_email(str(values["email"]))
+                if holder is not None and holder is not contact:
+                    message = f"e-mail {values['email']} already belongs to CRM contact {holder.id}"
+                    results.append(ItemResult(index=index, ok=False, status=409, message=message))
+                    continue
+            self._write(contact, values)
             results.append(ItemResult(index=index, ok=True, status=200, remote_id=contact.id))
         return results
 
@@ -172,20 +200,35 @@ class FakeCrm:
         self.tasks[task_id] = (spec.contact_id, spec)
         return task_id
 
-    def find_deal(self, idempotency_key: str, contact_id: str | None = None) -> str | None:
+    def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
         return next(
             (
-                deal_id
-                for deal_id, spec in self.open_deals.items()
-                if spec.idempotency_key == idempotency_key and contact_id in (None, spec.contact_id)
+                deal.id
+                for deal in self.pipeline_deals.values()
+                if deal.key == idempotency_key and deal.contact_id == contact_id
             ),
             None,
         )
 
+    def open_deals(self, contact_id: str, pipeline: str | None) -> list[OpenDeal]:
+        wanted = pipeline or DEFAULT_PIPELINE
+        return [
+            deal.view()
+            for deal in sorted(self.pipeline_deals.values(), key=lambda d: int(d.id))
+            if deal.contact_id == contact_id and deal.pipeline == wanted and not deal.closed
+        ]
+
     def create_deal(self, spec: DealSpec) -> str:
-        deal_id = self._new_id()
-        self.open_deals[deal_id] = spec
-        return deal_id
+        deal = _Deal(
+            self._new_id(),
+            spec.contact_id,
+            spec.name,
+            spec.pipeline or DEFAULT_PIPELINE,
+            spec.owner_id,
+            spec.idempotency_key,
+        )
+        self.pipeline_deals[deal.id] = deal
+        return deal.id
 
     def usage(self) -> Usage:
         return Usage(daily_remaining=None, reset_at=None)
@@ -216,4 +259,23 @@ class FakeBackdoor:
         return [task_id for task_id, (c, _) in self.crm.tasks.items() if c == contact_id]
 
     def deal_count(self) -> int:
-        return len(self.crm.open_deals)
+        return len(self.crm.pipeline_deals)
+
+    def add_open_deal(self, contact_id: str, name: str) -> str:
+        deal = _Deal(self.crm._new_id(), contact_id, name, DEFAULT_PIPELINE, None, None)
+        self.crm.pipeline_deals[deal.id] = deal
+        return deal.id
+
+    def close_deal(self, deal_id: str, *, won: bool) -> None:
+        self.crm.pipeline_deals[deal_id].closed = True
+
+    def standard_values(self, contact_id: str) -> dict[str, str]:
+        props = self.crm.contacts[contact_id].props
+        return {k: v for k, v in props.items() if k in STANDARD_FIELDS and v}
+
+    def deals_of_task(self, task_id: str) -> list[str]:
+        deal_id = self.crm.tasks[task_id][1].deal_id
+        return [deal_id] if deal_id else []
+
+    def lag_search(self) -> None:
+        """The fake has no search index: every read is consistent already."""

@@ -12,11 +12,23 @@ from crm_backdoor import CrmUnderTest
 from scorebridge.crm.hubspot import HubSpotAdapter
 from scorebridge.http import BucketRegistry
 from scorebridge.sandbox.base import RunningServer
-from scorebridge.sandbox.hubspot import DEFAULT_TOKEN, HubSpotEmulator, LimitSettings
+from scorebridge.sandbox.hubspot import HubSpotEmulator, LimitSettings
 from scorebridge.sandbox.hubspot.state import Owner
 
-#: Logical standard names used by the suite → HubSpot contact properties.
-_CONTACT_PROPERTIES = {"first_name": "firstname", "last_name": "lastname"}
+#: Logical standard names → HubSpot contact properties, written down here from the reference
+#: (crm-apis.md §1), not taken from the adapter's own table.
+CONTACT_PROPERTIES = {
+    "email": "email",
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "company": "company",
+    "job_title": "jobtitle",
+    "phone": "phone",
+    "country": "country",
+    "lifecycle": "lifecyclestage",
+    "lead_status": "hs_lead_status",
+    "owner_id": "hubspot_owner_id",
+}
 #: Limits high enough that pacing never slows the suite (pacing has its own unit tests).
 _FAST = LimitSettings(ten_secondly=100_000, daily=1_000_000, search_per_second=1_000)
 
@@ -38,7 +50,7 @@ class HubSpotBackdoor:
             return owner_id
 
     def add_contact(self, email: str, properties: dict[str, str]) -> str:
-        values = {_CONTACT_PROPERTIES.get(k, k): v for k, v in properties.items()}
+        values = {CONTACT_PROPERTIES.get(k, k): v for k, v in properties.items()}
         with self.server.lock:
             return self.emulator.state.create("contacts", {"email": email, **values}).id
 
@@ -64,6 +76,40 @@ class HubSpotBackdoor:
         with self.server.lock:
             return sum(1 for d in self.emulator.state.records["deals"].values() if not d.archived)
 
+    def add_open_deal(self, contact_id: str, name: str) -> str:
+        values = {"dealname": name, "pipeline": "default", "dealstage": "appointmentscheduled"}
+        with self.server.lock:
+            state = self.emulator.state
+            deal = state.create("deals", values)
+            state.associate("deals", deal.id, "contacts", contact_id)
+            return deal.id
+
+    def close_deal(self, deal_id: str, *, won: bool) -> None:
+        with self.server.lock:
+            state = self.emulator.state
+            record = state.get("deals", deal_id)
+            assert record is not None
+            state.update(record, {"dealstage": "closedwon" if won else "closedlost"})
+
+    def standard_values(self, contact_id: str) -> dict[str, str]:
+        with self.server.lock:
+            record = self.emulator.state.get("contacts", contact_id)
+            assert record is not None
+            props = record.properties
+        return {
+            logical: str(props[name])
+            for logical, name in CONTACT_PROPERTIES.items()
+            if props.get(name)
+        }
+
+    def deals_of_task(self, task_id: str) -> list[str]:
+        with self.server.lock:
+            return list(self.emulator.state.associated("tasks", task_id, "deals"))
+
+    def lag_search(self) -> None:
+        with self.server.lock:
+            self.emulator.state.search_lag_ms = 60_000
+
 
 def start_emulator() -> tuple[RunningServer, HubSpotEmulator]:
     """An emulator on an ephemeral loopback port (stop the server when done)."""
@@ -76,7 +122,7 @@ def hubspot_sandbox(server: RunningServer, emulator: HubSpotEmulator) -> CrmUnde
     with server.lock:
         emulator.reset()
     adapter = HubSpotAdapter(
-        token=DEFAULT_TOKEN,
+        token=emulator.token,
         base_url=server.url,
         burst_per_10s=100_000,
         search_per_second=1_000,

@@ -136,6 +136,7 @@ def test_closed_deals_carry_outcome_amount_and_contacts(
 
 def test_task_exists_once_per_idempotency_key(adapter: CrmAdapter, backdoor: Backdoor) -> None:
     contact_id = backdoor.add_contact("task@example.com", {})
+    backdoor.lag_search()  # the check right after the create must not depend on a search index
     owner_id = backdoor.add_owner("owner@example.com", "Olga", "Owner")
     spec = TaskSpec(
         idempotency_key=f"warm-notify-sales:{contact_id}:1",
@@ -157,14 +158,16 @@ def test_task_exists_once_per_idempotency_key(adapter: CrmAdapter, backdoor: Bac
 def test_deal_exists_once_per_idempotency_key(adapter: CrmAdapter, backdoor: Backdoor) -> None:
     adapter.ensure_schema(FIELDS)
     contact_id = backdoor.add_contact("hot@example.com", {})
+    other = backdoor.add_contact("other@example.com", {})
+    backdoor.lag_search()  # the check right after the create must not depend on a search index
     spec = DealSpec(f"turned-hot:{contact_id}:1", "Hot lead", None, None, 5000.0, None, contact_id)
     before = backdoor.deal_count()
-    assert adapter.find_deal(spec.idempotency_key) is None
+    assert adapter.find_deal(spec.idempotency_key, contact_id) is None
     deal_id = adapter.create_deal(spec)
+    # a rerun after a crash between "created" and "recorded" finds it instead of creating again
     assert adapter.find_deal(spec.idempotency_key, contact_id) == deal_id
-    assert adapter.find_deal(spec.idempotency_key) == deal_id
     assert adapter.find_deal(f"turned-hot:{contact_id}:2", contact_id) is None
-    assert adapter.find_deal(f"turned-hot:{contact_id}:2") is None
+    assert adapter.find_deal(f"turned-hot:{other}:1", other) is None
     assert backdoor.deal_count() == before + 1
 
 
@@ -173,3 +176,100 @@ def test_capabilities_and_usage_are_plain_values(adapter: CrmAdapter) -> None:
     assert caps.max_batch >= 1
     assert caps.search_page_size >= 1
     assert isinstance(adapter.usage(), Usage)
+
+
+def test_open_deals_are_the_contacts_deals_the_pipeline_does_not_call_closed(
+    adapter: CrmAdapter, backdoor: Backdoor
+) -> None:
+    adapter.ensure_schema(FIELDS)
+    lead = backdoor.add_contact("lead@example.com", {})
+    other = backdoor.add_contact("someone@example.com", {})
+    backdoor.lag_search()  # open_deals must not depend on a search index either
+    assert adapter.open_deals(lead, None) == []
+    by_rep = backdoor.add_open_deal(lead, "Renewal")
+    won = backdoor.add_open_deal(lead, "Last year")
+    backdoor.close_deal(won, won=True)
+    backdoor.add_open_deal(other, "Not this lead's")
+    spec = DealSpec(f"turned-hot:{lead}:1", "Hot lead", None, None, None, None, lead)
+    ours = adapter.create_deal(spec)
+    found = adapter.open_deals(lead, None)
+    assert [(d.id, d.name, d.idempotency_key) for d in found] == [
+        (by_rep, "Renewal", None),
+        (ours, "Hot lead", spec.idempotency_key),
+    ]
+    assert found[0].pipeline == found[1].pipeline
+    backdoor.close_deal(ours, won=False)
+    assert [d.id for d in adapter.open_deals(lead, None)] == [by_rep]
+    assert adapter.find_deal(spec.idempotency_key, lead) == ours  # closed, still found
+
+
+def test_a_task_can_be_linked_to_a_deal_too(adapter: CrmAdapter, backdoor: Backdoor) -> None:
+    adapter.ensure_schema(FIELDS)
+    contact_id = backdoor.add_contact("again@example.com", {})
+    deal_id = backdoor.add_open_deal(contact_id, "Open deal")
+    backdoor.lag_search()
+    spec = TaskSpec(
+        idempotency_key=f"turned-hot:{contact_id}:2:hot-again",
+        subject="Hot again: Ada",
+        body="crossed the hot threshold again",
+        due_at=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        owner_id=None,
+        priority="high",
+        contact_id=contact_id,
+        deal_id=deal_id,
+    )
+    task_id = adapter.create_task(spec)
+    assert backdoor.deals_of_task(task_id) == [deal_id]
+    assert adapter.find_open_task(spec.idempotency_key, contact_id) == task_id
+    assert backdoor.tasks_of(contact_id) == [task_id]
+
+
+IDENTITY = {
+    "company": "Acme Kft.",
+    "job_title": "CTO",
+    "phone": "+36 1 234 5678",
+    "country": "Hungary",
+}
+
+
+def test_identity_fields_are_written_under_their_logical_names(
+    adapter: CrmAdapter, backdoor: Backdoor
+) -> None:
+    adapter.ensure_schema(FIELDS)
+    [created] = adapter.create_contacts(
+        [WriteItem(email="Ida@Example.com", properties={"first_name": "Ida", **IDENTITY})]
+    )
+    assert created.ok
+    assert created.remote_id
+    stored = backdoor.standard_values(created.remote_id)
+    assert stored == {"email": "ida@example.com", "first_name": "Ida", **IDENTITY}
+    ida = adapter.find_by_email(["ida@example.com"])["ida@example.com"]
+    assert ida.properties["first_name"] == "Ida"  # LOGICAL_ON_READ come back by logical name
+
+
+def test_an_e_mail_change_to_another_contacts_e_mail_fails_that_item_for_good(
+    adapter: CrmAdapter, backdoor: Backdoor
+) -> None:
+    adapter.ensure_schema(FIELDS)
+    holder = backdoor.add_contact("taken@example.com", {})
+    mover = backdoor.add_contact("old@example.com", {})
+    other = backdoor.add_contact("other@example.com", {})
+    results = adapter.update_contacts(
+        [
+            WriteItem(crm_id=other, properties={"scorebridge_score": 40}),
+            WriteItem(crm_id=mover, properties={"email": "Taken@example.com"}),
+        ]
+    )
+    assert results[0].ok
+    refused = results[1]
+    assert (refused.ok, refused.retryable, refused.status) == (False, False, 409)
+    assert refused.message == f"e-mail taken@example.com already belongs to CRM contact {holder}"
+    found = adapter.find_by_email(["taken@example.com", "old@example.com", "other@example.com"])
+    assert (found["taken@example.com"].id, found["old@example.com"].id) == (holder, mover)
+    assert found["other@example.com"].properties["scorebridge_score"] == "40"
+    [moved] = adapter.update_contacts(
+        [WriteItem(crm_id=mover, properties={"email": "New@example.com"})]
+    )
+    assert moved.ok
+    assert adapter.find_by_email(["new@example.com"])["new@example.com"].id == mover
+    assert backdoor.standard_values(mover)["email"] == "new@example.com"

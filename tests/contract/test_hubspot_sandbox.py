@@ -1,5 +1,6 @@
 """HubSpot-specific behaviour of :class:`HubSpotAdapter` over real sockets against the emulator:
-the 10,000-result search cap, search-index lag, the daily quota, 207 batches and 5xx retries.
+the 10,000-result search cap, search-index lag, the unique deal key, the daily quota, 207
+batches and 5xx retries.
 
 The vendor-neutral behaviour is in ``test_crm_contract.py``; these are the HubSpot quirks an
 emulator written independently from the reference can confirm.
@@ -7,6 +8,7 @@ emulator written independently from the reference can confirm.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +19,8 @@ from scorebridge.crm import CrmError, DealSpec, FieldSpec, TaskSpec, WriteItem
 from scorebridge.crm.hubspot import HubSpotAdapter
 from scorebridge.http import BucketRegistry, RetryPolicy
 from scorebridge.sandbox.base import Faults, RunningServer
-from scorebridge.sandbox.hubspot import DEFAULT_TOKEN, HubSpotEmulator, LimitSettings
+from scorebridge.sandbox.hubspot import HubSpotEmulator, LimitSettings
+from scorebridge.sandbox.hubspot.properties import new_property
 
 SCORE = FieldSpec("scorebridge_score", "scorebridge score", "number")
 
@@ -31,7 +34,7 @@ def sandbox(
         emulator.reset()
     server.set_faults(Faults())
     adapter = HubSpotAdapter(
-        token=DEFAULT_TOKEN,
+        token=emulator.token,
         base_url=server.url,
         burst_per_10s=100_000,
         search_per_second=1_000,
@@ -131,3 +134,83 @@ def test_server_errors_are_retried_until_the_write_lands(
         [WriteItem(crm_id=contact_id, properties={"scorebridge_score": 12})]
     )
     assert results[0].ok
+
+
+def _searches(server: RunningServer) -> int:
+    return sum(n for route, n in server.request_counts().items() if route.endswith("/search"))
+
+
+def test_the_deal_key_is_unique_so_a_repeated_create_answers_the_first_deal(
+    sandbox: tuple[HubSpotAdapter, RunningServer, HubSpotEmulator],
+) -> None:
+    adapter, server, emulator = sandbox
+    backdoor = HubSpotBackdoor(server, emulator)
+    adapter.ensure_schema([SCORE])
+    with server.lock:
+        assert emulator.state.properties["deals"]["scorebridge_key"].has_unique_value
+    contact_id = backdoor.add_contact("twice@example.com", {})
+    backdoor.lag_search()
+    spec = DealSpec("turned-hot:1:1", "Hot lead", None, None, None, None, contact_id)
+    first = adapter.create_deal(spec)
+    # a lookup that missed (or a second process) sends the create again: HubSpot refuses the
+    # taken key and the adapter answers the deal that holds it
+    assert adapter.create_deal(spec) == first
+    assert backdoor.deal_count() == 1
+    before = _searches(server)
+    assert adapter.find_deal("turned-hot:1:1", contact_id) == first
+    assert _searches(server) == before  # read by the unique key, never searched
+
+
+def test_a_portal_whose_key_property_is_not_unique_finds_deals_through_the_contact(
+    sandbox: tuple[HubSpotAdapter, RunningServer, HubSpotEmulator],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    adapter, server, emulator = sandbox
+    backdoor = HubSpotBackdoor(server, emulator)
+    older = {  # what scorebridge created before the key had unique values
+        "name": "scorebridge_key",
+        "label": "scorebridge idempotency key",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "dealinformation",
+    }
+    with server.lock:
+        new_property(emulator.state, "deals", older)
+    adapter.ensure_schema([SCORE])
+    assert "no unique values" in caplog.text
+    contact_id = backdoor.add_contact("older@example.com", {})
+    backdoor.lag_search()
+    before = _searches(server)
+    deal_id = adapter.create_deal(
+        DealSpec("turned-hot:2:1", "Hot lead", None, None, None, None, contact_id)
+    )
+    assert adapter.find_deal("turned-hot:2:1", contact_id) == deal_id
+    assert adapter.find_deal("turned-hot:2:2", contact_id) is None
+    assert _searches(server) == before
+
+
+def test_open_deals_are_per_pipeline_and_follow_the_pipelines_closed_stages(
+    sandbox: tuple[HubSpotAdapter, RunningServer, HubSpotEmulator],
+) -> None:
+    adapter, server, emulator = sandbox
+    backdoor = HubSpotBackdoor(server, emulator)
+    adapter.ensure_schema([SCORE])
+    with server.lock:
+        partners = copy.deepcopy(emulator.state.pipelines[0])
+        partners.update(id="partners", label="Partners")
+        for stage in partners["stages"]:
+            stage["id"] = f"p-{stage['id']}"
+        emulator.state.pipelines.append(partners)
+    contact_id = backdoor.add_contact("pipes@example.com", {})
+    backdoor.lag_search()
+    ours = adapter.create_deal(
+        DealSpec("turned-hot:5:1", "Partner deal", "partners", None, None, None, contact_id)
+    )
+    assert adapter.open_deals(contact_id, None) == []
+    [found] = adapter.open_deals(contact_id, "partners")
+    assert (found.id, found.pipeline, found.stage) == (ours, "partners", "p-appointmentscheduled")
+    with server.lock:
+        record = emulator.state.get("deals", ours)
+        assert record is not None
+        emulator.state.update(record, {"pipeline": "partners", "dealstage": "p-closedwon"})
+    assert adapter.open_deals(contact_id, "partners") == []

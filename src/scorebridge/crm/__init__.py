@@ -7,6 +7,7 @@ imported here, so importing this package never pulls a vendor adapter in.
 """
 
 from scorebridge.crm.base import (
+    LOGICAL_ON_READ,
     STANDARD_FIELDS,
     Capabilities,
     ClosedDeal,
@@ -17,6 +18,7 @@ from scorebridge.crm.base import (
     FieldType,
     FieldValue,
     ItemResult,
+    OpenDeal,
     Owner,
     Page,
     Priority,
@@ -30,6 +32,7 @@ from scorebridge.crm.registry import ENTRY_POINT_GROUP, get_adapter_class, insta
 __all__ = [
     "CRM_ERROR_KINDS",
     "ENTRY_POINT_GROUP",
+    "LOGICAL_ON_READ",
     "STANDARD_FIELDS",
     "Capabilities",
     "ClosedDeal",
@@ -42,6 +45,7 @@ __all__ = [
     "FieldType",
     "FieldValue",
     "ItemResult",
+    "OpenDeal",
     "Owner",
     "Page",
     "Priority",

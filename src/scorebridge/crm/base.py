@@ -8,9 +8,12 @@ Must not: know any vendor, send requests, or read the clock.
 Conventions shared by every adapter:
 
 * Field names are *logical*: the names of :class:`FieldSpec` (the custom fields scorebridge owns)
-  plus the standard names in :data:`STANDARD_FIELDS`; any other name is the CRM's own field name
-  (fit rules may read e.g. ``jobtitle``). Values written are ``str | int | float | bool | None``
-  (``None`` clears the field).
+  plus the standard names in :data:`STANDARD_FIELDS`, which every adapter maps to its CRM's own
+  field on writes; any other name is the CRM's own field name. On reads
+  (:attr:`CrmContact.properties`) only :data:`LOGICAL_ON_READ` come back under their logical
+  name; every other property keeps the CRM's own name (``jobtitle``, ``company``), because fit
+  rules and ``[crm] read_properties`` address CRM fields by that name (``crm.jobtitle``).
+  Values written are ``str | int | float | bool | None`` (``None`` clears the field).
 * Datetimes are aware UTC. Cursors are the CRM's own high-water timestamps: a page's ``cursor`` is
   the greatest ``updated_at`` delivered so far; resuming with ``since=cursor`` re-reads the ties,
   so callers dedupe by id (they do anyway: overlap windows).
@@ -18,6 +21,13 @@ Conventions shared by every adapter:
   :class:`~scorebridge.errors.ItemResult` list has one entry per input, ``index`` = input position.
   Per-item failures are results; whole-call failures raise
   :class:`~scorebridge.crm.errors.CrmError`.
+* **Existence checks read consistent data only.** Every ``find_*`` method and
+  :meth:`CrmAdapter.open_deals` must see a record the moment the call that created or changed it
+  has returned: read it by id, by a unique-value key, or through the contact's associations or
+  links — never through a search index (HubSpot's search, Salesforce SOSL, Pipedrive's
+  ``/search``), which shows writes seconds later, exactly the window of a crash between
+  "created" and "recorded". The contract suite runs the HubSpot emulator with its search lag on
+  to hold adapters to it.
 """
 
 from __future__ import annotations
@@ -40,6 +50,8 @@ __all__ = [
     "FieldType",
     "FieldValue",
     "ItemResult",
+    "LOGICAL_ON_READ",
+    "OpenDeal",
     "Owner",
     "Page",
     "Priority",
@@ -52,19 +64,26 @@ FieldValue = str | int | float | bool | None
 FieldType = Literal["number", "string", "enumeration"]
 Priority = Literal["low", "medium", "high"]
 
-#: Logical names of the standard contact fields every adapter maps to its CRM's own field.
+#: Logical names of the standard contact fields every adapter maps to its CRM's own field when
+#: writing (``crm.create`` / ``crm.update`` payloads use these names). The identity fields
+#: (``company``, ``job_title``, ``phone``, ``country``) are copied from Mautic on create; an
+#: ``email`` in an update is an e-mail change (see :meth:`CrmAdapter.update_contacts`).
 STANDARD_FIELDS: tuple[str, ...] = (
     "email",
     "first_name",
     "last_name",
-    "lifecycle",
-    "lead_status",
-    "owner_id",
     "company",
     "job_title",
     "phone",
     "country",
+    "lifecycle",
+    "lead_status",
+    "owner_id",
 )
+#: The standard fields a read reports under their logical name in
+#: :attr:`CrmContact.properties` (``email``, ``owner_id`` and ``lifecycle`` have attributes of
+#: their own); every other property is reported under the CRM's own name.
+LOGICAL_ON_READ: tuple[str, ...] = ("first_name", "last_name", "lead_status")
 
 T = TypeVar("T")
 
@@ -73,9 +92,9 @@ T = TypeVar("T")
 class CrmContact:
     """A CRM contact/person/lead as the core sees it.
 
-    ``properties`` holds string values by logical name (standard fields other than ``email``,
-    ``owner_id`` and ``lifecycle``, the scorebridge fields, and any extra CRM fields the adapter
-    was asked to read); empty values are left out.
+    ``properties`` holds string values: :data:`LOGICAL_ON_READ` by logical name, the scorebridge
+    fields by their :class:`FieldSpec` name, and any extra CRM fields the adapter was asked to
+    read by the CRM's own name; empty values are left out.
     """
 
     id: str
@@ -110,7 +129,11 @@ class ClosedDeal:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A follow-up task for a sales rep, created at most once per ``idempotency_key``."""
+    """A follow-up task for a sales rep, created at most once per ``idempotency_key``.
+
+    The task is linked to ``contact_id`` and, when ``deal_id`` is set, to that deal as well (a
+    lead that turned hot again while its deal is open gets a task on the deal).
+    """
 
     idempotency_key: str
     subject: str
@@ -119,6 +142,7 @@ class TaskSpec:
     owner_id: str | None
     priority: Priority
     contact_id: str
+    deal_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +160,22 @@ class DealSpec:
     amount: float | None
     owner_id: str | None
     contact_id: str
+
+
+@dataclass(frozen=True)
+class OpenDeal:
+    """A deal of a contact that its pipeline does not call closed (neither won nor lost).
+
+    ``idempotency_key`` is the key scorebridge created it under (``None`` for a deal a rep
+    created); ``pipeline`` and ``stage`` are the CRM's ids.
+    """
+
+    id: str
+    name: str
+    pipeline: str
+    stage: str | None
+    owner_id: str | None
+    idempotency_key: str | None
 
 
 @dataclass(frozen=True)
@@ -226,32 +266,67 @@ class CrmAdapter(Protocol):
         ...
 
     def update_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
-        """Update contacts by ``crm_id``."""
-        ...
+        """Update contacts by ``crm_id``; one result per item.
 
-    def find_open_task(self, idempotency_key: str, contact_id: str) -> str | None:
-        """The id of the task created earlier for ``idempotency_key`` on this contact, if any
-        (whatever its status: a task the rep already completed still counts)."""
-        ...
-
-    def create_task(self, spec: TaskSpec) -> str:
-        """Create the task associated with ``spec.contact_id``; return its id.
-
-        Not idempotent by itself: call :meth:`find_open_task` first (and after any ambiguous
-        failure).
+        An unknown ``crm_id`` is a per-item failure with ``status=404``. An ``email`` among the
+        properties changes the contact's e-mail; when that e-mail already belongs to *another*
+        contact the item fails on its own — ``ok=False``, ``retryable=False``, ``status=409``,
+        ``message="e-mail x@y already belongs to CRM contact 123"`` — and neither contact is
+        changed (no merge, no retry: the operator resolves it from the dead-letter store). The
+        other items of the call are written.
         """
         ...
 
-    def find_deal(self, idempotency_key: str, contact_id: str | None = None) -> str | None:
-        """The id of the deal created earlier for ``idempotency_key``, if any.
+    def find_open_task(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The id of the task created earlier for ``idempotency_key`` on this contact, if any.
 
-        Pass the deal's ``contact_id`` when known: adapters can then look at that contact's
-        deals directly instead of searching (CRM search indexes lag writes by seconds).
+        Whatever its status: a task the rep already completed still counts. Consistent (see the
+        module docstring): a task whose :meth:`create_task` returned must be found by the very
+        next call, so read the contact's tasks (associations, ``person_id`` filter, a
+        ``WhatId``/``WhoId`` query on the object itself) or a unique key — not a search index.
+        """
+        ...
+
+    def create_task(self, spec: TaskSpec) -> str:
+        """Create the task linked to ``spec.contact_id`` (and ``spec.deal_id`` when set), with
+        ``spec.idempotency_key`` stored on it where :meth:`find_open_task` finds it; return its
+        id.
+
+        Not idempotent by itself: call :meth:`find_open_task` first (and after any ambiguous
+        failure). The links are made by the same request that creates the task (HubSpot's
+        inline associations, Pipedrive's ``person_id``/``deal_id``, Salesforce's
+        ``WhoId``/``WhatId``), so a task found again never lacks one.
+        """
+        ...
+
+    def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The id of the deal created earlier for ``idempotency_key`` for this contact, if any
+        (open or closed).
+
+        Consistent (see the module docstring): a deal whose :meth:`create_deal` returned must be
+        found by the very next call — read it by a unique-value key property, or through
+        ``contact_id``'s deals, never through a search index.
+        """
+        ...
+
+    def open_deals(self, contact_id: str, pipeline: str | None) -> list[OpenDeal]:
+        """The contact's deals in ``pipeline`` (``None``: the CRM's default pipeline) whose stage
+        the pipeline does not call closed — won and lost deals are not open — oldest first.
+
+        Deals a rep created count as well as scorebridge's own (``idempotency_key`` tells them
+        apart). Consistent: read through the contact's associations or links, so a deal that
+        :meth:`create_deal` just returned is counted, and one a rep just closed is left out.
         """
         ...
 
     def create_deal(self, spec: DealSpec) -> str:
-        """Create the deal associated with ``spec.contact_id``; return its id (see create_task)."""
+        """Create the deal linked to ``spec.contact_id`` with ``spec.idempotency_key`` stored on
+        it where :meth:`find_deal` finds it; return its id.
+
+        Not idempotent by itself: call :meth:`find_deal` first. Where the CRM enforces a unique
+        key (HubSpot ``hasUniqueValue``), a second create for the same key answers the id of the
+        deal that holds it instead of failing or creating a duplicate.
+        """
         ...
 
     def usage(self) -> Usage:

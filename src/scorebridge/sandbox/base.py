@@ -100,7 +100,12 @@ class Faults:
     """Fault knobs, each applied per request (control routes excepted).
 
     Ratios are probabilities in [0, 1] drawn from a generator seeded by ``seed``, so a faulty run
-    repeats exactly. ``path_prefix`` limits faults to requests whose path starts with it.
+    repeats exactly. Targeting: ``path_prefix`` limits faults to requests whose path starts with
+    it, ``route`` to those counted under that route template (``"POST /api/notes/new"``),
+    ``body_contains`` to those whose body holds that text; ``max_faults`` stops injecting after
+    that many faults (0: no limit), so ``max_faults=1`` with a ratio of 1 hits exactly the first
+    targeted request. ``timeout_after_apply`` and ``error_after_apply`` apply the request before
+    timing out or answering the 5xx: the client cannot tell that the effect happened.
     """
 
     latency_ms: float = 0.0
@@ -111,11 +116,23 @@ class Faults:
     timeout_ratio: float = 0.0  # hold the request, then drop the connection without answering
     timeout_seconds: float = 35.0
     timeout_after_apply: bool = False  # apply the request's effect before timing out
+    error_after_apply: bool = False  # apply the request's effect before the 5xx answer
     reset_ratio: float = 0.0  # close the connection with a TCP reset, no answer
     batch_item_failure_ratio: float = 0.0  # emulators fail this share of batch items
     clock_offset_seconds: float = 0.0
     path_prefix: str = ""
+    route: str = ""
+    body_contains: str = ""
+    max_faults: int = 0
     seed: int = 0
+
+    def targets(self, request: Request, route: str) -> bool:
+        """Whether these faults may hit ``request``, counted under ``route``."""
+        return (
+            request.path.startswith(self.path_prefix)
+            and (not self.route or self.route == route)
+            and (not self.body_contains or self.body_contains.encode() in request.body)
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any], current: Faults | None = None) -> Faults:
@@ -177,6 +194,8 @@ class _Server(ThreadingHTTPServer):
         self.faults = Faults()
         self.rng = random.Random(0)
         self.burst_left = 0
+        self.faults_left = 0
+        self.injected = 0  # faults injected since the faults were last set
         if context is not None:
             self.socket = context.wrap_socket(self.socket, server_side=True)
 
@@ -184,6 +203,8 @@ class _Server(ThreadingHTTPServer):
         self.faults = faults
         self.rng = random.Random(faults.seed)
         self.burst_left = faults.rate_limit_burst
+        self.faults_left = faults.max_faults
+        self.injected = 0
         self.emulator.clock.offset = timedelta(seconds=faults.clock_offset_seconds)
         self.emulator.set_faults(faults)
 
@@ -222,10 +243,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(response)
             return
         faults = server.faults
-        targeted = request.path.startswith(faults.path_prefix)
         with server.lock:
-            server.counts[server.emulator.route(request)] += 1
+            route = server.emulator.route(request)
+            server.counts[route] += 1
+            targeted = faults.targets(request, route)
             fate = self._fate(faults) if targeted else "ok"
+            if fate != "ok":
+                server.faults_left -= 1
+                server.injected += 1
         if faults.latency_ms and targeted:
             time.sleep(faults.latency_ms / 1000)
         if fate == "reset":
@@ -237,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fate == "429":
             self._send(server.emulator.rate_limited(faults.rate_limit_retry_after))
             return
-        if fate == "5xx":
+        if fate == "5xx" and not faults.error_after_apply:
             self._send(server.emulator.server_error(faults.error_status))
             return
         with server.lock:
@@ -251,10 +276,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fate == "timeout":
             self._hang(faults.timeout_seconds)
             return
+        if fate == "5xx":
+            response = server.emulator.server_error(faults.error_status)
         self._send(response)
 
     def _fate(self, faults: Faults) -> str:
         server = self.server
+        if faults.max_faults and server.faults_left <= 0:
+            return "ok"
         if server.burst_left > 0:
             server.burst_left -= 1
             return "429"
@@ -348,6 +377,11 @@ class RunningServer:
         """Apply faults directly (same as ``POST /_sandbox/faults``)."""
         with self._server.lock:
             self._server.set_faults(faults)
+
+    def faults_injected(self) -> int:
+        """How many requests the faults in force have hit so far."""
+        with self._server.lock:
+            return self._server.injected
 
     def stop(self) -> None:
         """Stop serving and close the socket."""

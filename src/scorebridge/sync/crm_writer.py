@@ -3,29 +3,51 @@
 Owns: the order and batching of CRM writes within one claimed batch — ``crm.create`` first
 (batch upsert by email; the result's id, also the existing id of a 409, becomes the contact's
 link), then ``crm.update`` (batch update by id, per-item 207 results), then ``crm.task`` and
-``crm.deal``, each looked up by its idempotency key (``find_open_task`` / ``find_deal``) before
-it is created, so a crash between "created" and "recorded" never makes a second one — and
-creating the custom properties once per process (``ensure_schema``).
+``crm.deal``, each looked up by its idempotency key (``find_open_task`` / ``find_deal``, reads
+the adapter keeps consistent) before it is created, so a crash between "created" and "recorded"
+never makes a second one — and creating the custom properties once per process
+(``ensure_schema``).
+
+One open deal (DESIGN §5): a ``crm.deal`` whose contact already has an open deal in the
+pipeline (one this key did not create) opens none; it adds a "Hot again" task to that deal
+instead, exactly once under its own key (:func:`hot_again_key`), and its result says so
+(``deal_id``, ``deal_reused``, ``task_id``). A new deal comes only after the open one closed.
 Must not: touch the store, know a vendor (the adapter does), or decide what to write.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from scorebridge.clock import Clock, SystemClock
 from scorebridge.config import Settings
-from scorebridge.crm.base import CrmAdapter, DealSpec, FieldSpec, FieldValue, TaskSpec, WriteItem
+from scorebridge.crm.base import (
+    CrmAdapter,
+    DealSpec,
+    FieldSpec,
+    FieldValue,
+    OpenDeal,
+    TaskSpec,
+    WriteItem,
+)
 from scorebridge.errors import ItemResult
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.sync.plan import CRM
-from scorebridge.sync.push import Claimed, Outcome, failed, ok
+from scorebridge.sync.push import Claimed, Outcome, failed, maybe_sent, ok
 
 CLAIM = 500
 """Ops per claim: several API batches, so the creates of a cycle and the tasks waiting for
 them usually travel together (the adapter still sends at most ``max_batch`` per call)."""
+HOT_AGAIN_DUE = timedelta(days=1)
+"""When a "Hot again" task is due if the op carries no rendered task."""
+
+
+def hot_again_key(deal_key: str) -> str:
+    """The idempotency key of the task a ``crm.deal`` op adds to an already open deal."""
+    return f"{deal_key}:hot-again"
 
 
 def crm_field_specs(settings: Settings, rules: CompiledRules) -> list[FieldSpec]:
@@ -58,8 +80,11 @@ class CrmWriter:
 
     system = CRM
 
-    def __init__(self, adapter: CrmAdapter, fields: Sequence[FieldSpec]) -> None:
+    def __init__(
+        self, adapter: CrmAdapter, fields: Sequence[FieldSpec], clock: Clock | None = None
+    ) -> None:
         self.adapter = adapter
+        self.clock: Clock = clock or SystemClock()
         self.link_kind = adapter.name
         self.batch_size = max(CLAIM, adapter.capabilities.max_batch)
         self._fields = list(fields)
@@ -67,10 +92,14 @@ class CrmWriter:
 
     @classmethod
     def from_settings(
-        cls, adapter: CrmAdapter, settings: Settings, rules: CompiledRules
+        cls,
+        adapter: CrmAdapter,
+        settings: Settings,
+        rules: CompiledRules,
+        clock: Clock | None = None,
     ) -> CrmWriter:
         """A writer for ``adapter`` that creates the properties ``[write.crm]`` names."""
-        return cls(adapter, crm_field_specs(settings, rules))
+        return cls(adapter, crm_field_specs(settings, rules), clock)
 
     def write(self, items: Sequence[Claimed]) -> list[Outcome]:
         """Creates, updates, then tasks and deals; one outcome per op."""
@@ -163,19 +192,34 @@ class CrmWriter:
             return failed(item, exc)
 
     def _deal(self, item: Claimed, linked: dict[int, str]) -> Outcome:
+        """The deal for this key; or, while the contact has another open deal in the pipeline,
+        a "Hot again" task on that deal; or a new deal."""
         ready = self._ready(item, linked, "deal")
         if isinstance(ready, Outcome):
             return ready
         deal, crm_id = ready
         key = item.op.idempotency_key
+        task_key = hot_again_key(key)
         try:
-            found = self.adapter.find_deal(key)
+            found = self.adapter.find_deal(key, crm_id)
             if found is not None:
                 return ok(item, deal_id=found, found=True)
+            if maybe_sent(item):  # an earlier try may have gone the "Hot again" way
+                task_id = self.adapter.find_open_task(task_key, crm_id)
+                if task_id is not None:
+                    return ok(item, deal_reused=True, task_id=task_id, found=True)
+            pipeline = deal.get("pipeline")
+            others = [
+                d for d in self.adapter.open_deals(crm_id, pipeline) if d.idempotency_key != key
+            ]
+            if others:
+                task = self._hot_again(item, deal, others[0], crm_id, task_key)
+                task_id = self.adapter.create_task(task)
+                return ok(item, deal_id=others[0].id, deal_reused=True, task_id=task_id)
             spec = DealSpec(
                 idempotency_key=key,
                 name=str(deal["name"]),
-                pipeline=deal.get("pipeline"),
+                pipeline=pipeline,
                 stage=deal.get("stage"),
                 amount=deal.get("amount"),
                 owner_id=deal.get("owner_id"),
@@ -184,6 +228,36 @@ class CrmWriter:
             return ok(item, deal_id=self.adapter.create_deal(spec))
         except Exception as exc:  # noqa: BLE001
             return failed(item, exc)
+
+    def _hot_again(
+        self,
+        item: Claimed,
+        deal: Mapping[str, Any],
+        open_deal: OpenDeal,
+        crm_id: str,
+        task_key: str,
+    ) -> TaskSpec:
+        """The task telling the deal's owner the lead crossed the hot threshold again: the
+        op's rendered task when the planner made one, else a subject from the rendered deal."""
+        task: Mapping[str, Any] = (item.op.payload.get("rendered") or {}).get("task") or {}
+        lead = str(deal.get("name") or "this lead")
+        subject = f"Hot again: {task.get('subject') or lead}"
+        body = str(task.get("body") or "")
+        body = body or (
+            f"{lead} crossed the hot threshold again while the deal "
+            f'"{open_deal.name or open_deal.id}" is open: no new deal was created.'
+        )
+        due = task.get("due_at")
+        return TaskSpec(
+            idempotency_key=task_key,
+            subject=subject,
+            body=body,
+            due_at=datetime.fromisoformat(str(due)) if due else self.clock.now() + HOT_AGAIN_DUE,
+            owner_id=task.get("owner_id") or deal.get("owner_id") or open_deal.owner_id,
+            priority="high",
+            contact_id=crm_id,
+            deal_id=open_deal.id,
+        )
 
 
 def _props(item: Claimed) -> dict[str, FieldValue]:

@@ -166,7 +166,7 @@ class SyncCycle:
         if self.settings.write.mautic.enabled and MAUTIC not in skip:
             found.append(MauticWriter.from_settings(self.mautic, self.settings, self.rules))
         if self.crm is not None and self.settings.write.crm.enabled and CRM not in skip:
-            found.append(CrmWriter.from_settings(self.crm, self.settings, self.rules))
+            found.append(CrmWriter.from_settings(self.crm, self.settings, self.rules, self.clock))
         return found
 
     def request_counts(self) -> dict[str, int]:

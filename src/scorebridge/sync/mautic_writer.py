@@ -33,7 +33,7 @@ from scorebridge.mautic import MauticClient
 from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.sync.plan import MAUTIC, note_marker
-from scorebridge.sync.push import Claimed, Outcome, failed, ok
+from scorebridge.sync.push import Claimed, Outcome, failed, maybe_sent, ok
 
 BATCH = 200
 """Items per ``batch/edit`` call (Mautic's ``api_batch_max_limit``)."""
@@ -332,16 +332,19 @@ class MauticWriter:
         return self._patch(items, body)
 
     def _notes(self, items: list[Claimed]) -> list[Outcome]:
+        """A note per op, carrying its key's marker; an op that may have been sent before
+        (:func:`~scorebridge.sync.push.maybe_sent`: a crash, a retry, a push stopped mid-batch
+        by a refused login) is first looked for in the contact's notes, which Mautic reads
+        straight from its database (no search index, no lag)."""
         outcomes = []
         for item in items:
             mautic_id = _mid(item)
             marker = note_marker(item.op.idempotency_key)
             try:
-                if item.op.attempts or item.op.status != "pending":
-                    notes = self.client.list_contact_notes(mautic_id, limit=NOTE_LOOKUP_LIMIT)
-                    found = next((n for n in notes if marker in n.text), None)
+                if maybe_sent(item):
+                    found = self._find_note(mautic_id, marker)
                     if found is not None:
-                        outcomes.append(ok(item, note_id=found.id, found=True))
+                        outcomes.append(ok(item, note_id=found, found=True))
                         continue
                 text = f"{item.op.payload.get('text', '')}\n\n{marker}"
                 note_type = str(item.op.payload.get("type") or "general")
@@ -350,3 +353,13 @@ class MauticWriter:
             except Exception as exc:  # noqa: BLE001
                 outcomes.append(failed(item, exc))
         return outcomes
+
+    def _find_note(self, mautic_id: int, marker: str) -> int | None:
+        """The id of the contact's note carrying ``marker``, newest first, every page read."""
+        start = 0
+        while True:
+            notes = self.client.list_contact_notes(mautic_id, start=start, limit=NOTE_LOOKUP_LIMIT)
+            found = next((n.id for n in notes if marker in n.text), None)
+            if found is not None or len(notes) < NOTE_LOOKUP_LIMIT:
+                return found
+            start += len(notes)

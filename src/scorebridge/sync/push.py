@@ -102,6 +102,19 @@ def ok(item: Claimed, message: str = "", **result: Any) -> Outcome:
     return Outcome(item.op.id, "ok", message, result)
 
 
+def maybe_sent(item: Claimed) -> bool:
+    """Whether an earlier claim may have sent this operation, so that a writer whose write is
+    not safe to repeat (a note, a task) must look for it before sending it again.
+
+    True for an op left in flight by a process that died, one retried after a failure, one
+    released because its system stopped mid-batch (auth, contract, quota: the batch's earlier
+    items may have been applied, their outcomes were never recorded; the release keeps the
+    error) and one replayed from the dead-letter store. Only a never-claimed op is False.
+    """
+    op = item.op
+    return op.status != outbox.PENDING or op.attempts > 0 or op.last_error is not None
+
+
 def failed(item: Claimed, exc: BaseException) -> Outcome:
     """The outcome of an item whose own call raised ``exc``: retry (transient) or dead.
 
@@ -273,6 +286,8 @@ def _with_targets(conn: Connection, ops: Sequence[outbox.Operation]) -> list[Cla
 def _release(
     store: Store, items: Sequence[Claimed], error: str, until: datetime, report: SystemReport
 ) -> None:
+    """Put a whole batch back without counting an attempt. Some of its items may have been
+    applied before the failure: the error kept on them makes :func:`maybe_sent` true."""
     with store.write() as conn:
         for item in items:
             outbox.retry_later(conn, item.op.id, error, until, count_attempt=False)

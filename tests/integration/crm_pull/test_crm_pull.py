@@ -62,7 +62,7 @@ def test_links_match_the_world(pulled: tuple[CrmWorld, CrmPullReport]) -> None:
     assert report.streams["contacts"].created == len(hubspot) - len(same_email)
     assert report.streams["contacts"].conflicts == 0
     assert not any(r.placeholder for r in rows)
-    jobs = Counter(bool(r.crm_fields.get("job_title")) for r in by_crm.values())
+    jobs = Counter(bool(r.crm_fields.get("jobtitle")) for r in by_crm.values())
     assert jobs[True] > 0, "fit fields are stored"
     assert all(r.crm_owner_id == r.crm_fields.get("owner_id") for r in by_crm.values())
 

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from scorebridge.sandbox.base import RunningServer, SandboxClock
-from scorebridge.sandbox.hubspot import DEFAULT_TOKEN, HubSpotEmulator, LimitSettings
+from scorebridge.sandbox.hubspot import HubSpotEmulator, LimitSettings
 from scorebridge.sandbox.world import Company, Deal, Person, User, World
 
 SAMPLES = Path("/work/shared/reference/samples/hubspot")
@@ -46,7 +46,7 @@ class Hub:
         self.server = RunningServer(self.emulator)
         self.url = self.server.url
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {DEFAULT_TOKEN}"
+        self.http.headers["Authorization"] = f"Bearer {self.emulator.token}"
 
     def call(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
         """One API request; ``params`` become the query string."""

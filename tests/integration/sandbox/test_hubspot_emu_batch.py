@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from hubspot_emu_support import Hub, running, sample, small_world
+from hubspot_emu_support import Hub, sample, small_world
 
 BATCH = "/crm/v3/objects/contacts/batch"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Hub]:
-    with running() as started:
-        yield started
 
 
 @pytest.fixture

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
-from hubspot_emu_support import Hub, running, sample, small_world
+from hubspot_emu_support import START, Hub, sample, small_world
+
+from scorebridge.sandbox.hubspot import HubSpotEmulator
+from scorebridge.sandbox.runner import Sandbox, SandboxOptions
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Hub]:
-    with running() as started:
-        yield started
 
 
 @pytest.fixture
@@ -31,6 +27,22 @@ def test_a_wrong_or_missing_token_gets_the_401_body(hub: Hub) -> None:
         assert body.keys() >= sample("error_401.json").keys()
         assert body["category"] == "INVALID_AUTHENTICATION"
         assert body["status"] == "error"
+
+
+def test_every_start_has_its_own_token(hub: Hub) -> None:
+    other = HubSpotEmulator()
+    assert other.token != hub.emulator.token
+    assert re.fullmatch(r"pat-na1-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", other.token)
+    headers = {"Authorization": f"Bearer {other.token}"}
+    refused = requests.get(hub.url + "/crm/v3/objects/contacts", headers=headers, timeout=5)
+    assert refused.status_code == 401
+    sandbox = Sandbox(SandboxOptions(contacts=3, days=3, now=START))
+    try:
+        ready = sandbox.start()
+        assert ready["hubspot"]["token"] == sandbox.crms["hubspot"].token
+        assert ready["hubspot"]["token"] not in (hub.emulator.token, other.token)
+    finally:
+        sandbox.stop()
 
 
 def test_list_pages_with_an_opaque_cursor_and_the_sample_shape(hub: Hub) -> None:

@@ -3,17 +3,10 @@ properties API and seeding."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hubspot_emu_support import Hub, running, sample, small_world
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Hub]:
-    with running() as started:
-        yield started
+from hubspot_emu_support import Hub, sample, small_world
 
 
 @pytest.fixture

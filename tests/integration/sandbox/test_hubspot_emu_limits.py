@@ -3,19 +3,11 @@ fault-injected 429/5xx, and the usage endpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from hubspot_emu_support import Hub, running, sample
+from hubspot_emu_support import Hub, sample
 
 CONTACTS = "/crm/v3/objects/contacts"
 SEARCH = "/crm/v3/objects/contacts/search"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Hub]:
-    with running() as started:
-        yield started
 
 
 @pytest.fixture

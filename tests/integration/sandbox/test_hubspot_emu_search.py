@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from hubspot_emu_support import START, Hub, running, sample, small_world
+from hubspot_emu_support import START, Hub, sample, small_world
 
 from scorebridge.sandbox.hubspot.values import epoch_ms, iso_ms
 
 SEARCH = "/crm/v3/objects/contacts/search"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Hub]:
-    with running() as started:
-        yield started
 
 
 @pytest.fixture

@@ -79,6 +79,7 @@ def test_public_surface_is_pinned() -> None:
         [
             "CRM_ERROR_KINDS",
             "ENTRY_POINT_GROUP",
+            "LOGICAL_ON_READ",
             "STANDARD_FIELDS",
             "Capabilities",
             "ClosedDeal",
@@ -91,6 +92,7 @@ def test_public_surface_is_pinned() -> None:
             "FieldType",
             "FieldValue",
             "ItemResult",
+            "OpenDeal",
             "Owner",
             "Page",
             "Priority",

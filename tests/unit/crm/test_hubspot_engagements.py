@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import responses
@@ -100,7 +102,8 @@ def test_ensure_schema_creates_the_deal_key_property(
     http.get(f"{BASE}/crm/v3/properties/deals/groups", json={"results": [{"name": "scorebridge"}]})
     http.post(f"{BASE}/crm/v3/properties/deals", status=409, json={"category": "CONFLICT"})
     assert adapter.ensure_schema([]) == []  # a concurrent creation (409) counts as present
-    assert sent_json(http.calls[3])["name"] == "scorebridge_key"
+    created = sent_json(http.calls[3])
+    assert (created["name"], created["hasUniqueValue"]) == ("scorebridge_key", True)
 
 
 def test_create_task_sends_due_owner_priority_marker_and_association_204(
@@ -154,13 +157,19 @@ def test_find_open_task_without_a_match_is_none(
     assert adapter.find_open_task(SPEC.idempotency_key, "404") is None  # contact gone
 
 
-def test_deal_is_created_in_the_first_open_stage_with_its_key_and_found_again(
+KEY_PROPERTY = f"{BASE}/crm/v3/properties/deals/scorebridge_key"
+DEALS = f"{BASE}/crm/v3/objects/deals"
+
+
+def test_deal_is_created_in_the_first_open_stage_and_read_back_by_its_unique_key(
     adapter: HubSpotAdapter, http: responses.RequestsMock
 ) -> None:
     spec = DealSpec("turned-hot:151:1", "Ana Ruiz - hot lead", None, None, 5000.0, "6166860", "151")
     http.get(f"{BASE}/crm/v3/pipelines/deals", json=sample("deal_pipelines"))
-    http.post(f"{BASE}/crm/v3/objects/deals", status=201, json={"id": "8001", "properties": {}})
-    http.post(f"{BASE}/crm/v3/objects/deals/search", json={"total": 1, "results": [{"id": "8001"}]})
+    http.post(DEALS, status=201, json={"id": "8001", "properties": {}})
+    http.get(KEY_PROPERTY, json={"name": "scorebridge_key", "hasUniqueValue": True})
+    found = {"id": "8001", "properties": {"scorebridge_key": "turned-hot:151:1"}}
+    http.post(f"{DEALS}/batch/read", json={"status": "COMPLETE", "results": [found]})
     assert adapter.create_deal(spec) == "8001"
     body = sent_json(http.calls[1])
     assert body["properties"] == {
@@ -173,21 +182,35 @@ def test_deal_is_created_in_the_first_open_stage_with_its_key_and_found_again(
     }
     assert body["associations"][0]["to"] == {"id": "151"}
     assert body["associations"][0]["types"][0]["associationTypeId"] == 3
-    assert adapter.find_deal("turned-hot:151:1") == "8001"
-    assert sent_json(http.calls[2])["filterGroups"][0]["filters"] == [
-        {"propertyName": "scorebridge_key", "operator": "EQ", "value": "turned-hot:151:1"}
-    ]
+    assert adapter.find_deal("turned-hot:151:1", "151") == "8001"
+    assert sent_json(http.calls[3]) == {
+        "inputs": [{"id": "turned-hot:151:1"}],
+        "idProperty": "scorebridge_key",
+        "properties": ["scorebridge_key"],
+    }
 
 
-def test_find_deal_through_the_contact_matches_the_key_property(
+def test_a_create_refused_for_a_taken_key_answers_the_deal_holding_it(
     adapter: HubSpotAdapter, http: responses.RequestsMock
 ) -> None:
+    spec = DealSpec("turned-hot:151:1", "Hot", "default", "appointmentscheduled", None, None, "151")
+    http.post(DEALS, status=409, json={"status": "error", "category": "CONFLICT", "message": "x"})
+    http.get(KEY_PROPERTY, json={"name": "scorebridge_key", "hasUniqueValue": True})
+    found = {"id": "8001", "properties": {"scorebridge_key": "turned-hot:151:1"}}
+    http.post(f"{DEALS}/batch/read", json={"status": "COMPLETE", "results": [found]})
+    assert adapter.create_deal(spec) == "8001"
+
+
+def test_find_deal_without_a_unique_key_reads_the_contacts_deals(
+    adapter: HubSpotAdapter, http: responses.RequestsMock
+) -> None:
+    http.get(KEY_PROPERTY, json={"name": "scorebridge_key", "hasUniqueValue": False})
     http.get(
         f"{BASE}/crm/v4/objects/contacts/151/associations/deals",
         json={"results": [{"toObjectId": 8000}, {"toObjectId": 8001}]},
     )
     http.post(
-        f"{BASE}/crm/v3/objects/deals/batch/read",
+        f"{DEALS}/batch/read",
         json={
             "results": [
                 {"id": "8000", "properties": {"scorebridge_key": None}},
@@ -196,4 +219,49 @@ def test_find_deal_through_the_contact_matches_the_key_property(
         },
     )
     assert adapter.find_deal("turned-hot:151:1", "151") == "8001"
-    assert sent_json(http.calls[1])["properties"] == ["scorebridge_key"]
+    assert sent_json(http.calls[2])["properties"] == ["scorebridge_key"]
+
+
+def test_open_deals_leave_out_closed_stages_and_other_pipelines(
+    adapter: HubSpotAdapter, http: responses.RequestsMock
+) -> None:
+    http.get(
+        f"{BASE}/crm/v4/objects/contacts/151/associations/deals",
+        json={"results": [{"toObjectId": n} for n in (8003, 8000, 8001, 8002, 8004)]},
+    )
+
+    def deal(deal_id: str, stage: str | None, pipeline: str = "default", **more: str) -> Any:
+        props = {"dealname": f"D{deal_id}", "pipeline": pipeline, "dealstage": stage, **more}
+        return {"id": deal_id, "properties": props}
+
+    http.post(
+        f"{DEALS}/batch/read",
+        json={
+            "results": [
+                deal("8003", "appointmentscheduled", scorebridge_key="turned-hot:151:1"),
+                deal("8000", "closedwon"),
+                deal("8001", "closedlost"),
+                deal("8002", "appointmentscheduled", pipeline="partners"),
+                deal("8004", "retired-stage", hs_is_closed="true"),
+            ]
+        },
+    )
+    http.get(f"{BASE}/crm/v3/pipelines/deals", json=sample("deal_pipelines"))
+    http.get(f"{BASE}/crm/v3/pipelines/deals", json=sample("deal_pipelines"))  # unknown stage
+    found = adapter.open_deals("151", None)
+    assert [(d.id, d.stage, d.idempotency_key) for d in found] == [
+        ("8003", "appointmentscheduled", "turned-hot:151:1")
+    ]
+    assert set(sent_json(http.calls[1])["properties"]) >= {"pipeline", "dealstage"}
+
+
+def test_a_task_on_a_deal_carries_the_216_association(
+    adapter: HubSpotAdapter, http: responses.RequestsMock
+) -> None:
+    http.post(TASKS, status=201, json=sample("task_create_response"))
+    adapter.create_task(replace(SPEC, deal_id="8001"))
+    associations = sent_json(http.calls[0])["associations"]
+    assert [(a["to"]["id"], a["types"][0]["associationTypeId"]) for a in associations] == [
+        ("151", 204),
+        ("8001", 216),
+    ]

@@ -127,8 +127,8 @@ def test_usage_reads_the_daily_remaining_header(
 def test_search_requests_are_paced_to_five_per_second(
     adapter: HubSpotAdapter, clock: FrozenClock, http: responses.RequestsMock
 ) -> None:
-    http.post(f"{BASE}/crm/v3/objects/deals/search", json={"total": 0, "results": []})
-    for n in range(11):
-        adapter.find_deal(f"key-{n}")
+    http.post(f"{BASE}/crm/v3/objects/contacts/search", json={"total": 0, "results": []})
+    for _ in range(11):
+        list(adapter.contacts_changed_since(None))
     assert len(http.calls) == 11
     assert clock.monotonic() >= 2.0  # 11 searches cannot fit in two seconds at 5/s

@@ -166,3 +166,28 @@ def test_207_error_without_ids_leaves_items_retryable(
     assert not results[1].ok
     assert results[1].retryable
     assert "INTERNAL_ERROR" in results[1].message
+
+
+def test_an_e_mail_change_refused_with_409_fails_only_its_item_and_for_good(
+    adapter: HubSpotAdapter, http: responses.RequestsMock
+) -> None:
+    def update(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        inputs = json.loads(request.body)["inputs"]
+        if any(i["properties"].get("email") for i in inputs):
+            return 409, {}, json.dumps(sample("error_409_contact_exists"))  # Existing ID: 151
+        results = [{"id": i["id"], "properties": {}} for i in inputs]
+        return 200, {}, json.dumps({"status": "COMPLETE", "results": results})
+
+    http.add_callback(responses.POST, UPDATE, callback=update)
+    results = adapter.update_contacts(
+        [
+            WriteItem(crm_id="160", properties={"company": "Acme", "job_title": "CTO"}),
+            WriteItem(crm_id="161", properties={"email": " Ana.Ruiz@Example.com "}),
+        ]
+    )
+    assert results[0].ok
+    assert (results[1].ok, results[1].retryable, results[1].status) == (False, False, 409)
+    assert results[1].message == "e-mail ana.ruiz@example.com already belongs to CRM contact 151"
+    first = json.loads(http.calls[0].request.body)["inputs"]
+    assert first[0]["properties"] == {"company": "Acme", "jobtitle": "CTO"}
+    assert first[1]["properties"] == {"email": "ana.ruiz@example.com"}

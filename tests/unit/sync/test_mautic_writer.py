@@ -99,9 +99,10 @@ class FakeMautic:
         if contact_id not in self.contacts:
             raise TerminalError("Contact not found.", system="mautic", status=404)
 
-    def list_contact_notes(self, contact_id: int, *, limit: int) -> list[Note]:
+    def list_contact_notes(self, contact_id: int, *, start: int, limit: int) -> list[Note]:
         self.calls.append(("list_notes", contact_id))
-        return [n for n in self.notes if n.contact_id == contact_id]
+        newest_first = [n for n in reversed(self.notes) if n.contact_id == contact_id]
+        return newest_first[start : start + limit]
 
     def create_note(self, contact_id: int, text: str, *, note_type: str) -> Note:
         self.calls.append(("note", (contact_id, note_type)))
@@ -112,7 +113,12 @@ class FakeMautic:
 
 
 def claimed(
-    op_id: int, op: str, mautic_id: int | None, payload: dict[str, Any], status: str = "pending"
+    op_id: int,
+    op: str,
+    mautic_id: int | None,
+    payload: dict[str, Any],
+    status: str = "pending",
+    last_error: str | None = None,
 ) -> Claimed:
     operation = Operation(
         id=op_id,
@@ -124,7 +130,7 @@ def claimed(
         status=status,
         attempts=0,
         next_attempt_at=None,
-        last_error=None,
+        last_error=last_error,
     )
     return Claimed(operation, Target(op_id, mautic_id, None, None))
 
@@ -217,6 +223,21 @@ def test_a_note_that_may_have_been_sent_is_looked_up_before_it_is_created() -> N
     again = w.write([claimed(1, "mautic.note", 5, {"text": "Warm lead"}, status="in_flight")])
     assert (again[0].status, again[0].result) == ("ok", {"note_id": 1, "found": True})
     assert len(fake.notes) == 1
+
+
+def test_a_note_released_by_a_refused_login_is_found_among_many_notes() -> None:
+    fake = FakeMautic()
+    w = writer(fake)
+    w.write([claimed(1, "mautic.note", 5, {"text": "Call them"})])
+    for n in range(2, 252):  # the rep's own notes, newer than ours: ours is on the third page
+        w.write([claimed(n, "mautic.note", 5, {"text": f"note {n}"})])
+    fake.calls.clear()
+    # the push stopped mid-batch (401): put back pending, no attempt counted, the error kept
+    released = claimed(1, "mautic.note", 5, {"text": "Call them"}, last_error="401 refused")
+    again = w.write([released])
+    assert (again[0].status, again[0].result) == ("ok", {"note_id": 1, "found": True})
+    assert fake.calls.count(("list_notes", 5)) == 3
+    assert len(fake.notes) == 251
 
 
 def test_a_stage_of_the_rule_file_missing_in_mautic_is_created_once() -> None:

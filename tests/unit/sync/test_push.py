@@ -13,9 +13,11 @@ import sqlalchemy as sa
 from scorebridge.crashpoints import InjectedCrash, armed
 from scorebridge.crm.base import Capabilities, DealSpec, FieldSpec, TaskSpec, WriteItem
 from scorebridge.errors import AuthError, ItemResult, QuotaExhausted, TransientError
+from scorebridge.mautic.schemas import Note
 from scorebridge.store import Store, open_store, outbox
 from scorebridge.store.tables import Contact, DeadLetter, Outbox, Written
 from scorebridge.sync.crm_writer import CrmWriter
+from scorebridge.sync.mautic_writer import MauticWriter
 from scorebridge.sync.push import MAX_ATTEMPTS, Claimed, Outcome, push
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -233,7 +235,7 @@ class FakeCrm:
         self.tasks[spec.idempotency_key] = spec
         return spec.idempotency_key
 
-    def find_deal(self, idempotency_key: str) -> str | None:
+    def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
         return idempotency_key if idempotency_key in self.deals else None
 
     def create_deal(self, spec: DealSpec) -> str:
@@ -305,3 +307,47 @@ def test_a_207_update_acks_the_good_items_and_dead_letters_the_bad(store: Store)
     push(store, [CrmWriter(crm, [])], NOW)  # type: ignore[arg-type]
     assert (rows(store)["u1"].status, rows(store)["u3"].status) == ("done", "dead")
     assert written(store) == {("crm", 1, "prop:s"): "1"}
+
+
+class NotesUntilLocked:
+    """A Mautic that takes ``allowed`` notes, then refuses the login (the password changed)."""
+
+    def __init__(self, allowed: int) -> None:
+        self.allowed = allowed
+        self.notes: list[Note] = []
+
+    def create_note(self, contact_id: int, text: str, *, note_type: str) -> Note:
+        if len(self.notes) >= self.allowed:
+            raise AuthError("HTTP 401: invalid credentials", system="mautic", status=401)
+        self.notes.append(
+            Note(id=len(self.notes) + 1, text=text, type=note_type, contact_id=contact_id)
+        )
+        return self.notes[-1]
+
+    def list_contact_notes(self, contact_id: int, *, start: int, limit: int) -> list[Note]:
+        mine = [n for n in reversed(self.notes) if n.contact_id == contact_id]
+        return mine[start : start + limit]
+
+
+def test_notes_a_push_stopped_by_a_refused_login_had_sent_are_not_sent_twice(
+    store: Store,
+) -> None:
+    enqueue(
+        store,
+        *[
+            (f"call:{i}:1:note", "mautic", "mautic.note", i, {"text": f"Call {i}"})
+            for i in (1, 2, 3)
+        ],
+    )
+    mautic = NotesUntilLocked(allowed=2)
+    writer = MauticWriter(mautic, score_field="sb_score", band_field="sb_band")  # type: ignore[arg-type]
+    report = push(store, [writer], NOW)
+    assert report.systems["mautic"].error is not None  # the sync stops: exit 1
+    assert len(mautic.notes) == 2  # applied, but their outcomes died with the batch
+    assert {r.status for r in rows(store).values()} == {"pending"}
+    mautic.allowed = 99  # the operator fixed the password
+    push(store, [writer], NOW + timedelta(minutes=2))
+    assert sorted(n.text.split("\n")[0] for n in mautic.notes) == ["Call 1", "Call 2", "Call 3"]
+    results = {k: r.result for k, r in rows(store).items()}
+    assert results["call:1:1:note"] == {"note_id": 1, "found": True}
+    assert results["call:3:1:note"] == {"note_id": 3}

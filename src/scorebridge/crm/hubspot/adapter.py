@@ -3,7 +3,7 @@
 Owns: which HubSpot endpoints serve each operation of the Protocol (crm-apis.md §1): properties
 (``ensure_schema``), owners paging, contacts and closed deals changed since T (CRM search plus v4
 association reads), batch read by email, batch update by id and upsert by email, tasks with a body
-marker and the inline 204 association, deals with a ``scorebridge_key`` property.
+marker and the inline 204 association, deals with a unique ``scorebridge_key`` property.
 Must not: hold vendor JSON beyond a method call, decide retries (the HTTP layer does, see
 :mod:`.transport`), or import :mod:`scorebridge.sandbox`.
 """
@@ -25,6 +25,7 @@ from scorebridge.crm.base import (
     CrmContact,
     DealSpec,
     FieldSpec,
+    OpenDeal,
     Owner,
     Page,
     TaskSpec,
@@ -120,9 +121,14 @@ class HubSpotAdapter:
         """
         for spec in fields:
             self._remember_read(spec.name)
-        created = self._ensure_properties("contacts", fields)
-        if self._ensure_properties("deals", [m.DEAL_KEY_FIELD]):
-            log.info("hubspot: created deal property %s", m.DEAL_KEY_PROPERTY)
+        created, _ = self._ensure_properties("contacts", fields)
+        key = m.DEAL_KEY_PROPERTY
+        made, existing = self._ensure_properties("deals", [m.DEAL_KEY_FIELD], frozenset({key}))
+        if made:
+            log.info("hubspot: created deal property %s (unique values)", key)
+            self._engagements.learn_deal_key({"hasUniqueValue": True})
+        else:  # None when it was created concurrently: read it when first needed
+            self._engagements.learn_deal_key(existing.get(key))
         return created
 
     def contact_property_names(self) -> list[str]:
@@ -134,7 +140,14 @@ class HubSpotAdapter:
         if name not in self._read_properties:
             self._read_properties.append(name)
 
-    def _ensure_properties(self, object_type: str, fields: Sequence[FieldSpec]) -> list[str]:
+    def _ensure_properties(
+        self,
+        object_type: str,
+        fields: Sequence[FieldSpec],
+        unique: frozenset[str] = frozenset(),
+    ) -> tuple[list[str], dict[str, Any]]:
+        """Create the missing ``fields`` (``unique`` names get ``hasUniqueValue``); the names
+        created and the definitions that existed before, by name."""
         answer = self.transport.get(f"/crm/v3/properties/{object_type}")
         existing = {str(p.get("name")): p for p in m.results_of(answer, "properties")}
         for spec in fields:
@@ -146,7 +159,7 @@ class HubSpotAdapter:
                 )
         missing = [spec for spec in fields if spec.name not in existing]
         if not missing:
-            return []
+            return [], existing
         self._ensure_group(object_type)
         created = []
         for spec in missing:
@@ -154,7 +167,7 @@ class HubSpotAdapter:
                 self.transport.send(
                     "POST",
                     f"/crm/v3/properties/{object_type}",
-                    json=m.property_create_body(spec),
+                    json=m.property_create_body(spec, unique=spec.name in unique),
                     idempotent=True,
                 )
             except CrmError as exc:
@@ -162,7 +175,7 @@ class HubSpotAdapter:
                     raise
                 continue
             created.append(spec.name)
-        return created
+        return created, existing
 
     def _ensure_group(self, object_type: str) -> None:
         path = f"/crm/v3/properties/{object_type}/groups"
@@ -320,17 +333,17 @@ class HubSpotAdapter:
         return post
 
     def update_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
-        """``batch/update`` by id, 100 per call; a 207 gives per-item failures."""
+        """``batch/update`` by id, 100 per call; a 207 gives per-item failures, and a 409 (an
+        e-mail another contact holds) is isolated to its item and fails it for good."""
         inputs, invalid = [], []
         for index, item in enumerate(items):
             if not item.crm_id:
                 invalid.append(_invalid(index, "update needs a crm_id"))
                 continue
-            body = {
-                "id": item.crm_id,
-                "objectWriteTraceId": str(index),
-                "properties": m.encode_properties(item.properties),
-            }
+            props = m.encode_properties(item.properties)
+            if props.get("email"):
+                props["email"] = m.normalize_email(props["email"])
+            body = {"id": item.crm_id, "objectWriteTraceId": str(index), "properties": props}
             inputs.append(BatchInput(index, item.crm_id, body))
         return _merge(invalid, self._update(inputs))
 
@@ -340,6 +353,7 @@ class HubSpotAdapter:
             inputs,
             max_batch=MAX_BATCH,
             result_key=lambda result: str(result.get("id")),
+            link_conflict=_taken,
         )
 
     def create_contacts(self, items: Sequence[WriteItem]) -> list[ItemResult]:
@@ -384,20 +398,38 @@ class HubSpotAdapter:
         return self._engagements.find_task(idempotency_key, contact_id)
 
     def create_task(self, spec: TaskSpec) -> str:
-        """Create the task with its marker and association 204 (not idempotent)."""
+        """Create the task with its marker, association 204 and, with ``deal_id``, association
+        216 to the deal (not idempotent)."""
         return self._engagements.create_task(spec)
 
-    def find_deal(self, idempotency_key: str, contact_id: str | None = None) -> str | None:
-        """The deal carrying ``scorebridge_key = idempotency_key``, if any.
-
-        With ``contact_id`` the contact's deals are read through their associations (no search
-        index lag); without it, deals are searched by the key property.
-        """
+    def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
+        """The deal carrying ``scorebridge_key = idempotency_key``, read by the unique key (or,
+        on a portal whose key property is not unique, through the contact's associations)."""
         return self._engagements.find_deal(idempotency_key, contact_id)
 
+    def open_deals(self, contact_id: str, pipeline: str | None) -> list[OpenDeal]:
+        """The contact's deals (v4 associations) in ``pipeline`` (``None``: ``default``) whose
+        stage the pipeline's metadata does not call closed."""
+        return self._engagements.open_deals(contact_id, pipeline)
+
     def create_deal(self, spec: DealSpec) -> str:
-        """Create the deal with its key and association 3 (not idempotent)."""
+        """Create the deal with its key and association 3; a key already taken answers the
+        deal holding it."""
         return self._engagements.create_deal(spec)
+
+
+def _taken(item: BatchInput, existing_id: str) -> ItemResult:
+    """An update HubSpot refused with "Contact already exists. Existing ID: N": the new e-mail
+    is another contact's. Final for this item: never merge, never retry."""
+    email = item.body["properties"].get("email")
+    what = f"e-mail {email}" if email else "a unique value of this update"
+    return ItemResult(
+        index=item.index,
+        ok=False,
+        status=409,
+        message=f"{what} already belongs to CRM contact {existing_id}",
+        retryable=False,
+    )
 
 
 def _invalid(index: int, message: str) -> ItemResult:

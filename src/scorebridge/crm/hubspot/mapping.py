@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scorebridge.crm.base import (
+    LOGICAL_ON_READ,
     ClosedDeal,
     CrmContact,
     DealSpec,
     FieldSpec,
     FieldValue,
+    OpenDeal,
     Owner,
     TaskSpec,
 )
@@ -30,22 +32,25 @@ PROPERTY_GROUP_LABEL = "scorebridge"
 DEAL_KEY_PROPERTY = "scorebridge_key"
 TASK_MARKER_PREFIX = "scorebridge:"
 TASK_TO_CONTACT = 204  # HUBSPOT_DEFINED association type TASK_TO_CONTACT
+TASK_TO_DEAL = 216  # HUBSPOT_DEFINED association type TASK_TO_DEAL
 DEAL_TO_CONTACT = 3  # HUBSPOT_DEFINED association type DEAL_TO_CONTACT
+DEFAULT_PIPELINE = "default"  # the id of every portal's first deal pipeline
 
-#: Logical standard field → HubSpot contact property.
+#: Logical standard field → HubSpot contact property (every name in STANDARD_FIELDS).
 CONTACT_PROPERTIES: dict[str, str] = {
     "email": "email",
     "first_name": "firstname",
     "last_name": "lastname",
-    "lifecycle": "lifecyclestage",
-    "lead_status": "hs_lead_status",
-    "owner_id": "hubspot_owner_id",
     "company": "company",
     "job_title": "jobtitle",
     "phone": "phone",
     "country": "country",
+    "lifecycle": "lifecyclestage",
+    "lead_status": "hs_lead_status",
+    "owner_id": "hubspot_owner_id",
 }
-_LOGICAL_OF = {prop: logical for logical, prop in CONTACT_PROPERTIES.items()}
+#: HubSpot property → logical name, for the fields a read reports by logical name.
+_LOGICAL_OF = {CONTACT_PROPERTIES[logical]: logical for logical in LOGICAL_ON_READ}
 #: Properties that become dedicated CrmContact attributes (or are bookkeeping), not ``properties``.
 _NOT_IN_PROPERTIES = frozenset(
     {
@@ -57,8 +62,12 @@ _NOT_IN_PROPERTIES = frozenset(
         "createdate",
     }
 )
+#: What every contact read asks for (fit fields are added by ``read_properties``).
 CONTACT_READ_PROPERTIES: tuple[str, ...] = (
-    *CONTACT_PROPERTIES.values(),
+    "email",
+    "hubspot_owner_id",
+    "lifecyclestage",
+    *(CONTACT_PROPERTIES[logical] for logical in LOGICAL_ON_READ),
     "lastmodifieddate",
 )
 DEAL_READ_PROPERTIES: tuple[str, ...] = (
@@ -72,6 +81,15 @@ DEAL_READ_PROPERTIES: tuple[str, ...] = (
     "createdate",
     "hs_lastmodifieddate",
     "hubspot_owner_id",
+)
+#: What :func:`parse_open_deal` and the closed-stage check read of a contact's deals.
+OPEN_DEAL_PROPERTIES: tuple[str, ...] = (
+    "dealname",
+    "pipeline",
+    "dealstage",
+    "hs_is_closed",
+    "hubspot_owner_id",
+    DEAL_KEY_PROPERTY,
 )
 _PRIORITY = {"low": "LOW", "medium": "MEDIUM", "high": "HIGH"}
 _FIELD_TYPES = {"number": "number", "string": "text", "enumeration": "select"}
@@ -219,6 +237,19 @@ def parse_deal(raw: Any, contact_ids: Sequence[str]) -> ClosedDeal:
     )
 
 
+def parse_open_deal(raw: Any) -> OpenDeal:
+    """A deal record (read with :data:`OPEN_DEAL_PROPERTIES`) as an :class:`OpenDeal`."""
+    deal_id, props = _record(raw)
+    return OpenDeal(
+        id=deal_id,
+        name=str(props.get("dealname") or ""),
+        pipeline=str(props.get("pipeline") or DEFAULT_PIPELINE),
+        stage=props.get("dealstage") or None,
+        owner_id=props.get("hubspot_owner_id") or None,
+        idempotency_key=props.get(DEAL_KEY_PROPERTY) or None,
+    )
+
+
 def search_body(
     *,
     modified_property: str,
@@ -245,30 +276,14 @@ def search_body(
     return body
 
 
-def _filter(prop: str, operator: str, value: str) -> dict[str, Any]:
-    return {
-        "filterGroups": [
-            {"filters": [{"propertyName": prop, "operator": operator, "value": value}]}
-        ]
-    }
-
-
-def deal_search_body(idempotency_key: str) -> dict[str, Any]:
-    """The deal carrying ``idempotency_key`` in :data:`DEAL_KEY_PROPERTY`."""
-    return {
-        **_filter(DEAL_KEY_PROPERTY, "EQ", idempotency_key),
-        "properties": ["dealname", DEAL_KEY_PROPERTY],
-        "limit": 1,
-    }
-
-
 def property_group_body() -> dict[str, Any]:
     """The body creating the ``scorebridge`` property group."""
     return {"name": PROPERTY_GROUP, "label": PROPERTY_GROUP_LABEL, "displayOrder": -1}
 
 
-def property_create_body(spec: FieldSpec) -> dict[str, Any]:
-    """A ``PropertyCreate`` body for a scorebridge-owned field."""
+def property_create_body(spec: FieldSpec, *, unique: bool = False) -> dict[str, Any]:
+    """A ``PropertyCreate`` body for a scorebridge-owned field (``unique``: ``hasUniqueValue``,
+    which HubSpot cannot change later)."""
     body: dict[str, Any] = {
         "name": spec.name,
         "label": spec.label,
@@ -277,6 +292,7 @@ def property_create_body(spec: FieldSpec) -> dict[str, Any]:
         "groupName": PROPERTY_GROUP,
         "formField": False,
         "hidden": False,
+        "hasUniqueValue": unique,
         "description": "Written by scorebridge",
     }
     if spec.type == "enumeration":
@@ -288,6 +304,17 @@ def property_create_body(spec: FieldSpec) -> dict[str, Any]:
 
 
 DEAL_KEY_FIELD = FieldSpec(DEAL_KEY_PROPERTY, "scorebridge idempotency key", "string")
+"""The deal property holding the idempotency key; created with ``hasUniqueValue`` so HubSpot
+itself refuses a second deal with the same key and the deal can be read by it (``idProperty``)."""
+
+
+def deal_key_read_body(idempotency_key: str, properties: Sequence[str]) -> dict[str, Any]:
+    """``POST /crm/v3/objects/deals/batch/read`` by the unique key property."""
+    return {
+        "inputs": [{"id": idempotency_key}],
+        "idProperty": DEAL_KEY_PROPERTY,
+        "properties": list(properties),
+    }
 
 
 def task_marker(idempotency_key: str) -> str:
@@ -296,7 +323,8 @@ def task_marker(idempotency_key: str) -> str:
 
 
 def task_body(spec: TaskSpec) -> dict[str, Any]:
-    """``POST /crm/v3/objects/tasks`` body: properties plus the inline 204 association."""
+    """``POST /crm/v3/objects/tasks`` body: properties plus the inline 204 association (and
+    216 to ``deal_id`` when set)."""
     props = {
         "hs_timestamp": spec.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "hs_task_subject": spec.subject,
@@ -307,14 +335,17 @@ def task_body(spec: TaskSpec) -> dict[str, Any]:
     }
     if spec.owner_id:
         props["hubspot_owner_id"] = spec.owner_id
-    return {"properties": props, "associations": [_association(spec.contact_id, TASK_TO_CONTACT)]}
+    associations = [_association(spec.contact_id, TASK_TO_CONTACT)]
+    if spec.deal_id:
+        associations.append(_association(spec.deal_id, TASK_TO_DEAL))
+    return {"properties": props, "associations": associations}
 
 
 def deal_body(spec: DealSpec) -> dict[str, Any]:
     """``POST /crm/v3/objects/deals`` body carrying the key and the contact association."""
     props = {
         "dealname": spec.name,
-        "pipeline": spec.pipeline or "default",
+        "pipeline": spec.pipeline or DEFAULT_PIPELINE,
         DEAL_KEY_PROPERTY: spec.idempotency_key,
     }
     if spec.stage:

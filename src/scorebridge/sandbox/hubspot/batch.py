@@ -1,7 +1,9 @@
 """``POST /crm/v3/objects/{type}/batch/{read,create,update,upsert,archive}`` (crm-apis.md §1.4).
 
 Owns the batch contract: at most 100 inputs, whole-batch 400 for invalid property values or
-duplicate ids, whole-batch 409 for a taken e-mail on create, and per-item failures (missing ids,
+duplicate ids, whole-batch 409 — nothing applied — for a unique value (e-mail, ``hasUniqueValue``
+property) another record holds or the batch repeats, on create and update alike (HubSpot's
+"Contact already exists. Existing ID: N" for an e-mail), and per-item failures (missing ids,
 injected faults) reported as 207 multi-status with ``numErrors``/``errors`` while the other items
 are applied. Upsert results carry ``new``.
 """
@@ -105,27 +107,31 @@ def _read(call: Call, kind: str, body: dict[str, Any], inputs: list[dict[str, An
     return _answer(call.state.now(), results, [_missing(kind, missing)] if missing else [], 200)
 
 
-def _check_emails(state: AccountState, kind: str, inputs: list[dict[str, Any]]) -> None:
-    if kind != "contacts":
-        return
-    seen: set[str] = set()
-    for item in inputs:
-        email = state.validate(kind, item.get("properties") or {}).get("email")
-        if email:
-            existing = state.get(kind, email, "email")
-            if existing is not None:
-                raise errors.contact_exists(existing.id)
-            if email in seen:
-                raise errors.conflict(f"Duplicate email in batch input: {email}")
-            seen.add(email)
+def _check_conflicts(
+    state: AccountState, kind: str, writes: list[tuple[dict[str, Any], str | None]]
+) -> None:
+    """Refuse the whole batch, before anything is applied, when a written unique value (a
+    contact's e-mail, a ``hasUniqueValue`` property) is held by another record or repeated in
+    the batch. ``writes`` are (validated properties, own record id or ``None`` for a create)."""
+    seen: set[tuple[str, str]] = set()
+    for props, own_id in writes:
+        state.check_unique(kind, props, own_id)
+        for index_kind, name in state.unique:
+            value = props.get(name)
+            if index_kind != kind or not value:
+                continue
+            if (name, value) in seen:
+                raise errors.conflict(f"Duplicate {name} in batch input: {value}")
+            seen.add((name, value))
 
 
 def _create(call: Call, kind: str, inputs: list[dict[str, Any]]) -> Response:
     state = call.state
+    writes: list[tuple[dict[str, Any], str | None]] = []
     for item in inputs:
-        state.validate(kind, item.get("properties") or {})
+        writes.append((state.validate(kind, item.get("properties") or {}), None))
         inline_associations(state, kind, item.get("associations"))
-    _check_emails(state, kind, inputs)
+    _check_conflicts(state, kind, writes)
     results, failures = [], []
     for item in inputs:
         trace = item.get("objectWriteTraceId")
@@ -143,8 +149,15 @@ def _create(call: Call, kind: str, inputs: list[dict[str, Any]]) -> Response:
 def _update(call: Call, kind: str, body: dict[str, Any], inputs: list[dict[str, Any]]) -> Response:
     state = call.state
     _unique_ids(inputs)
+    writes: list[tuple[dict[str, Any], str | None]] = []
     for item in inputs:
-        state.validate(kind, item.get("properties") or {})
+        props = state.validate(kind, item.get("properties") or {})
+        record = state.get(
+            kind, str(item.get("id", "")), item.get("idProperty") or body.get("idProperty")
+        )
+        if record is not None:
+            writes.append((props, record.id))
+    _check_conflicts(state, kind, writes)
     results, failures, missing = [], [], []
     for item in inputs:
         key = str(item.get("id", ""))

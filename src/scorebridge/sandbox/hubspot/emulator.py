@@ -17,6 +17,7 @@ Nothing here imports :mod:`scorebridge.crm`: the emulator is written from the re
 from __future__ import annotations
 
 import random
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -29,7 +30,13 @@ from scorebridge.sandbox.hubspot.state import AccountState
 from scorebridge.sandbox.hubspot.values import iso_ms, parse_instant
 from scorebridge.sandbox.world import World
 
-DEFAULT_TOKEN = "pat-na1-11111111-2222-4333-8444-sandbox00001"
+
+def new_token() -> str:
+    """A fresh private-app token in HubSpot's shape (``pat-<region>-<uuid>``): every emulator
+    start has its own, so no credential is shared between sandboxes or written in the code."""
+    return f"pat-na1-{uuid.uuid4()}"
+
+
 _POLICY_BODIES = {
     "DAILY": errors.daily,
     "TEN_SECONDLY_ROLLING": errors.ten_secondly,
@@ -38,18 +45,19 @@ _POLICY_BODIES = {
 
 
 class HubSpotEmulator:
-    """An emulated HubSpot portal reached with one private-app token."""
+    """An emulated HubSpot portal reached with one private-app token (``token``, generated per
+    instance unless given)."""
 
     name = "hubspot"
 
     def __init__(
         self,
-        token: str = DEFAULT_TOKEN,
+        token: str | None = None,
         clock: SandboxClock | None = None,
         limits: LimitSettings | None = None,
     ) -> None:
         self.clock = clock or SandboxClock()
-        self.token = token
+        self.token = token or new_token()
         self._initial_limits = limits or LimitSettings()
         self.limiter = RateLimiter(self._initial_limits)
         self.state = AccountState(self.clock.now)

@@ -2,7 +2,8 @@
 (crm-apis.md §1.4 "Custom properties").
 
 Owns ``PropertyCreate`` validation (required fields, type and fieldType vocabularies, existing
-group, 409 on a duplicate name) and property/group JSON. Records are not touched here.
+group, 409 on a duplicate name, ``hasUniqueValue`` only where HubSpot allows it) and
+property/group JSON. Records are not touched here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from scorebridge.sandbox.hubspot.state import AccountState
 from scorebridge.sandbox.hubspot.values import iso_ms
 
 REQUIRED = ("name", "label", "type", "fieldType", "groupName")
+UNIQUE_VALUE_KINDS = frozenset({"contacts", "deals"})  # of the types this emulator serves
+MAX_UNIQUE_PER_KIND = 10
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _EDITABLE = {
     "label": "label",
@@ -72,6 +75,8 @@ def new_property(state: AccountState, kind: str, body: Any) -> PropertyDef:
         raise errors.validation(f"Property group {body['groupName']} does not exist")
     if name in state.properties[kind] and not state.properties[kind][name].archived:
         raise errors.conflict(f"Property named '{name}' already exists.")
+    if body.get("hasUniqueValue"):
+        _check_unique_allowed(state, kind)
     now = state.now()
     definition = PropertyDef(
         name=name,
@@ -91,6 +96,18 @@ def new_property(state: AccountState, kind: str, body: Any) -> PropertyDef:
     )
     state.add_property(kind, definition)
     return definition
+
+
+def _check_unique_allowed(state: AccountState, kind: str) -> None:
+    """HubSpot keeps unique values on contacts, companies, deals, tickets and custom objects
+    (changelog "unique-properties-for-contacts"), at most 10 per object type; not on tasks."""
+    if kind not in UNIQUE_VALUE_KINDS:
+        raise errors.validation(f"Unique value properties are not supported for {kind}")
+    live = [d for d in state.properties[kind].values() if d.has_unique_value and not d.archived]
+    if sum(1 for d in live if not d.hubspot_defined) >= MAX_UNIQUE_PER_KIND:
+        raise errors.validation(
+            f"An object type can have at most {MAX_UNIQUE_PER_KIND} unique value properties"
+        )
 
 
 def _definition(call: Call, kind: str) -> PropertyDef:

@@ -160,11 +160,7 @@ class AccountState:
     ) -> Record:
         """Create a record from written values; ``at`` back-dates it (seeding)."""
         props = self.validate(kind, values) if check else {k: v for k, v in values.items()}
-        if kind == "contacts" and props.get("email"):
-            existing = self.unique[(kind, "email")].get(str(props["email"]))
-            if existing:
-                raise errors.contact_exists(existing)
-        self._check_unique(kind, props, None)
+        self.check_unique(kind, props, None)
         if kind == "tasks" and not props.get("hs_timestamp"):
             raise errors.invalid_properties(
                 [
@@ -192,11 +188,7 @@ class AccountState:
     def update(self, record: Record, values: dict[str, Any], at: datetime | None = None) -> None:
         """Apply written values to a record and stamp the modification time."""
         props = self.validate(record.kind, values)
-        if record.kind == "contacts" and props.get("email"):
-            existing = self.unique[("contacts", "email")].get(str(props["email"]))
-            if existing and existing != record.id:
-                raise errors.contact_exists(existing)
-        self._check_unique(record.kind, props, record.id)
+        self.check_unique(record.kind, props, record.id)
         if record.kind == "contacts" and _moves_back(record.properties, props):
             del props["lifecyclestage"]  # HubSpot ignores it: clear the stage first, then set it
         at = at or self.now()
@@ -244,6 +236,22 @@ class AccountState:
             raise errors.invalid_properties(problems)
         return out
 
+    def check_unique(self, kind: str, props: Properties, own_id: str | None) -> None:
+        """Refuse written values another live record holds in a unique property: a contact's
+        e-mail is HubSpot's 409 "Contact already exists. Existing ID: N" (create and update
+        alike); any other ``hasUniqueValue`` property a 409 ``CONFLICT`` naming the holder."""
+        for (index_kind, name), index in self.unique.items():
+            if index_kind != kind or not props.get(name):
+                continue
+            holder = index.get(str(props[name]))
+            if not holder or holder == own_id:
+                continue
+            if name == "email":
+                raise errors.contact_exists(holder)
+            raise errors.conflict(
+                f"A {SINGULAR[kind]} with {name} {props[name]} already exists: {holder}"
+            )
+
     # -- associations -------------------------------------------------------------------------
 
     def associate(self, kind: str, record_id: str, to_kind: str, to_id: str) -> int:
@@ -286,16 +294,6 @@ class AccountState:
             value = record.properties.get(name)
             if value and not record.archived:
                 index[value] = record.id
-
-    def _check_unique(self, kind: str, props: Properties, own_id: str | None) -> None:
-        for (index_kind, name), index in self.unique.items():
-            if index_kind != kind or name == "email" or not props.get(name):
-                continue
-            holder = index.get(str(props[name]))
-            if holder and holder != own_id:
-                raise errors.conflict(
-                    f"A {SINGULAR[kind]} with {name} {props[name]} already exists: {holder}"
-                )
 
     def _after_write(self, record: Record, before: Properties, at: datetime) -> None:
         for (kind, name), index in self.unique.items():
