@@ -197,7 +197,8 @@ def explain(
     typer.echo(explain_text(result, rules, history))
 
 
-@app.command()
+# ``adjust 12 -10``: a negative number is the POINTS argument, not an unknown option.
+@app.command(context_settings={"ignore_unknown_options": True})
 def adjust(
     contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
     points: float = typer.Argument(..., help="Points to add (negative to subtract)."),

@@ -117,6 +117,8 @@ class CrmWriter:
             if o.link and i.op.contact_id is not None
         }
         outcomes += self._update(by_op.pop("crm.update", []), linked)
+        # e-mail changes in a call of their own: one refused (the address is taken) fails alone
+        outcomes += self._update(by_op.pop("crm.email", []), linked)
         for item in by_op.pop("crm.task", []):
             outcomes.append(self._task(item, linked))
         for item in by_op.pop("crm.deal", []):

@@ -44,6 +44,7 @@ from scorebridge.sync.plan import (
     CRM,
     EMAIL_TARGET,
     MAUTIC,
+    STATE_OPS,
     DesiredContact,
     ManualNote,
     PlanConfig,
@@ -57,8 +58,9 @@ from scorebridge.sync.plan import (
 from scorebridge.sync.score_load import load_engine_inputs
 
 CHUNK = 2000
+#: The task of a hot crossing while the contact's deal is open (the writer adds "Hot again: ").
+HOT_AGAIN = {"subject": "{name}: {score} points", "due_in_days": 1, "priority": "high"}
 WATERMARK = ("plan", "contacts")
-STATE_OPS = ("mautic.fields", "mautic.groups", "mautic.stage", "crm.update", "crm.create")
 REASONS = 5
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _score = Score.__table__  # type: ignore[attr-defined]
@@ -404,6 +406,8 @@ def _prepare_triggers(
                 rendered["deal"] = render_deal(
                     params, ctx, owner, pipeline=cw.pipeline, stage=cw.deal_stage or None
                 )
+                # the task the deal's owner gets instead when the contact's deal is still open
+                rendered["task"] = render_task(HOT_AGAIN, ctx, owner, now)
         payload["rendered"] = rendered
         conn.execute(sa.update(_outbox).where(_outbox.c.id == row.id).values(payload=payload))
         report.prepared += 1

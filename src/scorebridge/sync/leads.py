@@ -31,6 +31,7 @@ from scorebridge.store.tables import (
     StageEntry,
     TriggerState,
 )
+from scorebridge.sync.plan import STATE_OPS
 from scorebridge.sync.score import score_everyone
 from scorebridge.sync.score_load import load_engine_inputs
 
@@ -39,8 +40,6 @@ _score = Score.__table__  # type: ignore[attr-defined]
 _entry = StageEntry.__table__  # type: ignore[attr-defined]
 _state = TriggerState.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
-#: Outbox ops that carry state, not trigger actions (the planner's families).
-_STATE_OPS = ("mautic.fields", "mautic.groups", "mautic.stage", "crm.update", "crm.create")
 
 
 @dataclass(frozen=True)
@@ -212,7 +211,7 @@ def _episodes(conn: Connection, contact_id: int) -> tuple[Episode, ...]:
     actions: dict[tuple[str, int], list[tuple[int, ActionStatus, datetime | None]]] = {}
     rows = conn.execute(
         sa.select(_outbox)
-        .where(_outbox.c.contact_id == contact_id, _outbox.c.op.not_in(_STATE_OPS))
+        .where(_outbox.c.contact_id == contact_id, _outbox.c.op.not_in(STATE_OPS))
         .order_by(_outbox.c.id)
     )
     for row in rows:

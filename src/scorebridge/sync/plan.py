@@ -29,6 +29,17 @@ MAUTIC = "mautic"
 CRM = "crm"
 #: ``written`` target of the e-mail a CRM contact was linked or created with (echo baseline)
 EMAIL_TARGET = "prop:email"
+#: The op families that carry a contact's state (one pending op per family and contact; the
+#: newest plan supersedes an unsent older one). ``crm.email`` is an e-mail change on its own, so
+#: a refused one (the address belongs to another CRM contact) never holds up the scores.
+STATE_OPS = (
+    "mautic.fields",
+    "mautic.groups",
+    "mautic.stage",
+    "crm.update",
+    "crm.email",
+    "crm.create",
+)
 
 #: HubSpot's default lifecycle order; a contact already further along is never moved back.
 LIFECYCLE_ORDER: tuple[str, ...] = (
@@ -236,11 +247,13 @@ def _plan_crm(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> lis
     props = crm_properties(d, cfg)
     targets = {f"prop:{name}": value for name, value in props.items()}
     changed = _changed(written, CRM, targets)
+    ops: list[PlannedOp] = []
     if d.crm_id is not None and d.email and written.get((CRM, EMAIL_TARGET)) not in (None, d.email):
         # the e-mail changed in Mautic after the link: the CRM contact follows
-        changed[EMAIL_TARGET] = d.email
+        email = {"properties": {"email": d.email}}
+        ops.append(_op(CRM, "crm.email", d, email, {EMAIL_TARGET: d.email}))
     if not changed:  # also a create whose record could not be linked (identity resolves it)
-        return []
+        return ops
     if d.crm_id is None:
         if not d.email or not _reached_create_stage(d, cfg):
             return []
@@ -248,7 +261,7 @@ def _plan_crm(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> lis
         payload = {"email": d.email, "properties": {**d.identity, **props}}
         return [_op(CRM, "crm.create", d, payload, targets)]
     payload = {"properties": {t.removeprefix("prop:"): v for t, v in changed.items()}}
-    return [_op(CRM, "crm.update", d, payload, changed)]
+    return [*ops, _op(CRM, "crm.update", d, payload, changed)]
 
 
 # -- fired trigger actions ------------------------------------------------------------------

@@ -200,3 +200,31 @@ def test_sync_json_prints_one_document_on_a_configuration_error(world: World) ->
     assert document["error"]["type"] == "ConfigError"
     assert document["error"]["exit_code"] == 2
     assert document["problems"]
+
+
+def test_a_hot_lead_crossing_again_with_its_deal_open_gets_a_task_on_it_not_a_second_deal(
+    world: World,
+) -> None:
+    assert sync(world)[0] == 0  # the first sync: everything that existed is silenced
+    mid = new_mautic_contact(
+        world, email="per@fjordkraft.example", firstname="Per", country="Norway"
+    )
+    record(world, mid, BUYING)
+    assert sync(world)[0] == 0
+    person = crm_contact(world, "per@fjordkraft.example")
+    assert len(linked(world, person, "deals")) == 1
+    tasks_before = len(linked(world, person, "tasks"))
+    # cools off below the hot trigger's rearm_below, then turns hot again
+    for points, reason in ((-70, "wrong person"), (70, "right person after all")):
+        done = cli(world, "adjust", str(mid), str(points), "--reason", reason)
+        assert done.returncode == 0, done.stderr
+        code, report = sync(world)
+        assert code == 0, report["problems"]
+    deals = linked(world, person, "deals")
+    assert len(deals) == 1, "still one open deal"
+    tasks = linked(world, person, "tasks")
+    hot_again = [t for t in tasks if str(t.get("hs_task_subject", "")).startswith("Hot again:")]
+    assert len(hot_again) == 1
+    assert len(tasks) == tasks_before + 1
+    explained = json.loads(cli(world, "explain", str(mid), "--json").stdout)
+    assert [e["episode"] for e in explained["triggers"]["turned-hot"]["episodes"]] == [1, 2]

@@ -114,7 +114,10 @@ def props(**values: Any) -> dict[str, Any]:
             {"stage_score": 3},
             fields(sb_stage_score=3) | props(scorebridge_stage_score=3),
         ),
-        ({"email": "ada@new.example"}, props(email="ada@new.example")),
+        (
+            {"email": "ada@new.example"},
+            {"crm.email": {"properties": {"email": "ada@new.example"}}},
+        ),
         ({"identity": {"first_name": "Augusta"}}, {}),  # names are the CRM's after the create
     ],
     ids=["total", "band", "group", "stage", "zero", "stage score", "e-mail", "identity"],
