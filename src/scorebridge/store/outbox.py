@@ -62,6 +62,7 @@ class Operation:
     attempts: int
     next_attempt_at: datetime | None
     last_error: str | None
+    created_at: datetime | None = None
 
 
 def _operation(row: sa.Row[Any]) -> Operation:
@@ -76,6 +77,7 @@ def _operation(row: sa.Row[Any]) -> Operation:
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
+        created_at=row.created_at,
     )
 
 

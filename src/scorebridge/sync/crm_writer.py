@@ -148,7 +148,7 @@ class CrmWriter:
         for item in items:
             crm_id = self._crm_id(item, linked)
             if crm_id is None:
-                outcomes.append(Outcome(item.op.id, "retry", "the contact is not in the CRM yet"))
+                outcomes.append(Outcome(item.op.id, "wait", "the contact is not in the CRM yet"))
             else:
                 ready.append((item, WriteItem(properties=_props(item), crm_id=crm_id)))
         if ready:
@@ -164,10 +164,10 @@ class CrmWriter:
         """The rendered ``what`` (task, deal) and the contact's CRM id, or why to retry."""
         rendered = (item.op.payload.get("rendered") or {}).get(what)
         if not rendered:
-            return Outcome(item.op.id, "retry", f"{what} not rendered yet (plan runs before push)")
+            return Outcome(item.op.id, "wait", f"{what} not rendered yet (plan runs before push)")
         crm_id = self._crm_id(item, linked)
         if crm_id is None:
-            return Outcome(item.op.id, "retry", "the contact is not in the CRM yet")
+            return Outcome(item.op.id, "wait", "the contact is not in the CRM yet")
         return rendered, crm_id
 
     def _task(self, item: Claimed, linked: dict[int, str]) -> Outcome:

@@ -47,7 +47,11 @@ _contact = Contact.__table__  # type: ignore[attr-defined]
 _written = Written.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
 
-Status = Literal["ok", "retry", "dead"]
+Status = Literal["ok", "retry", "wait", "dead"]
+"""``wait``: not sent, because what it needs is not there yet (the contact is not in the CRM, the
+task text is not rendered): back to pending without counting a failed attempt, and dead-lettered
+only once it has waited :data:`MAX_WAIT` (a contact that never reaches the CRM)."""
+MAX_WAIT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class SystemReport:
             "batches": self.batches,
             "ok": self.outcomes["ok"],
             "retry": self.outcomes["retry"],
+            "waiting": self.outcomes["wait"],
             "dead": self.outcomes["dead"],
             "released": self.outcomes["released"],
             "stopped": self.stopped,
@@ -325,6 +330,20 @@ def _record(
             done.append(item)
         elif outcome.status == "dead":
             outbox.to_dead_letter(conn, item.op.id, outcome.message, now=now)
+        elif outcome.status == "wait":
+            created = item.op.created_at or now
+            if now - created >= MAX_WAIT:
+                outbox.retry_later(conn, item.op.id, outcome.message, now, count_attempt=False)
+                outbox.to_dead_letter(
+                    conn, item.op.id, f"gave up after {MAX_WAIT.days} days: {outcome.message}",
+                    now=now,
+                )  # fmt: skip
+                report.outcomes["wait"] -= 1
+                report.outcomes["dead"] += 1
+            else:
+                outbox.retry_later(
+                    conn, item.op.id, outcome.message, now + BACKOFF_BASE, count_attempt=False
+                )
         else:
             attempts = item.op.attempts + 1
             if attempts >= MAX_ATTEMPTS:

@@ -18,7 +18,7 @@ from scorebridge.store import Store, open_store, outbox
 from scorebridge.store.tables import Contact, DeadLetter, Outbox, Written
 from scorebridge.sync.crm_writer import CrmWriter
 from scorebridge.sync.mautic_writer import MauticWriter
-from scorebridge.sync.push import MAX_ATTEMPTS, Claimed, Outcome, push
+from scorebridge.sync.push import MAX_ATTEMPTS, MAX_WAIT, Claimed, Outcome, push
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -92,6 +92,24 @@ class ScriptedWriter:
         ]
 
 
+def test_an_op_waiting_for_its_contact_counts_no_attempts_and_gives_up_after_a_week(
+    store: Store,
+) -> None:
+    """A task whose contact is not in the CRM yet (its creation failing for a while) must not
+    burn its attempts: it waits, then is dead-lettered only after MAX_WAIT."""
+    enqueue(store, ("t", "crm", "crm.task", 2, {}))
+    writer = ScriptedWriter("crm", {"t": "wait"})
+    for n in range(MAX_ATTEMPTS * 2):
+        push(store, [writer], NOW + timedelta(hours=n))
+    row = rows(store)["t"]
+    assert (row.status, row.attempts) == ("pending", 0)
+    push(store, [writer], NOW + MAX_WAIT)
+    assert rows(store)["t"].status == "dead"
+    with store.read() as conn:
+        (dead,) = conn.execute(sa.select(DeadLetter.__table__)).all()  # type: ignore[attr-defined]
+    assert dead.reason == "gave up after 7 days: item said no"
+
+
 def test_each_item_is_acked_retried_or_dead_lettered_on_its_own(store: Store) -> None:
     enqueue(
         store,
@@ -121,6 +139,7 @@ def test_each_item_is_acked_retried_or_dead_lettered_on_its_own(store: Store) ->
         "ok": 1,
         "retry": 1,
         "dead": 1,
+        "waiting": 0,
         "released": 0,
         "stopped": None,
         "paused_until": None,
