@@ -221,6 +221,15 @@ def _load(
     manual = sa.select(_event).where(_event.c.contact_id.in_(ids), _event.c.kind == "manual")
     for row in conn.execute(manual.order_by(_event.c.occurred_at, _event.c.id)):
         notes[row.contact_id].append(ManualNote(row.external_id, _manual_text(row.attributes)))
+    waiting_crm = set(
+        conn.execute(
+            sa.select(_outbox.c.contact_id).where(
+                _outbox.c.contact_id.in_(ids),
+                _outbox.c.op.in_(("crm.task", "crm.deal")),
+                _outbox.c.status.in_((outbox.PENDING, outbox.IN_FLIGHT)),
+            )
+        ).scalars()
+    )
     identity_map = settings.crm.identity_fields
     baselines: list[dict[str, Any]] = []
     for row in conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))):
@@ -246,6 +255,7 @@ def _load(
                 crm_lifecycle=crm_fields.get("lifecycle") or crm_fields.get("lifecyclestage"),
                 manual_notes=tuple(notes[row.id]),
                 stage_score=entry.get("stage_score"),
+                crm_actions=row.id in waiting_crm,
                 identity={
                     target: str(fields[alias]).strip()
                     for alias, target in identity_map.items()
@@ -384,6 +394,9 @@ def _prepare_triggers(
             ctx = replace(ctx, total=total, band=rules.band_of(total),
                           trigger=labels.get(trigger_id, trigger_id))  # fmt: skip
         off = _switched_off(row.op, settings)
+        unreachable = ctx is not None and not ctx.email and not _crm_linked(conn, row.contact_id)
+        if off is None and row.op.startswith("crm.") and unreachable:
+            off = "the contact has no e-mail address, so it cannot be created in the CRM"
         rendered: dict[str, Any] = {}
         if ctx is not None and row.op in ("crm.task", "crm.deal"):
             owner = owners.resolve(
@@ -423,6 +436,11 @@ def _prepare_triggers(
             _listed(n.system, n.op, contexts.get(n.contact_id or 0), n.idempotency_key, n.payload)
             for n in notes
         )
+
+
+def _crm_linked(conn: Connection, contact_id: int) -> bool:
+    found = conn.execute(sa.select(_contact.c.crm_id).where(_contact.c.id == contact_id)).scalar()
+    return bool(found)
 
 
 def _listed(

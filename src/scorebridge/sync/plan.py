@@ -108,6 +108,9 @@ class DesiredContact:
     """The score since the entry into a ``reset_score`` stage (None: the same as ``total``)."""
     identity: Mapping[str, str] = field(default_factory=dict)
     """CRM field -> value a new CRM contact is created with (names, company, title, ...)."""
+    crm_actions: bool = False
+    """A fired trigger waits to create a task or deal for this contact in the CRM: the contact is
+    created there even before it reaches ``create_at_stage`` (a task needs its contact)."""
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,7 @@ def _plan_crm(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> lis
     if not changed:  # also a create whose record could not be linked (identity resolves it)
         return ops
     if d.crm_id is None:
-        if not d.email or not _reached_create_stage(d, cfg):
+        if not d.email or not (_reached_create_stage(d, cfg) or d.crm_actions):
             return []
         targets[EMAIL_TARGET] = d.email
         payload = {"email": d.email, "properties": {**d.identity, **props}}

@@ -253,3 +253,10 @@ def test_a_deal_uses_the_action_or_the_settings() -> None:
     assert deal["stage"] == "s1"
     assert deal["owner_id"] == "r2"
     assert deal["name"] == "Ada Lovelace (scorebridge: warm)"
+
+
+def test_a_contact_a_crm_task_waits_for_is_created_before_its_create_stage() -> None:
+    cold = contact(crm_id=None, stage=None, total=3, band="cold")
+    assert [op.op for op in plan_contact(cold, {}, CFG) if op.system == CRM] == []
+    waiting = replace(cold, crm_actions=True)
+    assert [op.op for op in plan_contact(waiting, {}, CFG) if op.system == CRM] == ["crm.create"]
