@@ -272,12 +272,16 @@ def resync(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Re-read history from a point in time (or one contact's) without duplicating anything."""
+    from scorebridge.cli_args import past_instant
+    from scorebridge.clock import SystemClock
     from scorebridge.sync.pull import Puller, PullReport
     from scorebridge.sync.resync import pull_one_contact, reset_cursors
 
     if contact is None and full == (since is not None):
         raise typer.BadParameter("give exactly one of --full or --since ISO (or --contact ID)")
-    start = None if since is None else _as_of(since)
+    start = (
+        None if since is None else past_instant(since, option="--since", now=SystemClock().now())
+    )
 
     def work(rt: Any) -> PullReport:
         now = rt.clock.now()
