@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from scorebridge import __version__
+from scorebridge.cli_args import MAX_ID, MAX_LIMIT, USAGE_ERROR, contact_ref, usage_line
 from scorebridge.errors import BridgeError, ConfigError
 from scorebridge.logging import redact
 from scorebridge.views import (
@@ -96,16 +97,12 @@ def _scoring() -> tuple[Any, Any]:
 
 
 def _as_of(value: str | None) -> Any:
-    from datetime import datetime
-
-    from scorebridge.clock import SystemClock, utc
+    from scorebridge.cli_args import instant
+    from scorebridge.clock import SystemClock
 
     if value is None:
         return SystemClock().now()
-    try:
-        return utc(datetime.fromisoformat(value))
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--as-of") from None
+    return instant(value, option="--as-of")
 
 
 @app.command()
@@ -136,7 +133,7 @@ def rescore(
 def leads(
     band: str = typer.Option(None, "--band", help="Only this band (e.g. hot)."),
     group: str = typer.Option(None, "--group", help="Rank by this group's score."),
-    limit: int = typer.Option(20, "--limit", min=1, help="How many leads."),
+    limit: int = typer.Option(20, "--limit", min=1, max=MAX_LIMIT, help="How many leads."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """The leads by score, at a glance."""
@@ -153,7 +150,7 @@ def leads(
 
 @app.command()
 def explain(
-    contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
+    contact: str = typer.Argument(..., help="Mautic contact id or e-mail.", callback=contact_ref),
     as_of: str = typer.Option(None, "--as-of", help="Explain the score at this ISO time."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -172,22 +169,20 @@ def explain(
     typer.echo(explain_text(result, rules))
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})  # POINTS may be negative
 def adjust(
-    contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
+    contact: str = typer.Argument(..., help="Mautic contact id or e-mail.", callback=contact_ref),
     points: float = typer.Argument(..., help="Points to add (negative to subtract)."),
     reason: str = typer.Option(..., "--reason", help="Why (kept, shown in explain)."),
-    group: str = typer.Option(None, "--group", help="The scoring group (default general)."),
+    group: str = typer.Option(None, "--group", help="A topic group (default: the total)."),
 ) -> None:
     """Adjust a lead's score by hand; it is rescored on the next cycle or `rescore`."""
+    from scorebridge.cli_args import check_adjustment
     from scorebridge.sync.score import adjust as record
 
     store, rules = _scoring()
     with store:
-        if group is not None and group not in rules.groups:
-            raise typer.BadParameter(
-                f"unknown group {group!r} (known: {', '.join(rules.groups)})", param_hint="--group"
-            )
+        check_adjustment(points, group, rules)
         record(store, contact, points, reason, group, now=_as_of(None))
     typer.echo(f"recorded {points:+g} point(s) for {contact} ({reason}); run `scorebridge rescore`")
 
@@ -268,7 +263,9 @@ def pull(
 def resync(
     full: bool = typer.Option(False, "--full", help="Re-read all history."),
     since: str = typer.Option(None, "--since", help="Re-read history from this ISO time."),
-    contact: int = typer.Option(None, "--contact", help="Re-read only this Mautic contact id."),
+    contact: int = typer.Option(
+        None, "--contact", min=1, max=MAX_ID, help="Re-read only this Mautic contact id."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Re-read history from a point in time (or one contact's) without duplicating anything."""
@@ -371,7 +368,7 @@ app.add_typer(deadletter_app, name="deadletter")
 @deadletter_app.command("list")
 def deadletter_list(
     everything: bool = typer.Option(False, "--all", help="Include resolved entries."),
-    limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
+    limit: int = typer.Option(50, "--limit", min=1, max=MAX_LIMIT, help="How many, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """List dead letters (newest first): what failed, where, why, how often."""
@@ -389,7 +386,9 @@ def deadletter_list(
 
 @deadletter_app.command("replay")
 def deadletter_replay(
-    ids: list[int] = typer.Argument(..., help="Dead-letter ids (see `deadletter list`)."),  # noqa: B008
+    ids: list[int] = typer.Argument(  # noqa: B008
+        ..., min=1, max=MAX_ID, help="Dead-letter ids (see `deadletter list`)."
+    ),
 ) -> None:
     """Retry after fixing the cause: operations go back to the outbox, records are re-read by
     the next pull."""
@@ -405,7 +404,9 @@ def deadletter_replay(
 
 @deadletter_app.command("drop")
 def deadletter_drop(
-    ids: list[int] = typer.Argument(..., help="Dead-letter ids (see `deadletter list`)."),  # noqa: B008
+    ids: list[int] = typer.Argument(  # noqa: B008
+        ..., min=1, max=MAX_ID, help="Dead-letter ids (see `deadletter list`)."
+    ),
 ) -> None:
     """Delete dead letters for good (the failure is understood and accepted)."""
     from scorebridge.store import deadletter
@@ -461,9 +462,17 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: run the app and turn errors into the exit codes of DESIGN §7."""
+    """Entry point: run the app and turn errors into the exit codes of DESIGN §7 (a usage
+    error is one line on stderr, exit 2)."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        stderr.print("aborted", highlight=False)
+        sys.exit(1)
+    except USAGE_ERROR as exc:
+        if type(exc).__name__ != "NoArgsIsHelpError":  # a bare `scorebridge` printed the help
+            stderr.print(escape(redact(usage_line(exc))), highlight=False, soft_wrap=True)
+        sys.exit(2)
     except ConfigError as exc:
         stderr.print(
             f"[red]configuration error:[/red] {escape(redact(str(exc)))}",
@@ -476,3 +485,4 @@ def main() -> None:
             f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
         )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -18,6 +18,7 @@ Must not: read the clock (``as_of``/``now`` come in), talk to remote systems, or
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -246,6 +247,8 @@ def adjust(
     """
     if not reason.strip():
         raise ValueError("a manual adjustment needs a reason")
+    if not math.isfinite(points):
+        raise ValueError(f"a manual adjustment needs a finite number of points, got {points}")
     with store.write() as conn:
         contact_id = find_contact(conn, contact).id
         attributes = {"delta": points, "reason": reason, "group": group}
