@@ -22,6 +22,7 @@ import requests
 
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.errors import RateLimited, UpstreamError
+from scorebridge.http.bounds import current_bounds
 from scorebridge.http.policy import (
     RequestInfo,
     ResponseAction,
@@ -216,10 +217,12 @@ class HttpClient:
         def on_exhausted(exc: BaseException, attempts: int, elapsed: float) -> BaseException:
             return _exhausted(info(), exc, attempts, elapsed)
 
+        bounds = current_bounds()
         return call_with_retry(
             send_once,
             policy=self.retry,
             clock=self.clock,
+            sleep=bounds.pause if bounds is not None else None,
             should_retry=lambda exc: safe_to_repeat(exc, idempotent=repeatable),
             on_retry=on_retry,
             on_exhausted=on_exhausted,
@@ -227,6 +230,9 @@ class HttpClient:
         )
 
     def _send(self, call: _Call, info: Callable[[], RequestInfo]) -> requests.Response:
+        bounds = current_bounds()
+        if bounds is not None:
+            bounds.check_stop()
         wait = self.bucket.reserve()
         if wait > 0:
             if wait > self.retry.deadline:
@@ -237,7 +243,7 @@ class HttpClient:
                     method=call.method,
                     url=info().url,
                 )
-            self.clock.sleep(wait)
+            (bounds.pause if bounds is not None else self.clock.sleep)(wait)
         headers = dict(call.headers or {})
         if call.authenticate and self.auth is not None:
             headers.update(self.auth.headers(self))

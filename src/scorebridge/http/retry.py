@@ -109,12 +109,15 @@ def call_with_retry(
     on_retry: Callable[[int, BaseException, float], None],
     on_exhausted: Callable[[BaseException, int, float], BaseException],
     rng: random.Random | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Call ``send`` until it succeeds, fails for good, or a budget runs out.
 
     ``on_retry(attempt, exc, wait)`` runs before each wait (for logging); when a budget runs out
     the exception returned by ``on_exhausted(last_exc, attempts, elapsed)`` is raised.
     A ``Retry-After`` longer than the remaining deadline stops at once instead of sleeping.
+    ``sleep`` waits between attempts (default ``clock.sleep``; a cycle's bounds pass one that a
+    stop request interrupts).
     """
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     started = clock.monotonic()
@@ -150,7 +153,7 @@ def call_with_retry(
         stop=stop,
         wait=wait,
         retry=retry_if_exception(should_retry),
-        sleep=clock.sleep,
+        sleep=sleep or clock.sleep,
         before_sleep=before_sleep,
         retry_error_callback=exhausted,
         reraise=True,

@@ -1,6 +1,7 @@
 """One cycle (DESIGN §1): pull Mautic, pull the CRM, rescore, plan, push, report.
 
-Owns the order of the steps, stopping between them when asked (SIGTERM), the lease check before
+Owns the order of the steps, stopping between them when asked (SIGTERM; inside a step every
+request checks too, through :mod:`scorebridge.http.bounds`), the lease check before
 anything is written, the ``run`` row of each cycle and the report the daemon and ``scorebridge
 sync`` print. Each step owns its own transactions; a crash anywhere leaves a store the next
 cycle continues from. Must not: contain step logic.
@@ -31,6 +32,7 @@ from scorebridge.errors import (
     ShutdownRequested,
     TransientError,
 )
+from scorebridge.http.bounds import request_bounds
 from scorebridge.logging import redact
 from scorebridge.runtime import build_crm_adapter, build_mautic_client, pull_options
 from scorebridge.scoring import CompiledRules, compile_rules, load_rules
@@ -157,12 +159,17 @@ class SyncCycle:
     ) -> CycleReport:
         """Run one cycle; ``decay_sweep`` rescores everyone (decay and inactivity)."""
         stop = should_stop or (lambda: False)
-        if dry_run:
-            with _store_copy(self.store) as copy:
-                return SyncCycle(
-                    self.settings, store=copy, clock=self.clock, mautic=self.mautic, crm=self.crm
-                )._run(stop, decay_sweep=decay_sweep, dry_run=True)
-        return self._run(stop, decay_sweep=decay_sweep, dry_run=False)
+        with request_bounds(clock=self.clock, should_stop=stop):
+            if dry_run:
+                with _store_copy(self.store) as copy:
+                    return SyncCycle(
+                        self.settings,
+                        store=copy,
+                        clock=self.clock,
+                        mautic=self.mautic,
+                        crm=self.crm,
+                    )._run(stop, decay_sweep=decay_sweep, dry_run=True)
+            return self._run(stop, decay_sweep=decay_sweep, dry_run=False)
 
     def _run(self, stop: StopCheck, *, decay_sweep: bool, dry_run: bool) -> CycleReport:
         started = self.clock.now()
