@@ -203,26 +203,28 @@ class HttpClient:
             raise self._error(info(), action, response)
 
         def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
+            limit = "" if isinstance(exc, RateLimited) else f"/{self.retry.max_attempts}"
             log.warning(
-                "%s %s %s: attempt %d/%d failed (%s); retrying in %.1fs",
+                "%s %s %s: attempt %d%s failed (%s); retrying in %.1fs",
                 self.system,
                 method,
                 info().url,
                 attempt,
-                self.retry.max_attempts,
+                limit,
                 _reason(exc),
                 wait,
             )
 
-        def on_exhausted(exc: BaseException, attempts: int, elapsed: float) -> BaseException:
-            return _exhausted(info(), exc, attempts, elapsed)
+        def on_exhausted(
+            exc: BaseException, attempts: int, elapsed: float, why: str
+        ) -> BaseException:
+            return _exhausted(info(), exc, attempts, elapsed, why)
 
-        bounds = current_bounds()
         return call_with_retry(
             send_once,
             policy=self.retry,
             clock=self.clock,
-            sleep=bounds.pause if bounds is not None else None,
+            budget=current_bounds(),
             should_retry=lambda exc: safe_to_repeat(exc, idempotent=repeatable),
             on_retry=on_retry,
             on_exhausted=on_exhausted,
@@ -299,11 +301,13 @@ def _reason(exc: BaseException) -> str:
 
 
 def _exhausted(
-    info: RequestInfo, exc: BaseException, attempts: int, elapsed: float
+    info: RequestInfo, exc: BaseException, attempts: int, elapsed: float, why: str
 ) -> BaseException:
     if not isinstance(exc, UpstreamError):
         return exc
-    message = f"gave up after {attempts} attempt(s) in {elapsed:.1f}s; last: {short_reason(exc)}"
+    message = (
+        f"gave up after {attempts} attempt(s) in {elapsed:.1f}s ({why}); last: {short_reason(exc)}"
+    )
     kwargs: dict[str, Any] = {
         "system": info.system,
         "method": info.method,

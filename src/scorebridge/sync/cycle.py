@@ -159,7 +159,8 @@ class SyncCycle:
     ) -> CycleReport:
         """Run one cycle; ``decay_sweep`` rescores everyone (decay and inactivity)."""
         stop = should_stop or (lambda: False)
-        with request_bounds(clock=self.clock, should_stop=stop):
+        budget = self.settings.http.retry_budget.total_seconds()
+        with request_bounds(clock=self.clock, retry_budget=budget, should_stop=stop):
             if dry_run:
                 with _store_copy(self.store) as copy:
                     return SyncCycle(
