@@ -189,7 +189,7 @@ def call_with_retry(
         exc = last_exception(state)
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
         if failures >= policy.max_attempts:
-            why = f"{failures} failed attempt(s)"
+            why = "the attempt budget is spent"
         elif left <= 0:
             why = f"{time_budget.name} is spent"
         elif retry_after is not None and retry_after > left:

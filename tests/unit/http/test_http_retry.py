@@ -274,4 +274,5 @@ def test_other_failures_still_stop_after_max_attempts_inside_a_cycle(
     with request_bounds(clock=clock, retry_budget=10_000), pytest.raises(TransientError) as info:
         make_client().request("GET", "/v1/things")
     assert len(responses.calls) == 5
-    assert "(5 failed attempt(s))" in str(info.value)
+    assert "gave up after 5 attempt(s)" in str(info.value)
+    assert "(the attempt budget is spent)" in str(info.value)
