@@ -189,8 +189,10 @@ def adjust(
 
 @app.command()
 def sandbox(
-    contacts: int = typer.Option(2000, "--contacts", min=3, help="Persons in the seeded world."),
-    days: int = typer.Option(60, "--days", min=3, help="Days of behaviour to seed."),
+    contacts: int = typer.Option(
+        2000, "--contacts", min=3, max=1_000_000, help="Persons in the seeded world."
+    ),
+    days: int = typer.Option(60, "--days", min=3, max=3650, help="Days of behaviour to seed."),
     seed: int = typer.Option(1, "--seed", help="Seed of the world generator."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Mautic port (0: a free one)."),
     ready_file: Path = typer.Option(  # noqa: B008

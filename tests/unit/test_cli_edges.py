@@ -175,6 +175,7 @@ def test_resync_since_a_future_time_is_refused_and_no_cursor_moves(edge: Edge) -
         (["resync", "--contact", "99999999999999999999"], ["--contact"]),
         (["deadletter", "drop", "99999999999999999999"], ["ids"]),
         (["deadletter", "list", "--limit", "-3"], ["--limit"]),
+        (["sandbox", "--contacts", "99999999999999999999"], ["--contacts"]),
         (["no-such-command"], ["No such command"]),
     ],
 )
