@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from scorebridge import __version__
+from scorebridge.cli_args import MAX_ID, MAX_LIMIT, USAGE_ERROR, contact_ref, usage_line
 from scorebridge.errors import BridgeError, ConfigError
 from scorebridge.logging import redact
 from scorebridge.views import (
@@ -112,16 +113,12 @@ def check_choice(value: str | None, allowed: list[str], option: str) -> None:
 
 
 def _as_of(value: str | None) -> Any:
-    from datetime import datetime
-
-    from scorebridge.clock import SystemClock, scoring_time, utc
+    from scorebridge.cli_args import instant
+    from scorebridge.clock import SystemClock, scoring_time
 
     if value is None:
         return scoring_time(SystemClock())
-    try:
-        return utc(datetime.fromisoformat(value))
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--as-of") from None
+    return instant(value, option="--as-of")
 
 
 @app.command()
@@ -153,7 +150,7 @@ def rescore(
 def leads(
     band: str = typer.Option(None, "--band", help="Only this band (e.g. hot)."),
     group: str = typer.Option(None, "--group", help="Rank by this group's score."),
-    limit: int = typer.Option(20, "--limit", min=1, help="How many leads."),
+    limit: int = typer.Option(20, "--limit", min=1, max=MAX_LIMIT, help="How many leads."),
     as_of: str = typer.Option(
         None, "--as-of", help="Score everyone at this ISO time instead of showing stored scores."
     ),
@@ -179,7 +176,7 @@ def leads(
 
 @app.command()
 def explain(
-    contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
+    contact: str = typer.Argument(..., help="Mautic contact id or e-mail.", callback=contact_ref),
     as_of: str = typer.Option(None, "--as-of", help="Explain the score at this ISO time."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -197,34 +194,33 @@ def explain(
     typer.echo(explain_text(result, rules, history))
 
 
-# ``adjust 12 -10``: a negative number is the POINTS argument, not an unknown option.
-@app.command(context_settings={"ignore_unknown_options": True})
+@app.command(context_settings={"ignore_unknown_options": True})  # POINTS may be negative
 def adjust(
-    contact: str = typer.Argument(..., help="Mautic contact id or e-mail."),
+    contact: str = typer.Argument(..., help="Mautic contact id or e-mail.", callback=contact_ref),
     points: float = typer.Argument(..., help="Points to add (negative to subtract)."),
     reason: str = typer.Option(..., "--reason", help="Why (kept, shown in explain)."),
     group: str = typer.Option(
-        None, "--group", help="The topic group (default: none, the points count in the total)."
+        None, "--group", help="A topic group (default: none, the points count in the total)."
     ),
     as_of: str = typer.Option(None, "--as-of", help="When the adjustment applies (ISO time)."),
 ) -> None:
     """Adjust a lead's score by hand; it is rescored on the next cycle or `rescore`."""
+    from scorebridge.cli_args import check_adjustment
     from scorebridge.sync.adjust import adjust as record
 
     store, rules = _scoring()
     with store:
-        if group is not None and group not in rules.groups:
-            raise typer.BadParameter(
-                f"unknown group {group!r} (known: {', '.join(rules.groups)})", param_hint="--group"
-            )
+        check_adjustment(points, group, rules)
         record(store, contact, points, reason, group, now=_as_of(as_of))
     typer.echo(f"recorded {points:+g} point(s) for {contact} ({reason}); run `scorebridge rescore`")
 
 
 @app.command()
 def sandbox(
-    contacts: int = typer.Option(2000, "--contacts", min=3, help="Persons in the seeded world."),
-    days: int = typer.Option(60, "--days", min=3, help="Days of behaviour to seed."),
+    contacts: int = typer.Option(
+        2000, "--contacts", min=3, max=1_000_000, help="Persons in the seeded world."
+    ),
+    days: int = typer.Option(60, "--days", min=3, max=3650, help="Days of behaviour to seed."),
     seed: int = typer.Option(1, "--seed", help="Seed of the world generator."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Mautic port (0: a free one)."),
     ready_file: Path = typer.Option(  # noqa: B008
@@ -304,16 +300,22 @@ def pull(
 def resync(
     full: bool = typer.Option(False, "--full", help="Re-read all history."),
     since: str = typer.Option(None, "--since", help="Re-read history from this ISO time."),
-    contact: int = typer.Option(None, "--contact", help="Re-read only this Mautic contact id."),
+    contact: int = typer.Option(
+        None, "--contact", min=1, max=MAX_ID, help="Re-read only this Mautic contact id."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Re-read history from a point in time (or one contact's) without duplicating anything."""
+    from scorebridge.cli_args import past_instant
+    from scorebridge.clock import SystemClock
     from scorebridge.sync.pull import Puller, PullReport
     from scorebridge.sync.resync import pull_one_contact, reset_cursors
 
     if contact is None and full == (since is not None):
         raise typer.BadParameter("give exactly one of --full or --since ISO (or --contact ID)")
-    start = None if since is None else _as_of(since)
+    start = (
+        None if since is None else past_instant(since, option="--since", now=SystemClock().now())
+    )
 
     def work(rt: Any) -> PullReport:
         now = rt.clock.now()
@@ -403,7 +405,7 @@ app.add_typer(deadletter_app, name="deadletter")
 @deadletter_app.command("list")
 def deadletter_list(
     everything: bool = typer.Option(False, "--all", help="Include resolved entries."),
-    limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
+    limit: int = typer.Option(50, "--limit", min=1, max=MAX_LIMIT, help="How many, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """List dead letters (newest first): what failed, where, why, how often."""
@@ -421,7 +423,9 @@ def deadletter_list(
 
 @deadletter_app.command("replay")
 def deadletter_replay(
-    ids: list[int] = typer.Argument(..., help="Dead-letter ids (see `deadletter list`)."),  # noqa: B008
+    ids: list[int] = typer.Argument(  # noqa: B008
+        ..., min=1, max=MAX_ID, help="Dead-letter ids (see `deadletter list`)."
+    ),
 ) -> None:
     """Retry after fixing the cause: operations go back to the outbox, records are re-read by
     the next pull."""
@@ -437,7 +441,9 @@ def deadletter_replay(
 
 @deadletter_app.command("drop")
 def deadletter_drop(
-    ids: list[int] = typer.Argument(..., help="Dead-letter ids (see `deadletter list`)."),  # noqa: B008
+    ids: list[int] = typer.Argument(  # noqa: B008
+        ..., min=1, max=MAX_ID, help="Dead-letter ids (see `deadletter list`)."
+    ),
 ) -> None:
     """Delete dead letters for good (the failure is understood and accepted)."""
     from scorebridge.store import deadletter
@@ -522,11 +528,19 @@ cli_guard.guard_store_commands(app, lambda: state.config_path)
 
 
 def main() -> None:
-    """Entry point: run the app and turn errors into the exit codes of DESIGN §7."""
+    """Entry point: run the app and turn errors into the exit codes of DESIGN §7 (a usage
+    error is one line on stderr, exit 2)."""
     try:
         command = typer.main.get_command(app)
         cli_guard.flags_as_flags(command)
-        command()
+        code = command(standalone_mode=False)
+    except typer.Abort:
+        stderr.print("aborted", highlight=False)
+        sys.exit(1)
+    except USAGE_ERROR as exc:
+        if type(exc).__name__ != "NoArgsIsHelpError":  # a bare `scorebridge` printed the help
+            stderr.print(escape(redact(usage_line(exc))), highlight=False, soft_wrap=True)
+        sys.exit(2)
     except ConfigError as exc:
         stderr.print(
             f"[red]configuration error:[/red] {escape(redact(str(exc)))}",
@@ -539,3 +553,4 @@ def main() -> None:
             f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
         )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -351,6 +351,15 @@ class WriteSettings(_Section):
     crm: CrmWrite = CrmWrite()
 
 
+class HttpSettings(_Section):
+    """How long a cycle waits out rate limits and failing requests."""
+
+    #: the seconds one cycle may spend, in total, waiting to retry requests (a 429's
+    #: Retry-After, backoff after 5xx and timeouts); once spent, a request that still fails
+    #: gives up and its work waits for the next cycle
+    retry_budget: Duration = timedelta(minutes=5)
+
+
 class DaemonSettings(_Section):
     """The long-running process."""
 
@@ -402,6 +411,7 @@ class Settings(_Section):
     pull: PullSettings = PullSettings()
     scoring: ScoringSettings = ScoringSettings()
     write: WriteSettings = WriteSettings()
+    http: HttpSettings = HttpSettings()
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     _path: Path | None = PrivateAttr(default=None)

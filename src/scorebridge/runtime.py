@@ -12,6 +12,7 @@ from scorebridge import __version__
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.config import Settings, load_config
 from scorebridge.http import RateLimit, Timeouts, make_session
+from scorebridge.http.bounds import request_bounds
 from scorebridge.logging import configure_logging
 from scorebridge.mautic import BasicAuth, MauticClient, OAuth2ClientCredentials
 from scorebridge.mautic.streams import ALL_STREAMS
@@ -170,7 +171,9 @@ def recorded_run(runtime: Runtime, command: str, work: Callable[[Runtime], Any])
     counts: dict[str, Any] | None = None
     error: str | None = None
     try:
-        report = work(runtime)
+        budget = runtime.settings.http.retry_budget.total_seconds()
+        with request_bounds(clock=runtime.clock, retry_budget=budget):
+            report = work(runtime)
         outcome, counts = "ok", report.as_dict()
         return report, runtime.mautic.http.counter.total()
     except BaseException as exc:

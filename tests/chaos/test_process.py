@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from conftest import (
     Chaos,
     assert_every_event_pulled,
@@ -59,13 +60,16 @@ def test_a_second_sigterm_exits_at_once_and_the_next_run_completes_the_work(
     daemon_config(chaos)
     proc = chaos.start("run")
     wait_for(lambda: pushing(chaos), "the first cycle to push")
+    chaos.faults("mautic", latency_ms=3000)  # the drain waits for the request in flight
+    time.sleep(0.5)  # the requests sent before the latency was set are answered by now
     proc.send_signal(signal.SIGTERM)
-    time.sleep(0.2)  # the first one is being handled; the drain of a push takes longer
+    time.sleep(0.2)  # the first one is being handled; the request in flight takes longer
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 128 + signal.SIGTERM, chaos.log(proc)
     assert "second SIGTERM" in chaos.log(proc)
     with closing_ro(chaos.store_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    chaos.faults("mautic")
     chaos.sync()
     chaos.converge()
     check_store(chaos)

@@ -23,6 +23,7 @@ import requests
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.errors import RateLimited, UpstreamError
 from scorebridge.http import observers
+from scorebridge.http.bounds import current_bounds
 from scorebridge.http.policy import (
     RequestInfo,
     ResponseAction,
@@ -38,6 +39,7 @@ from scorebridge.http.ratelimit import (
     read_standard_headers,
 )
 from scorebridge.http.redact import SecretRegistry, redact_url
+from scorebridge.http.requestlog import SendTrace
 from scorebridge.http.retry import RetryPolicy, call_with_retry, parse_retry_after, safe_to_repeat
 
 log = logging.getLogger(__name__)
@@ -188,47 +190,72 @@ class HttpClient:
             method, url, route or urlsplit(url).path, params, json, data, headers, authenticate
         )
         renewed = False
+        trace = SendTrace(self.system, method, call.route, self.clock)
+
+        def traced_send() -> requests.Response:
+            trace.begin()
+            try:
+                response = self._send(call, info)
+            except UpstreamError as exc:
+                trace.answered(None, short_reason(exc))
+                raise
+            trace.answered(response.status_code)
+            return response
 
         def send_once() -> requests.Response:
             nonlocal renewed
-            response = self._send(call, info)
+            response = traced_send()
             action = self._classify(response)
             if action is ResponseAction.REFRESH_AUTH and authenticate and self.auth and not renewed:
                 renewed = True
                 if self.auth.renew(self):
-                    response = self._send(call, info)
+                    trace.decide("renew the credentials and resend")
+                    response = traced_send()
                     action = self._classify(response)
             if action is ResponseAction.SUCCESS:
+                trace.decide("ok")
                 return response
             raise self._error(info(), action, response)
 
         def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
             observers.notify_retry(self.system)
+            trace.decide(f"retry in {wait:.1f}s")
+            limit = "" if isinstance(exc, RateLimited) else f"/{self.retry.max_attempts}"
             log.warning(
-                "%s %s %s: attempt %d/%d failed (%s); retrying in %.1fs",
+                "%s %s %s: attempt %d%s failed (%s); retrying in %.1fs",
                 self.system,
                 method,
                 info().url,
                 attempt,
-                self.retry.max_attempts,
+                limit,
                 _reason(exc),
                 wait,
             )
 
-        def on_exhausted(exc: BaseException, attempts: int, elapsed: float) -> BaseException:
-            return _exhausted(info(), exc, attempts, elapsed)
+        def on_exhausted(
+            exc: BaseException, attempts: int, elapsed: float, why: str
+        ) -> BaseException:
+            trace.decide(f"give up ({why})")
+            return _exhausted(info(), exc, attempts, elapsed, why)
 
-        return call_with_retry(
-            send_once,
-            policy=self.retry,
-            clock=self.clock,
-            should_retry=lambda exc: safe_to_repeat(exc, idempotent=repeatable),
-            on_retry=on_retry,
-            on_exhausted=on_exhausted,
-            rng=self._rng,
-        )
+        try:
+            return call_with_retry(
+                send_once,
+                policy=self.retry,
+                clock=self.clock,
+                budget=current_bounds(),
+                should_retry=lambda exc: safe_to_repeat(exc, idempotent=repeatable),
+                on_retry=on_retry,
+                on_exhausted=on_exhausted,
+                rng=self._rng,
+            )
+        finally:
+            trace.decide("fail, not retried")  # only a send no decision was logged for
 
     def _send(self, call: _Call, info: Callable[[], RequestInfo]) -> requests.Response:
+        bounds = current_bounds()
+        if bounds is not None:
+            bounds.check_stop()
         wait = self.bucket.reserve()
         if wait > 0:
             if wait > self.retry.deadline:
@@ -239,7 +266,7 @@ class HttpClient:
                     method=call.method,
                     url=info().url,
                 )
-            self.clock.sleep(wait)
+            (bounds.pause if bounds is not None else self.clock.sleep)(wait)
         headers = dict(call.headers or {})
         if call.authenticate and self.auth is not None:
             headers.update(self.auth.headers(self))
@@ -297,11 +324,13 @@ def _reason(exc: BaseException) -> str:
 
 
 def _exhausted(
-    info: RequestInfo, exc: BaseException, attempts: int, elapsed: float
+    info: RequestInfo, exc: BaseException, attempts: int, elapsed: float, why: str
 ) -> BaseException:
     if not isinstance(exc, UpstreamError):
         return exc
-    message = f"gave up after {attempts} attempt(s) in {elapsed:.1f}s; last: {short_reason(exc)}"
+    message = (
+        f"gave up after {attempts} attempt(s) in {elapsed:.1f}s ({why}); last: {short_reason(exc)}"
+    )
     kwargs: dict[str, Any] = {
         "system": info.system,
         "method": info.method,

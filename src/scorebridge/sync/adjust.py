@@ -6,6 +6,7 @@ flag). Must not: score (the next rescore does) or read the clock (``now`` comes 
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 
@@ -36,6 +37,8 @@ def adjust(
     """
     if not reason.strip():
         raise ValueError("a manual adjustment needs a reason")
+    if not math.isfinite(points):
+        raise ValueError(f"a manual adjustment needs a finite number of points, got {points}")
     with store.write() as conn:
         contact_id = find_contact(conn, contact).id
         attributes = {"delta": points, "reason": reason, "group": group}

@@ -37,6 +37,7 @@ from scorebridge.store import cursors, digests
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
 from scorebridge.sync import identity
+from scorebridge.sync.cursor_guard import clamp_future_cursors
 from scorebridge.sync.pull import normalize_email
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def pull_crm(
     report = CrmPullReport(kind, started)
     ignore = frozenset(ignore_properties) | _NOT_FIT
     with store.write() as conn:
+        clamp_future_cursors(conn, kind, started)
         report.reconciled = len(identity.reconcile(conn, kind, started))
     owners = adapter.owners()
     with store.write() as conn:

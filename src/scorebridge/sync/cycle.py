@@ -1,6 +1,7 @@
 """One cycle (DESIGN §1): pull Mautic, pull the CRM, rescore, plan, push, report.
 
-Owns the order of the steps, stopping between them when asked (SIGTERM), the lease check before
+Owns the order of the steps, stopping between them when asked (SIGTERM; inside a step every
+request checks too, through :mod:`scorebridge.http.bounds`), the lease check before
 anything is written, the ``run`` row of each cycle and the report the daemon and ``scorebridge
 sync`` print. Each step owns its own transactions; a crash anywhere leaves a store the next
 cycle continues from. Must not: contain step logic.
@@ -36,6 +37,7 @@ from scorebridge.errors import (
     ShutdownRequested,
     StateError,
 )
+from scorebridge.http.bounds import request_bounds
 from scorebridge.logging import redact
 from scorebridge.runtime import build_crm_adapter, build_mautic_client, pull_options
 from scorebridge.schedule import backoff_delay
@@ -188,12 +190,18 @@ class SyncCycle:
         """Run one cycle; ``decay_sweep`` rescores everyone (decay and inactivity); ``as_of``
         pins the scoring instant (default: now, or ``SCOREBRIDGE_SCORING_AS_OF``)."""
         stop = should_stop or (lambda: False)
-        if dry_run:
-            with _store_copy(self.store) as copy:
-                return SyncCycle(
-                    self.settings, store=copy, clock=self.clock, mautic=self.mautic, crm=self.crm
-                )._run(stop, decay_sweep=decay_sweep, dry_run=True, as_of=as_of)
-        return self._run(stop, decay_sweep=decay_sweep, dry_run=False, as_of=as_of)
+        budget = self.settings.http.retry_budget.total_seconds()
+        with request_bounds(clock=self.clock, retry_budget=budget, should_stop=stop):
+            if dry_run:
+                with _store_copy(self.store) as copy:
+                    return SyncCycle(
+                        self.settings,
+                        store=copy,
+                        clock=self.clock,
+                        mautic=self.mautic,
+                        crm=self.crm,
+                    )._run(stop, decay_sweep=decay_sweep, dry_run=True, as_of=as_of)
+            return self._run(stop, decay_sweep=decay_sweep, dry_run=False, as_of=as_of)
 
     def _run(
         self, stop: StopCheck, *, decay_sweep: bool, dry_run: bool, as_of: datetime | None

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from scorebridge.bounds import MAX_STORED_ID
 from scorebridge.errors import NotFoundError
 from scorebridge.scoring.engine import score
 from scorebridge.scoring.explain import ActionStatus, Episode, History, StageVisit, top_reasons
@@ -65,7 +66,9 @@ def find_contact(conn: Connection, ref: str) -> ContactRef:
         NotFoundError: no live contact has that id or e-mail (the message says what to try).
     """
     text = ref.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if not 0 < int(text) <= MAX_STORED_ID:
+            raise NotFoundError(f"no contact {ref!r}: Mautic ids run from 1 to {MAX_STORED_ID}")
         where = _contact.c.mautic_id == int(text)
     elif "@" in text:
         where = _contact.c.email == text.casefold()

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from scorebridge.config import Settings
-from scorebridge.errors import ItemResult, TerminalError
+from scorebridge.errors import ItemResult, ShutdownRequested, TerminalError
 from scorebridge.mautic import MauticClient
 from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME
 from scorebridge.scoring.matchers import CompiledRules
@@ -134,7 +134,11 @@ class MauticWriter:
         )
 
     def write(self, items: Sequence[Claimed]) -> list[Outcome]:
-        """Send every op of the batch, grouped by the call that serves it; one outcome per op."""
+        """Send every op of the batch, grouped by the call that serves it; one outcome per op.
+
+        A stop request that refuses a call shared by a group (a batch edit, a lookup) releases
+        that group's ops; the groups written before keep their outcomes.
+        """
         outcomes: list[Outcome] = []
         by_handler: dict[str, list[Claimed]] = defaultdict(list)
         for item in items:
@@ -146,7 +150,10 @@ class MauticWriter:
             else:
                 by_handler[handler].append(item)
         for handler, group in by_handler.items():
-            outcomes.extend(getattr(self, handler)(group))
+            try:
+                outcomes.extend(getattr(self, handler)(group))
+            except ShutdownRequested:  # a shared call of this group was not sent: all go back
+                outcomes.extend(failed(item, ShutdownRequested()) for item in group)
         return outcomes
 
     # -- custom fields ------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from scorebridge.mautic.streams import (
 from scorebridge.store import cursors, deadletter, digests
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
+from scorebridge.sync.cursor_guard import clamp_future_cursors
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,8 @@ class Puller:
         """Pull every enabled stream to its end (or until ``should_stop()`` between pages)."""
         started = self.clock.now()
         report = PullReport(started)
+        with self.store.write() as conn:
+            clamp_future_cursors(conn, SOURCE, started)
         groups = PointGroupNames(self.source)
         self.replay_dead_letters(report, groups)
         for name in self.options.streams:

@@ -13,6 +13,13 @@ until the reset (every queued op waits, no attempt counted) while other systems 
 authentication or contract failure stops that system for this push and is reported
 (``SystemReport.error``; the cycle fails on an auth error once every system was pushed).
 ``dry_run`` lists the due operations and sends nothing.
+
+A stop request (SIGTERM) is checked before every request, not only between batches (see
+:mod:`scorebridge.http.bounds`): an operation whose request was refused by the stop comes back
+``released`` and goes back to pending, due at once, with no attempt counted, while the acks of
+what was sent are recorded as usual; a writer that cannot say which of its ops were sent raises
+:class:`~scorebridge.errors.ShutdownRequested` and the whole batch is put back the same way
+(every write is absolute or looked up before it is created, so resending is safe).
 Must not: know what an operation means (writers do) or decide what to write (the planner does).
 """
 
@@ -29,7 +36,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.crashpoints import crash_point
-from scorebridge.errors import Action, BridgeError, QuotaExhausted, TransientError
+from scorebridge.errors import (
+    Action,
+    BridgeError,
+    QuotaExhausted,
+    ShutdownRequested,
+    TransientError,
+)
 from scorebridge.logging import redact
 from scorebridge.store import outbox
 from scorebridge.store.engine import Store, insert
@@ -47,11 +60,13 @@ _contact = Contact.__table__  # type: ignore[attr-defined]
 _written = Written.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
 
-Status = Literal["ok", "retry", "wait", "dead"]
+Status = Literal["ok", "retry", "wait", "dead", "released"]
 """``wait``: not sent, because what it needs is not there yet (the contact is not in the CRM, the
 task text is not rendered): back to pending without counting a failed attempt, and dead-lettered
 only once it has waited :data:`MAX_WAIT` (a contact that never reaches the CRM)."""
 MAX_WAIT = timedelta(days=7)
+STOPPED = "stop requested before it was sent"
+"""The ``last_error`` of an operation put back by a stop request."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +135,13 @@ def maybe_sent(item: Claimed) -> bool:
 
 
 def failed(item: Claimed, exc: BaseException) -> Outcome:
-    """The outcome of an item whose own call raised ``exc``: retry (transient) or dead.
+    """The outcome of an item whose own call raised ``exc``: retry (transient) or dead, or
+    released when a stop request kept it from being sent.
 
     Re-raises what must stop the whole system (quota, auth, contract).
     """
+    if isinstance(exc, ShutdownRequested):
+        return Outcome(item.op.id, "released", STOPPED)
     if isinstance(exc, QuotaExhausted) or BridgeError.classify(exc) is Action.FAIL:
         raise exc
     status: Status = "retry" if isinstance(exc, TransientError) else "dead"
@@ -264,6 +282,9 @@ def _drain(
             return
         except TransientError as exc:
             outcomes = [Outcome(i.op.id, "retry", redact(str(exc))[:500]) for i in items]
+        except ShutdownRequested:
+            _release(store, items, STOPPED, now, report)
+            return
         except BridgeError as exc:
             if BridgeError.classify(exc) is not Action.FAIL:
                 raise
@@ -328,6 +349,8 @@ def _record(
         report.outcomes[outcome.status] += 1
         if outcome.status == "ok":
             done.append(item)
+        elif outcome.status == "released":
+            outbox.retry_later(conn, item.op.id, outcome.message, now, count_attempt=False)
         elif outcome.status == "dead":
             outbox.to_dead_letter(conn, item.op.id, outcome.message, now=now)
         elif outcome.status == "wait":

@@ -20,6 +20,8 @@ def reset_cursors(
     """Point every Mautic cursor at ``since`` (or the beginning of time) so that the next pull
     re-reads history from there. Returns the new cursors. Nothing is duplicated by the re-read:
     events are unique by external id and contacts by Mautic id."""
+    if since is not None and since > now:
+        raise ValueError(f"cannot re-read from {since.isoformat()}: it is after now ({now})")
     start = since or EPOCH
     new: dict[str, str] = {CONTACTS: json.dumps({"since": start.isoformat()})}
     for name in TIME_STREAMS:

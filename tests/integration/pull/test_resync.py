@@ -4,13 +4,19 @@ nothing twice."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from scorebridge.clock import FrozenClock
+from scorebridge.store import cursors
 from scorebridge.store.tables import Cursor, Event
+from scorebridge.sync.pull import Puller
 
 from .conftest import World
 
@@ -57,3 +63,43 @@ def test_resync_full_since_and_one_contact_duplicate_nothing(small_world: World)
     assert report["new_events"] == 0
     assert report["rows"] > 0
     assert stored(small_world) == (events, before), "no cursor moved, nothing added"
+
+
+def test_a_time_cursor_found_in_the_future_is_clamped_and_a_new_open_is_stored(
+    small_world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = small_world.runtime()
+    Puller(runtime.store, runtime.mautic, runtime.clock, runtime.pull_options()).pull()
+    future = json.dumps({"since": "2999-01-01T00:00:00+00:00"})
+    with runtime.store.write() as conn:  # what `resync --since 2999-...` used to leave behind
+        for stream in ("contacts", "email_stats"):
+            cursors.set(conn, "mautic", stream, future, runtime.clock.now())
+    opens_before = opens(runtime)
+    small_world.control(
+        "POST",
+        "events",
+        [
+            {"contact_id": 5, "kind": "email.send", "email_id": 2},
+            {"contact_id": 5, "kind": "email.open", "email_id": 2},
+        ],
+    )
+
+    later = runtime.clock.now() + timedelta(minutes=1)
+    puller = Puller(runtime.store, runtime.mautic, FrozenClock(later), runtime.pull_options())
+    with caplog.at_level(logging.WARNING):
+        report = puller.pull()
+    assert report.streams["email_stats"].new_events == 1
+    assert opens(runtime) == opens_before + 1
+    assert "mautic/email_stats was in the future" in caplog.text
+    assert "mautic/contacts was in the future" in caplog.text
+    with runtime.store.read() as conn:
+        for stream in ("contacts", "email_stats"):
+            assert "2999" not in cursors.get(conn, "mautic", stream)
+    runtime.close()
+
+
+def opens(runtime: Any) -> int:
+    event = Event.__table__
+    with runtime.store.read() as conn:
+        query = sa.select(sa.func.count()).where(event.c.kind == "email.open")
+        return int(conn.execute(query.select_from(event)).scalar_one())

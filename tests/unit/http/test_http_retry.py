@@ -14,6 +14,7 @@ import responses
 from scorebridge.clock import FrozenClock
 from scorebridge.errors import RateLimited, TerminalError, TransientError
 from scorebridge.http import HttpClient, RetryPolicy
+from scorebridge.http.bounds import request_bounds
 
 BASE = "https://crm.example.test"
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -203,3 +204,75 @@ def test_requests_are_counted_per_route_template(make_client: Callable[..., Http
     http.request("GET", "/v1/things/2", route="/v1/things/{id}")
     assert http.counter.snapshot() == {"GET /v1/things/{id}": 3}
     assert http.counter.total() == 3
+
+
+# -- the cycle's retry budget (issue 15 item 6) ----------------------------------------------
+
+
+@responses.activate
+def test_a_burst_of_429s_is_waited_out_beyond_five_attempts(
+    make_client: Callable[..., HttpClient], clock: FrozenClock
+) -> None:
+    for _ in range(8):
+        responses.get(URL, status=429, headers={"Retry-After": "10"})
+    responses.get(URL, json={"ok": True})
+    with request_bounds(clock=clock, retry_budget=300):
+        assert make_client().request("GET", "/v1/things").json() == {"ok": True}
+    assert len(responses.calls) == 9
+    assert 80 <= clock.monotonic() <= 80 + 8 * 1.0, "Retry-After plus at most `base` of jitter"
+
+
+@responses.activate
+def test_the_retry_budget_is_shared_by_the_cycle_and_its_end_is_a_clear_error(
+    make_client: Callable[..., HttpClient], clock: FrozenClock
+) -> None:
+    for _ in range(3):
+        responses.get(URL, status=429, headers={"Retry-After": "30"})
+    responses.get(URL, json={})
+    responses.get(f"{BASE}/v1/other", status=429, headers={"Retry-After": "30"})
+    http = make_client(retry=RetryPolicy(base=0.0))
+    with request_bounds(clock=clock, retry_budget=100) as bounds:
+        http.request("GET", "/v1/things")
+        assert bounds.remaining() == pytest.approx(10)
+        with pytest.raises(RateLimited) as info:
+            http.request("GET", "/v1/other")
+    message = str(info.value)
+    assert "gave up after 1 attempt(s)" in message
+    assert "Retry-After 30s is more than the 10s left of the cycle's retry budget" in message
+    assert "429 Too Many Requests" in message
+    assert clock.monotonic() == pytest.approx(90), "no wait that could not end in a resend"
+
+
+@responses.activate
+def test_a_spent_budget_gives_up_even_on_short_waits(
+    make_client: Callable[..., HttpClient], clock: FrozenClock
+) -> None:
+    responses.get(URL, status=429, headers={"Retry-After": "4"})
+    with request_bounds(clock=clock, retry_budget=20), pytest.raises(RateLimited) as info:
+        make_client(retry=RetryPolicy(base=0.0)).request("GET", "/v1/things")
+    assert "the cycle's retry budget ([http] retry_budget) is spent" in str(info.value)
+    assert clock.monotonic() == pytest.approx(20)
+    assert len(responses.calls) == 6
+
+
+@responses.activate
+def test_a_long_retry_after_is_capped_at_max_wait(
+    make_client: Callable[..., HttpClient], clock: FrozenClock
+) -> None:
+    responses.get(URL, status=429, headers={"Retry-After": "500"})
+    responses.get(URL, json={})
+    with request_bounds(clock=clock, retry_budget=1000):
+        make_client(retry=RetryPolicy(base=0.0, max_wait=60)).request("GET", "/v1/things")
+    assert clock.monotonic() == pytest.approx(60)
+
+
+@responses.activate
+def test_other_failures_still_stop_after_max_attempts_inside_a_cycle(
+    make_client: Callable[..., HttpClient], clock: FrozenClock
+) -> None:
+    responses.get(URL, status=503)
+    with request_bounds(clock=clock, retry_budget=10_000), pytest.raises(TransientError) as info:
+        make_client().request("GET", "/v1/things")
+    assert len(responses.calls) == 5
+    assert "gave up after 5 attempt(s)" in str(info.value)
+    assert "(the attempt budget is spent)" in str(info.value)

@@ -155,3 +155,19 @@ def test_should_stop_ends_after_a_committed_page(store: Store) -> None:
     assert "deals" not in report.streams
     with store.read() as conn:
         assert (NOW - timedelta(hours=2)).isoformat() in cursors.get(conn, KIND, "contacts")
+
+
+def test_a_cursor_in_the_future_is_clamped_so_changes_are_read_again(store: Store) -> None:
+    crm = ScriptedCrm([contact("1", NOW - timedelta(hours=1))])
+    run(store, crm)
+    restored = NOW + timedelta(days=365)  # a store restored from a machine a year ahead
+    with store.write() as conn:
+        cursors.set(conn, KIND, "contacts", f'{{"since": "{restored.isoformat()}"}}', NOW)
+    crm.contacts = [contact("2", NOW + timedelta(minutes=30))]
+    report = run(store, crm, NOW + timedelta(hours=1))
+    assert crm.asked[-2] == ("contacts", NOW - OVERLAP), "read from when the cursor was written"
+    assert report.streams["contacts"].created == 1
+    with store.read() as conn:
+        assert cursors.get(conn, KIND, "contacts") == (
+            f'{{"since": "{(NOW + timedelta(minutes=30)).isoformat()}"}}'
+        )

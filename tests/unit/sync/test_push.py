@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import responses
 import sqlalchemy as sa
 
+from scorebridge.clock import FrozenClock
 from scorebridge.crashpoints import InjectedCrash, armed
 from scorebridge.crm.base import Capabilities, DealSpec, FieldSpec, TaskSpec, WriteItem
-from scorebridge.errors import AuthError, ItemResult, QuotaExhausted, TransientError
+from scorebridge.errors import (
+    AuthError,
+    ItemResult,
+    QuotaExhausted,
+    ShutdownRequested,
+    TransientError,
+)
+from scorebridge.http import BucketRegistry, RetryPolicy
+from scorebridge.http.bounds import request_bounds
+from scorebridge.mautic import BasicAuth, MauticClient
 from scorebridge.mautic.schemas import Note
 from scorebridge.store import Store, open_store, outbox
 from scorebridge.store.tables import Contact, DeadLetter, Outbox, Written
 from scorebridge.sync.crm_writer import CrmWriter
 from scorebridge.sync.mautic_writer import MauticWriter
-from scorebridge.sync.push import MAX_ATTEMPTS, MAX_WAIT, Claimed, Outcome, push
+from scorebridge.sync.push import MAX_ATTEMPTS, MAX_WAIT, STOPPED, Claimed, Outcome, push
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -370,3 +384,91 @@ def test_notes_a_push_stopped_by_a_refused_login_had_sent_are_not_sent_twice(
     results = {k: r.result for k, r in rows(store).items()}
     assert results["call:1:1:note"] == {"note_id": 1, "found": True}
     assert results["call:3:1:note"] == {"note_id": 3}
+
+
+# -- a stop request inside a batch (issue 15 item 6) -------------------------------------------
+
+MAUTIC = "https://mautic.example.test"
+
+
+class StopAfter:
+    """A SIGTERM that arrives once ``answered`` reaches ``after``."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.answered = 0
+
+    def __call__(self) -> bool:
+        return self.answered >= self.after
+
+
+def mautic_client(stop: StopAfter, clock: FrozenClock) -> MauticClient:
+    """A Mautic client whose point-group writes are answered (and counted) by ``responses``."""
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        stop.answered += 1
+        return 200, {}, '{"groupScore": {"score": 1, "group": {"id": 6, "name": "A"}}}'
+
+    route = re.compile(rf"{MAUTIC}/api/contacts/\d+/points/groups/6/set/\d+")
+    responses.add_callback(responses.POST, route, answer)
+    return MauticClient(
+        f"{MAUTIC}/api",
+        BasicAuth("api-user", "pa55word-basic"),
+        clock=clock,
+        retry=RetryPolicy(max_attempts=3, deadline=60, base=1),
+        buckets=BucketRegistry(),
+        rng=random.Random(1),
+    )
+
+
+@responses.activate
+def test_a_stop_mid_batch_acks_what_was_sent_and_puts_the_rest_back(store: Store) -> None:
+    enqueue(
+        store,
+        *[
+            (f"g{i}", "mautic", "mautic.groups", i, {"groups": {"A": i}, "written": {"g:A": "1"}})
+            for i in (1, 2, 3)
+        ],
+    )
+    stop, clock = StopAfter(1), FrozenClock(NOW)
+    writer = MauticWriter(mautic_client(stop, clock), score_field="", band_field="")
+    writer._groups = {"A": 6}  # noqa: SLF001 - read by an earlier batch
+    with request_bounds(clock=clock, should_stop=stop):
+        report = push(store, [writer], NOW, should_stop=stop)
+
+    assert len(responses.calls) == 1, "no request is sent once the stop was requested"
+    state = rows(store)
+    assert state["g1"].status == "done"
+    assert written(store) == {("mautic", 1, "g:A"): "1"}, "what was sent is remembered"
+    for key in ("g2", "g3"):
+        back = state[key]
+        assert (back.status, back.attempts, back.last_error) == ("pending", 0, STOPPED)
+        assert back.next_attempt_at == NOW
+    system = report.as_dict()["systems"]["mautic"]
+    assert (system["ok"], system["released"], system["stopped"]) == (1, 2, None)
+
+
+def test_a_batch_refused_as_a_whole_goes_back_without_an_attempt(store: Store) -> None:
+    enqueue(store, ("a", "crm", "crm.update", 1, {}), ("b", "crm", "crm.update", 2, {}))
+    refused = ShutdownRequested("stop requested; the request was not sent")
+    report = push(store, [ScriptedWriter("crm", {}, refused)], NOW)
+    assert {k: (r.status, r.attempts, r.last_error) for k, r in rows(store).items()} == {
+        "a": ("pending", 0, STOPPED),
+        "b": ("pending", 0, STOPPED),
+    }
+    system = report.as_dict()["systems"]["crm"]
+    assert (system["released"], system["stopped"]) == (2, None), "a stop is no problem"
+
+
+@responses.activate
+def test_a_retry_wait_ends_as_soon_as_a_stop_is_requested() -> None:
+    responses.get(f"{MAUTIC}/api/points/groups", status=429, headers={"Retry-After": "50"})
+    clock = FrozenClock(NOW)
+    client = mautic_client(StopAfter(99), clock)
+    with (
+        request_bounds(clock=clock, should_stop=lambda: clock.monotonic() >= 2),
+        pytest.raises(ShutdownRequested),
+    ):
+        client.list_point_groups()
+    assert clock.monotonic() <= 2.5, "the 50 s wait was cut short"
+    assert len(responses.calls) == 1
