@@ -21,7 +21,7 @@ from rich.markup import escape
 from scorebridge import __version__
 from scorebridge.cli_args import MAX_ID, MAX_LIMIT, USAGE_ERROR, contact_ref, usage_line
 from scorebridge.errors import BridgeError, ConfigError
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.views import (
     print_checks,
     print_cycle,

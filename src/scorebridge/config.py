@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from scorebridge.errors import ConfigError
-from scorebridge.logging import register_secret
+from scorebridge.redaction import register_secret
 from scorebridge.settings_sources import (
     DEFAULT,
     EffectiveValue,
@@ -471,7 +471,7 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     """Read and validate ``path`` with the environment ``environ`` (default ``os.environ``:
     ``SCOREBRIDGE_<SECTION>__<KEY>`` variables and ``$CREDENTIALS_DIRECTORY``) layered over it.
 
-    Every secret found is registered with :func:`scorebridge.logging.register_secret`, so it is
+    Every secret found is registered with :func:`scorebridge.redaction.register_secret`, so it is
     redacted from logs, tracebacks, dead letters and run errors from then on.
 
     Raises:

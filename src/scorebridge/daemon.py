@@ -47,8 +47,8 @@ from scorebridge.errors import (
     StateError,
 )
 from scorebridge.health import CycleReport, HealthServer, HealthState, Outcome
-from scorebridge.logging import redact
 from scorebridge.metrics import Metrics, read_store_figures
+from scorebridge.redaction import redact
 from scorebridge.schedule import CYCLE_JOB, backoff_delay, build_scheduler
 from scorebridge.store.engine import Store, open_store
 from scorebridge.store.lease import DEFAULT_TTL, HeldLease, acquire_lease

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.scoring.explain import top_reasons
 from scorebridge.store.engine import Store
 from scorebridge.sync.leads import explain_contact, leads

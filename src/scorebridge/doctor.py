@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from scorebridge.errors import AuthError, BridgeError, TerminalError, UpstreamError
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.runtime import Runtime
 
 OK, WARN, FAIL = "ok", "warn", "fail"

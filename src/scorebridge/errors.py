@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from scorebridge.redaction import log_url
+
 FailureType = Literal["config", "system", "transient"]
 
 
@@ -82,7 +84,8 @@ class UpstreamError(BridgeError):
     ) -> None:
         parts = [f"{system}: {message}"]
         if method or url:
-            parts.append(f"({method} {url})".replace("( ", "(").strip())
+            where = log_url(url) if url else ""
+            parts.append(f"({method} {where})".replace("( ", "(").replace(" )", ")"))
         if status is not None:
             parts.append(f"[HTTP {status}]")
         if request_id:

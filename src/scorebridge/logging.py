@@ -1,10 +1,8 @@
 """Structured logging to stderr with secret redaction.
 
-Owns: :func:`configure_logging` (plain ``key=value`` lines or JSON lines on stderr), the
-process-wide registry of secret values (:func:`register_secret`) and :func:`redact`, which every
-log record, formatted traceback and dead-letter reason passes through: registered secret values,
-``Authorization``-style header values, ``user:password@`` in URLs and token-like query parameters
-become ``***``.
+Owns: :func:`configure_logging` (plain ``key=value`` lines or JSON lines on stderr) and the
+filter that passes every record and formatted traceback through
+:func:`scorebridge.redaction.redact`.
 Must not: print anything itself, read configuration files, or log request/response bodies.
 
 Callers add structure with ``extra``: ``log.info("page stored", extra={"stream": "contacts",
@@ -15,33 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
-import threading
 import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
 
-REDACTED = "***"
+from scorebridge.redaction import redact, register_secret
 
-# Secrets shorter than this are not scrubbed from free text: replacing "1" or "ab" everywhere
-# would mangle messages without protecting anything (same rule as scorebridge.http.redact).
-_MIN_SECRET_LENGTH = 4
-
-_HEADER_VALUE = re.compile(
-    r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key|x-api-token|api-key|x-auth-token)"
-    r"(['\"]?\s*[:=]\s*['\"]?)(?:(?:bearer|basic|token)\s+)?[^\s'\",;}\\]+"
-)
-_QUERY_PARAM = re.compile(
-    r"(?i)([?&;](?:access_token|refresh_token|client_secret|password|pass|token|api_key|apikey"
-    r"|hapikey|key|secret|signature|code)(?:\[[^\]=&]*\])?=)[^&#\s'\"\\]*"
-)
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:\\\"']+(?::[^/\s@\\\"']*)?@")
-
-_lock = threading.Lock()
-_secrets: set[str] = set()
 _level_override: str | None = None
 
 # LogRecord attributes that are not user-supplied ``extra`` fields.
@@ -55,25 +35,6 @@ def override_level(level: str | None) -> None:
     (the command line's ``-v`` / ``-q``); ``None`` removes the override."""
     global _level_override
     _level_override = level
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret value so that it never appears in logs, tracebacks or dead letters."""
-    if value and len(value) >= _MIN_SECRET_LENGTH:
-        with _lock:
-            _secrets.add(value)
-
-
-def redact(text: str) -> str:
-    """Return ``text`` with registered secrets, auth header values, URL passwords and
-    token-like query parameters replaced by ``***``."""
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    text = _HEADER_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _QUERY_PARAM.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
 
 
 class RedactingFilter(logging.Filter):

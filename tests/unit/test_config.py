@@ -8,7 +8,7 @@ import pytest
 
 from scorebridge.config import load_config
 from scorebridge.errors import ConfigError
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 
 ROOT = Path(__file__).resolve().parents[2]
 BASIC = '[mautic]\nurl = "https://m.example/"\nusername = "api"\n'

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from scorebridge.logging import configure_logging, redact, register_secret
+from scorebridge.logging import configure_logging
+from scorebridge.redaction import redact, register_secret
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from scorebridge.http.ratelimit import (
     TokenBucket,
     read_standard_headers,
 )
-from scorebridge.http.redact import SecretRegistry, redact_headers, redact_url, scrub
 from scorebridge.http.retry import NO_RETRY, RetryPolicy, parse_retry_after
 from scorebridge.http.session import DEFAULT_TIMEOUTS, Timeouts, make_session
+from scorebridge.redaction import SecretRegistry, redact_headers, redact_url, scrub
 
 __all__ = [
     "DEFAULT_TIMEOUTS",

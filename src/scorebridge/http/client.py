@@ -38,9 +38,9 @@ from scorebridge.http.ratelimit import (
     RateLimitReader,
     read_standard_headers,
 )
-from scorebridge.http.redact import SecretRegistry, redact_url
 from scorebridge.http.requestlog import SendTrace
 from scorebridge.http.retry import RetryPolicy, call_with_retry, parse_retry_after, safe_to_repeat
+from scorebridge.redaction import SecretRegistry, log_url, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class HttpClient:
                 "%s %s %s: attempt %d%s failed (%s); retrying in %.1fs",
                 self.system,
                 method,
-                info().url,
+                log_url(info().url),
                 attempt,
                 limit,
                 _reason(exc),

@@ -5,7 +5,7 @@ A record reads ``msg="http request" system=hubspot method=GET route=/crm/v3/obje
 status=429 duration_ms=12 attempt=1 decision="retry in 10.0s"``. The route is the request's
 template (ids, e-mails and tokens in the path shortened to ``{id}``), never the URL: no query
 string, so no credential, reaches the record; the logging handler redacts what is left
-(:func:`scorebridge.logging.redact`).
+(:func:`scorebridge.redaction.redact`).
 Owns: the record and the route shortening. Must not: send, retry, or log bodies or headers.
 """
 

@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any
 
 from scorebridge.errors import ContractError, TerminalError
-from scorebridge.http.redact import redact_url
 from scorebridge.mautic.base import MauticBase, success_flag
 from scorebridge.mautic.parsing import items
 from scorebridge.mautic.responses import SYSTEM
@@ -30,6 +29,7 @@ from scorebridge.mautic.schemas import (
     parse_stage,
     parse_user,
 )
+from scorebridge.redaction import redact_url
 
 
 class CatalogEndpoints(MauticBase):

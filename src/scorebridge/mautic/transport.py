@@ -20,12 +20,12 @@ from scorebridge.errors import ContractError, UpstreamError
 from scorebridge.http.client import HttpClient, VendorHooks
 from scorebridge.http.policy import RequestInfo, action_for_status, error_for_status
 from scorebridge.http.ratelimit import SHARED_BUCKETS, BucketRegistry, RateLimit
-from scorebridge.http.redact import redact_url
 from scorebridge.http.retry import RetryPolicy
 from scorebridge.http.session import DEFAULT_TIMEOUTS, Timeouts, make_session
 from scorebridge.mautic.auth import MauticAuth
 from scorebridge.mautic.parsing import as_int
 from scorebridge.mautic.responses import SYSTEM, error_detail, first_error, safe_detail
+from scorebridge.redaction import redact_url
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.errors import StateError
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.store import outbox
 from scorebridge.store.tables import DeadLetter
 

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.store import deadletter
 from scorebridge.store.engine import insert
 from scorebridge.store.tables import Contact, Outbox

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.store.lease import LeaseInfo, holder_alive, this_holder
 from scorebridge.store.tables import Run
 

@@ -38,7 +38,7 @@ from scorebridge.errors import (
     StateError,
 )
 from scorebridge.http.bounds import request_bounds
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.runtime import build_crm_adapter, build_mautic_client, pull_options
 from scorebridge.schedule import backoff_delay
 from scorebridge.scoring import CompiledRules, compile_rules, load_rules

@@ -43,7 +43,7 @@ from scorebridge.errors import (
     ShutdownRequested,
     TransientError,
 )
-from scorebridge.logging import redact
+from scorebridge.redaction import redact
 from scorebridge.store import outbox
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Outbox, Written

@@ -12,8 +12,8 @@ import responses
 
 from scorebridge.clock import FrozenClock
 from scorebridge.errors import AuthError, TransientError
-from scorebridge.logging import redact
 from scorebridge.mautic import BasicAuth, MauticClient, OAuth2ClientCredentials
+from scorebridge.redaction import redact
 
 BASE = "https://mautic.example.test"
 TOKEN_URL = f"{BASE}/oauth/v2/token"

@@ -3,7 +3,7 @@
 import pytest
 
 from scorebridge.errors import StateError
-from scorebridge.logging import register_secret
+from scorebridge.redaction import register_secret
 from scorebridge.store import deadletter
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from scorebridge.logging import register_secret
+from scorebridge.redaction import register_secret
 from scorebridge.store import deadletter, outbox
 from scorebridge.store.outbox import NewOperation
 

@@ -1,6 +1,6 @@
 """Run rows record what each cycle did."""
 
-from scorebridge.logging import register_secret
+from scorebridge.redaction import register_secret
 from scorebridge.store.runs import finish_run, recent_runs, start_run
 
 
