@@ -385,7 +385,18 @@ class Daemon(Generic[LeaseT]):
             return _JobFinished(failed=True, fatal_code=code)
         duration = self._clock.monotonic() - started
         outcome: Outcome = "interrupted" if report.interrupted else "ok"
-        self.health.record_cycle(outcome, duration_seconds=duration, report=report)
+        problems = report.problems
+        if outcome == "ok" and problems:
+            # one system is failing: the other's work is done, the failing one backs off (the
+            # cycle does that); health says so, the daemon keeps its schedule
+            outcome = "failed"
+            log.warning("cycle finished with problems", extra={"problems": problems})
+        self.health.record_cycle(
+            outcome,
+            duration_seconds=duration,
+            report=report,
+            error=redact("; ".join(problems)) if problems else None,
+        )
         log.info(
             "cycle finished",
             extra={

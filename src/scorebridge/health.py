@@ -60,6 +60,11 @@ class CycleReport(Protocol):
         ...
 
     @property
+    def problems(self) -> list[str]:
+        """What this cycle could not do (a system that failed or backs off); empty when all."""
+        ...
+
+    @property
     def requests(self) -> Mapping[str, int]:
         """HTTP requests sent by this cycle, per system (``"mautic"``, ``"hubspot"``)."""
         ...

@@ -40,6 +40,7 @@ class Report:
     requests: Mapping[str, int] = field(default_factory=dict)
     outbox_depth: Mapping[str, int] = field(default_factory=dict)
     dead_letters: int = 0
+    problems: list[str] = field(default_factory=list)
 
 
 class FakeLease:
@@ -406,3 +407,21 @@ def test_the_daemon_says_ready_pets_the_watchdog_and_says_stopping(tmp_path: Pat
     stopping = [m for m in messages if m.startswith("STOPPING=1")]
     assert stopping == ["STOPPING=1\nSTATUS=stopping (requested)"]
     assert messages.index(stopping[0]) > messages.index("WATCHDOG=1")
+
+
+def test_a_cycle_with_problems_keeps_the_schedule_and_counts_as_failed() -> None:
+    """One system failing (a refused token, say) is reported, not raised: the daemon goes on
+    at its interval, and the cycle counts as failed (/healthz answers 503)."""
+
+    def degraded(should_stop: Callable[[], bool]) -> Report:
+        return Report(problems=["crm pull failed: CrmAuthError: hubspot: 401 Unauthorized"])
+
+    def then_stop(should_stop: Callable[[], bool]) -> Report:
+        daemon.request_stop()
+        return Report()
+
+    cycle = FakeCycle(degraded, then_stop)
+    daemon, _ = make_daemon(cycle, interval=0.2)
+    assert daemon.run(handle_signals=False) == 0
+    assert len(cycle.calls) == 2
+    assert outcomes(daemon) == {"ok": 1, "failed": 1, "interrupted": 0}

@@ -58,6 +58,7 @@ from scorebridge.sync.score import mark_first_sync, rescore
 log = logging.getLogger(__name__)
 
 StopCheck = Callable[[], bool]
+SAME_CYCLE = "it failed earlier in this cycle"
 
 
 @dataclass
@@ -103,7 +104,8 @@ class CycleReport:
             if outcome.get("stopped"):
                 found.append(f"push {system} stopped: {outcome['stopped']}")
         for system, reason in self.steps.get("push", {}).get("skipped", {}).items():
-            found.append(f"push {system} skipped: {reason}")
+            if reason != SAME_CYCLE:  # its failure earlier in this cycle is listed already
+                found.append(f"push {system} skipped: {reason}")
         unassigned = self.steps.get("plan", {}).get("unassigned") or []
         if unassigned:
             who = ", ".join(
@@ -220,10 +222,12 @@ class SyncCycle:
                 report, run_id, before, outcome="failed", error=f"{type(exc).__name__}: {exc}"
             )
             raise
-        self._finish(report, run_id, before, outcome="interrupted" if report.interrupted else "ok")
-        if not dry_run and not report.interrupted and not report.problems:
-            with self.store.write() as conn:
-                mark_first_sync(conn, self.clock.now())
+        if report.interrupted:
+            self._finish(report, run_id, before, outcome="interrupted")
+        elif report.problems:  # part of the work was not done: the run says so (exit 1, 503)
+            self._finish(report, run_id, before, outcome="failed", error="; ".join(report.problems))
+        else:
+            self._finish(report, run_id, before, outcome="ok")
         return report
 
     def _steps(
@@ -291,6 +295,10 @@ class SyncCycle:
             all=decay_sweep,
             notify_existing=settings.scoring.notify_existing,
         ).as_dict()
+        if not dry_run and "error" not in steps["pull"] and "skipped" not in steps["pull"]:
+            # the store now holds all of Mautic, scored: later crossings are news for sales
+            with store.write() as conn:
+                mark_first_sync(conn, clock.now())
         checkpoint()
         plan = plan_changes(store, self.rules, settings, clock.now(), as_of=as_of)
         steps["plan"] = plan.as_dict()
@@ -299,7 +307,7 @@ class SyncCycle:
             with store.read() as conn:
                 self.lease.check(conn)
         waiting = {
-            s: "it failed earlier in this cycle" if backoff.failed_at(s, now) else w
+            s: SAME_CYCLE if backoff.failed_at(s, now) else w
             for s in (MAUTIC, CRM)
             if (w := backoff.waiting(s, now)) is not None
         }

@@ -227,7 +227,7 @@ def _episodes(conn: Connection, contact_id: int) -> tuple[Episode, ...]:
     for trigger_id, state in sorted(states.items()):
         for n in range(1, state.episode + 1):
             found = actions.get((trigger_id, n), [])
-            silenced = bool(state.silenced) and n == 1 and not found
+            silenced = bool(state.silenced) and not found
             fired_at = min((at for _, _, at in found if at is not None), default=None)
             if fired_at is None and n == state.episode:
                 fired_at = state.fired_at

@@ -247,15 +247,20 @@ def save_triggers(
 def silence_first_scores(
     conn: Connection, batch: BatchInput, result: BatchResult, first_sync: datetime | None
 ) -> list[tuple[int, str]]:
-    """Drop the fired triggers of contacts scored for the first time that existed before the
-    store's first completed sync (``first_sync``; None: it has not completed yet, so every
-    contact existed before it). Returns the ``(contact id, trigger id)`` pairs silenced.
+    """Drop the fired triggers that are no news: every one while the store's first complete
+    Mautic pull has not been scored yet (``first_sync`` None: scores still stand on part of the
+    history), then those of contacts scored for the first time that existed before it.
+    Returns the ``(contact id, trigger id)`` pairs silenced.
 
     Their trigger states still record the firing (episode 1, disarmed, ``silenced``), so they
     re-arm and fire normally on the next real crossing. A contact that appeared after the first
     completed sync is a new lead: its first crossings fire. Must run before this chunk saves
     scores or states.
     """
+    if first_sync is None:  # the store does not hold all of Mautic yet: nothing is news
+        silenced = [(int(batch.contact_ids[row]), f.trigger_id) for row, f in result.fired]
+        result.fired = []
+        return silenced
     rows = sorted({row for row, _ in result.fired})
     ids = [int(batch.contact_ids[r]) for r in rows]
     known: set[int] = set()
@@ -265,13 +270,12 @@ def silence_first_scores(
             query = sa.select(table.c.contact_id).where(table.c.contact_id.in_(part)).distinct()
             known.update(conn.execute(query).scalars())
     new_leads: set[int] = set()
-    if first_sync is not None:
-        for start in range(0, len(ids), 10_000):
-            part = ids[start : start + 10_000]
-            query = sa.select(_contact.c.id).where(
-                _contact.c.id.in_(part), _contact.c.created_at > first_sync
-            )
-            new_leads.update(conn.execute(query).scalars())
+    for start in range(0, len(ids), 10_000):
+        part = ids[start : start + 10_000]
+        query = sa.select(_contact.c.id).where(
+            _contact.c.id.in_(part), _contact.c.created_at > first_sync
+        )
+        new_leads.update(conn.execute(query).scalars())
     kept, silenced = [], []
     for row, fired in result.fired:
         contact_id = int(batch.contact_ids[row])

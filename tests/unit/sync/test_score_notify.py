@@ -70,6 +70,7 @@ def test_a_first_score_records_holding_triggers_as_fired_without_actions(
     assert outbox_keys(store) == []
     assert states(store, existing) == {"warm-notify": (False, 1)}
     assert silenced(store, existing) == {"warm-notify": True}
+    first_sync_done(store, NOW)
     # a later real crossing (after falling below rearm_below) notifies as usual, episode 2
     add_events(store, existing, ("manual", timedelta(hours=1), {"delta": -40, "reason": "x"}))
     rescore(store, rules, NOW)
@@ -97,11 +98,26 @@ def test_a_lead_that_arrives_hot_after_the_first_sync_is_notified_on_its_first_s
     assert silenced(store, before) == {"warm-notify": True}
 
 
+def test_nothing_is_news_before_the_first_complete_pull_was_scored(
+    store: Store, rules: CompiledRules
+) -> None:
+    """A first cycle whose pull failed half-way scores part of the history; the crossings of
+    the next cycle, which completes it, are no news either: they are silenced."""
+    partial = add_contact(store, 33, position="CEO")
+    add_events(store, partial, PRICING)
+    assert rescore(store, rules, NOW).silenced == 0  # 25 points: no trigger yet
+    add_events(store, partial, DEMO)
+    report = rescore(store, rules, NOW)
+    assert (report.fired, report.silenced) == (0, 1)
+    assert outbox_keys(store) == []
+
+
 def test_a_known_contact_crossing_notifies_and_notify_existing_keeps_the_old_way(
     store: Store, rules: CompiledRules
 ) -> None:
     known = add_contact(store, 41, position="CEO")
     assert rescore(store, rules, NOW).silenced == 0  # scored cold: nothing holds
+    first_sync_done(store, NOW)
     add_events(store, known, PRICING, DEMO)
     assert rescore(store, rules, NOW).enqueued == 2
     loud = add_contact(store, 42, position="CEO")
@@ -126,6 +142,7 @@ def test_entering_a_reset_stage_keeps_the_score_counts_the_stage_score_and_the_d
     rules = compile_rules(parse_rules(RESET))
     cid = add_contact(store, 51, position="CEO")
     rescore(store, rules, NOW - timedelta(days=2))
+    first_sync_done(store, NOW - timedelta(days=2))
     many = [("form.submit", timedelta(hours=3), {"form_id": 3}), PRICING, DEMO]
     add_events(store, cid, *many, ("manual", timedelta(hours=1), {"delta": 30, "reason": "call"}))
     report = rescore(store, rules, NOW)
