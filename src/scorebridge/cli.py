@@ -472,3 +472,12 @@ def main() -> None:
             f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
         )
         sys.exit(1)
+
+
+def _register_measuring_commands() -> None:
+    from scorebridge.cli_measure import register
+
+    register(app, config_path=lambda: state.config_path, emit_json=emit_json)
+
+
+_register_measuring_commands()

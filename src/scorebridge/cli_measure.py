@@ -1,0 +1,126 @@
+"""The measuring commands of the CLI: ``backtest``, ``analyze``, ``report`` (DESIGN §5.1, §7).
+
+Argument parsing and output only, registered on the main Typer app by :func:`register` (so
+:mod:`scorebridge.cli` needs one line for them); the work is in :mod:`scorebridge.measure`.
+Exit codes and ``--json`` follow :mod:`scorebridge.cli`: a rule file with errors is a
+configuration error (exit 2, the same message ``sync`` gives), no closed deals or dates outside
+the history exit 1 with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from scorebridge.clock import utc
+
+_stderr = Console(stderr=True)
+
+
+def _duration(value: str, flag: str) -> timedelta:
+    """``7d``, ``12h``, ... as in scorebridge.toml (the config's Duration type)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from scorebridge.config import Duration
+
+    try:
+        return TypeAdapter(Duration).validate_python(value)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise typer.BadParameter(message, param_hint=flag) from None
+
+
+def _date(value: str | None, flag: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a date: {value!r} (give YYYY-MM-DD or an ISO 8601 time)", param_hint=flag
+        ) from None
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal (stderr); nothing otherwise."""
+    if quiet or not _stderr.is_terminal:
+        yield None
+        return
+    with Progress(console=_stderr, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def register(
+    app: typer.Typer, *, config_path: Callable[[], Path], emit_json: Callable[[Any], None]
+) -> None:
+    """Add ``backtest``, ``analyze`` and ``report`` to ``app``."""
+
+    @app.command()
+    def backtest(
+        rules: Path = typer.Option(  # noqa: B008
+            None, "--rules", help="Candidate rule file (default: the configured one)."
+        ),
+        baseline: Path = typer.Option(  # noqa: B008
+            None, "--baseline", help="Rule file to compare with (default: the configured one)."
+        ),
+        start: str = typer.Option(None, "--from", help="First snapshot (YYYY-MM-DD)."),
+        end: str = typer.Option(
+            None, "--to", help="Last snapshot (default: as late as the window allows)."
+        ),  # fmt: skip
+        every: str = typer.Option("7d", "--every", help="Time between snapshots."),
+        window: str = typer.Option("90d", "--window", help="A win must follow within this."),
+        target_precision: float = typer.Option(
+            None,
+            "--target-precision",
+            min=0.0,
+            max=1.0,
+            help="Suggest the top band's threshold that reaches this precision.",
+        ),  # fmt: skip
+        max_per_week: float = typer.Option(
+            None,
+            "--max-hot-per-week",
+            min=0.0,
+            help="Suggest the top band's threshold that keeps new leads per week under this.",
+        ),  # fmt: skip
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Replay the stored history with rule files and judge them against won deals."""
+        from scorebridge.config import load_config
+        from scorebridge.measure import BacktestOptions, rule_files, run_backtest
+        from scorebridge.measure_view import print_backtest
+        from scorebridge.store.engine import open_store
+
+        if target_precision is not None and max_per_week is not None:
+            raise typer.BadParameter("give --target-precision or --max-hot-per-week, not both")
+        options = BacktestOptions(
+            start=_date(start, "--from"),
+            end=_date(end, "--to"),
+            every=_duration(every, "--every"),
+            window=_duration(window, "--window"),
+            target_precision=target_precision,
+            max_per_week=max_per_week,
+        )
+        settings = load_config(config_path())
+        files = rule_files(settings.scoring.rules, rules, baseline)
+        with (
+            open_store(settings.store.url) as store,
+            _progress("replaying history", as_json) as progress,
+        ):
+            result = run_backtest(store, files, options, progress=progress)
+        if as_json:
+            emit_json(result.as_dict())
+        else:
+            print_backtest(result)
