@@ -124,3 +124,49 @@ def register(
             emit_json(result.as_dict())
         else:
             print_backtest(result)
+
+    @app.command()
+    def analyze(
+        rules: Path = typer.Option(  # noqa: B008
+            None, "--rules", help="Rule file whose points to refine (default: the configured one)."
+        ),
+        start: str = typer.Option(None, "--from", help="First snapshot (YYYY-MM-DD)."),
+        end: str = typer.Option(None, "--to", help="Last snapshot."),
+        every: str = typer.Option("7d", "--every", help="Time between snapshots."),
+        window: str = typer.Option(
+            "90d", "--window", help="A win must follow within this; signals count within it before."
+        ),
+        write_candidate: Path = typer.Option(  # noqa: B008
+            None, "--write-candidate", help="Write the rule file with the suggested points here."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Which signals predict wins (lift with intervals), and suggested points."""
+        from scorebridge.config import load_config
+        from scorebridge.measure import BacktestOptions, rule_files, run_analysis
+        from scorebridge.measure_view import print_analysis
+        from scorebridge.store.engine import open_store
+
+        options = BacktestOptions(
+            start=_date(start, "--from"),
+            end=_date(end, "--to"),
+            every=_duration(every, "--every"),
+            window=_duration(window, "--window"),
+        )
+        settings = load_config(config_path())
+        (rule_file,) = rule_files(settings.scoring.rules, rules, None)[:1]
+        with (
+            open_store(settings.store.url) as store,
+            _progress("reading history", as_json) as progress,
+        ):
+            result = run_analysis(store, rule_file, options, progress=progress)
+        if write_candidate is not None:
+            write_candidate.write_text(result.candidate, encoding="utf-8")
+        if as_json:
+            emit_json(result.as_dict() | {"candidate_written_to": _text(write_candidate)})
+        else:
+            print_analysis(result, write_candidate)
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)

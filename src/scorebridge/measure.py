@@ -1,10 +1,11 @@
 """The work behind ``backtest``, ``analyze`` and ``report`` (DESIGN §5.1): store in, results out.
 
 Owns: which rule files are compared (:func:`rule_files`: ``--rules`` as the candidate, beside
-``--baseline`` or the configured rule file), and :func:`run_backtest`, which reads the history
+``--baseline`` or the configured rule file); :func:`run_backtest`, which reads the history
 bounds, plans the snapshots, replays the history with each rule file, evaluates each and puts
 them side by side (AUC intervals and their difference from the same resamples of contacts, a
-threshold suggestion for a target). Never writes to Mautic, the CRM or the stored scores.
+threshold suggestion for a target); :func:`run_analysis` (signals ranked by lift, suggested
+points and the rule file they make). Never writes to Mautic, the CRM or the stored scores.
 Must not: print, parse arguments or read the clock (the CLI passes everything in).
 """
 
@@ -15,7 +16,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from scorebridge.scoring import compile_rules, load_rules
+from scorebridge.scoring.analysis import (
+    PointSuggestion,
+    SignalLine,
+    rewrite_points,
+    signal_lines,
+    suggest_points,
+)
 from scorebridge.scoring.backtest import Evaluation, Outcome, Replay, as_dict, bootstrap_auc
 from scorebridge.scoring.backtest import evaluate as evaluate_replay
 from scorebridge.scoring.batch import NO_TIME
@@ -27,6 +37,7 @@ from scorebridge.sync.history import (
     HistoryBounds,
     Progress,
     SnapshotPlan,
+    history_features,
     plan_snapshots,
     read_bounds,
     replay_history,
@@ -175,4 +186,81 @@ def run_backtest(
         suggestion=suggestion,
         wins_without_activity=len(set(outcome.won_row[silent].tolist())),
         notes=list(NOTES),
+    )
+
+
+@dataclass
+class AnalysisResult:
+    """Signals ranked by lift, suggested points, and the rule file they would make."""
+
+    plan: SnapshotPlan
+    rule_file: RuleFile
+    rows: int
+    won_rows: int
+    won_contacts: int
+    lines: list[SignalLine]
+    left_out: int
+    points: list[PointSuggestion]
+    candidate: str
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` document."""
+        return {
+            "rule_file": {
+                "path": str(self.rule_file.path),
+                "version": self.rule_file.rules.version,
+            },
+            "snapshots": {
+                "from": self.plan.instants[0].isoformat(),
+                "to": self.plan.instants[-1].isoformat(),
+                "count": len(self.plan.instants),
+                "window_days": self.plan.window.total_seconds() / 86_400,
+            },
+            "contact_snapshots": self.rows,
+            "won_contact_snapshots": self.won_rows,
+            "won_contacts": self.won_contacts,
+            "base_rate": round(self.won_rows / self.rows, 5) if self.rows else None,
+            "signals": [line.as_dict() for line in self.lines],
+            "rare_signals_left_out": self.left_out,
+            "points": [p.as_dict() for p in self.points],
+            "snippet": self.snippet,
+        }
+
+
+def run_analysis(
+    store: Store,
+    rule_file: RuleFile,
+    options: BacktestOptions,
+    *,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Signals and suggested points over the stored history (read-only).
+
+    A behaviour signal counts for a snapshot when it happened within the window before it (the
+    same length as the window a win must follow within).
+
+    Raises:
+        BridgeError: no closed deals in the store, or dates outside the history.
+    """
+    bounds = read_bounds(store)
+    plan = plan_snapshots(
+        bounds, start=options.start, end=options.end, every=options.every, window=options.window
+    )
+    features = history_features(store, rule_file.rules, plan, options.window, progress=progress)
+    lines, left_out = signal_lines(features)
+    points = suggest_points(features, lines)
+    candidate, snippet = rewrite_points(rule_file.path.read_text(encoding="utf-8"), points)
+    won_contacts = len(np.unique(features.contact_ids[features.won]))
+    return AnalysisResult(
+        plan=plan,
+        rule_file=rule_file,
+        rows=features.matrix.shape[0],
+        won_rows=int(features.won.sum()),
+        won_contacts=won_contacts,
+        lines=lines,
+        left_out=left_out,
+        points=points,
+        candidate=candidate,
+        snippet=snippet,
     )

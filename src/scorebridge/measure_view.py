@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -70,7 +71,7 @@ def _rows(ev: Evaluation) -> list[tuple[str, str]]:
 
 def print_backtest(result: Any, console: Console | None = None) -> None:
     """A backtest: the history, then one column per rule file, then the suggestion."""
-    out = console or Console()
+    out = console or Console(emoji=False)
     plan, bounds = result.plan, result.bounds
     out.print(
         f"history: {bounds.first_activity:%Y-%m-%d} to {bounds.last_event:%Y-%m-%d}, "
@@ -116,3 +117,54 @@ def print_backtest(result: Any, console: Console | None = None) -> None:
             )
     for note in result.notes:
         out.print(f"note: {note}", highlight=False, style="dim")
+
+
+def print_analysis(result: Any, written: Any = None, console: Console | None = None) -> None:
+    """Signals ranked by lift, then current vs suggested points, then the snippet."""
+    out = console or Console(emoji=False)
+    rate = result.won_rows / result.rows if result.rows else 0.0
+    out.print(
+        f"{result.rows} contact-snapshot(s) over {len(result.plan.instants)} snapshot(s), "
+        f"{result.won_contacts} won contact(s), base rate {_pct(rate)}; a signal counts when it "
+        f"happened within {result.plan.window.days} days before the snapshot",
+        highlight=False,
+    )
+    table = Table(title="signals by lift (win rate with the signal / base rate)")
+    for title in ("signal", "contacts", "win rate with", "win rate without", "lift"):
+        table.add_column(title, justify="left" if title == "signal" else "right")
+    for line in result.lines:
+        table.add_row(
+            escape(f"{line.signal.label} [{line.signal.key}]"),
+            str(line.contacts),
+            line.with_rate.text(3),
+            line.without_rate.text(3),
+            line.lift.text(),
+        )
+    out.print(table)
+    if result.left_out:
+        out.print(
+            f"{result.left_out} rare signal(s) (seen for fewer than 20 contacts) left out",
+            highlight=False,
+        )
+    points = Table(title="points: now and suggested by a regularized logistic regression")
+    for title in ("rule", "now", "suggested", "odds ratio", "contact-snapshots"):
+        points.add_column(title, justify="left" if title == "rule" else "right")
+    for p in result.points:
+        odds = "-" if p.coefficient is None else f"{np.exp(p.coefficient):.2f}"
+        points.add_row(
+            escape(f"{p.signal.label} [{p.rule_id}]"),
+            f"{p.signal.points:g}",
+            f"keep ({p.won_contacts} won)" if p.suggested is None else str(p.suggested),
+            odds,
+            str(p.rows),
+        )
+    out.print(points)
+    if result.snippet:
+        out.print("rule-file snippet (replace these tables):", highlight=False)
+        out.print(escape(result.snippet), highlight=False, soft_wrap=True)
+    if written is not None:
+        out.print(
+            f"the whole rule file with these points: {escape(str(written))} "
+            f"(try it: scorebridge backtest --rules {escape(str(written))})",
+            highlight=False,
+        )

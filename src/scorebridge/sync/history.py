@@ -17,13 +17,21 @@ from datetime import datetime, time, timedelta
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy.engine import Connection
 
 from scorebridge.errors import BridgeError, StateError
 from scorebridge.scoring.backtest import Outcome, Replay
 from scorebridge.scoring.batch import from_us, to_us
 from scorebridge.scoring.engine import ACTIVITY_KINDS
 from scorebridge.scoring.matchers import CompiledRules
-from scorebridge.scoring.replay import ChunkHistory, ChunkReplay, chunk_history, replay_chunk
+from scorebridge.scoring.replay import (
+    ChunkHistory,
+    ChunkReplay,
+    chunk_history,
+    outcomes,
+    replay_chunk,
+)
+from scorebridge.scoring.signals import Catalog, FeatureRows, Features, chunk_features
 from scorebridge.store import digests
 from scorebridge.store.engine import Store
 from scorebridge.sync.crm_pull import LOST, WON
@@ -160,6 +168,14 @@ def plan_snapshots(
 Progress = Callable[[int, int], None]
 
 
+def _require_fresh_digests(conn: Connection) -> None:
+    if not digests.all_fresh(conn):
+        raise StateError(
+            "the event digests are behind the stored events; run `scorebridge rescore` "
+            "(it rebuilds them), then this command again"
+        )
+
+
 def replay_history(
     store: Store,
     rule_sets: Sequence[CompiledRules],
@@ -177,11 +193,7 @@ def replay_history(
     histories: list[ChunkHistory] = []
     replays: list[list[ChunkReplay]] = [[] for _ in rule_sets]
     with store.read() as conn:
-        if not digests.all_fresh(conn):
-            raise StateError(
-                "the event digests are behind the stored events; run `scorebridge rescore` "
-                "(it rebuilds them), then the backtest again"
-            )
+        _require_fresh_digests(conn)
         ids = contacts_to_rescore(conn, everyone=True)
         shapes = ShapeCache()
 
@@ -199,3 +211,32 @@ def replay_history(
     window_us = int(plan.window.total_seconds() * 1_000_000)
     outcome = Outcome.of(histories, instants, window_us)
     return outcome, [Replay.of(rules, r) for rules, r in zip(rule_sets, replays, strict=True)]
+
+
+def history_features(
+    store: Store,
+    rules: CompiledRules,
+    plan: SnapshotPlan,
+    lookback: timedelta,
+    *,
+    chunk_size: int = CHUNK,
+    progress: Progress | None = None,
+) -> Features:
+    """The signals of every eligible contact-snapshot (:mod:`scoring.signals`), read-only."""
+    instants = plan.us
+    window_us = int(plan.window.total_seconds() * 1_000_000)
+    lookback_us = int(lookback.total_seconds() * 1_000_000)
+    catalog = Catalog.of(rules)
+    parts: list[tuple[FeatureRows, I64]] = []
+    with store.read() as conn:
+        _require_fresh_digests(conn)
+        ids = contacts_to_rescore(conn, everyone=True)
+        shapes = ShapeCache()
+        for start in range(0, len(ids), chunk_size):
+            batch, _ = load_batch(conn, ids[start : start + chunk_size], rules, shapes)
+            eligible, won = outcomes(chunk_history(batch), instants, window_us)
+            rows = chunk_features(batch, catalog, instants, lookback_us, eligible, won)
+            parts.append((rows, batch.contact_ids))
+            if progress is not None:
+                progress(min(start + chunk_size, len(ids)), len(ids))
+    return Features.of(parts, catalog)

@@ -1,0 +1,82 @@
+"""``scorebridge analyze`` on the pulled sandbox world: the signals the generator drives from
+hidden intent rank above its noise, and the suggested points make a rule file that backtests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scorebridge.sandbox.seed_activity import _PAGE_WEIGHTS
+from scorebridge.sandbox.world import PAGES
+from scorebridge.scoring import load_rules
+
+from .conftest import Pulled
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def analysis(pulled: Pulled, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    candidate = tmp_path_factory.mktemp("analyze") / "candidate.toml"
+    done = pulled.cli("analyze", "--json", "--write-candidate", str(candidate))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), candidate
+
+
+def _path(key: str) -> str:
+    return "/" + PAGES[key].split("/", 3)[3] if PAGES[key].count("/") > 2 else "/"
+
+
+def test_intent_driven_pages_rank_above_the_noise(analysis: tuple[dict, Path]) -> None:
+    doc, _ = analysis
+    lift = {s["signal"]: s["lift"].get("value") for s in doc["signals"]}
+    rank = {s["signal"]: i for i, s in enumerate(doc["signals"])}
+    # the generator's truth: how much a page's share of visits grows with intent
+    driven = [f"page:{_path(k)}" for k, (_, extra) in _PAGE_WEIGHTS.items() if extra >= 0.8]
+    noise = [f"page:{_path(k)}" for k, (_, extra) in _PAGE_WEIGHTS.items() if extra <= 0]
+    assert len(driven) == 5
+    assert len(noise) == 3
+    assert all(lift[k] is not None for k in driven + noise)
+    assert min(lift[k] for k in driven) > max(lift[k] for k in noise)
+    assert max(rank[k] for k in driven) < min(rank[k] for k in noise)
+    assert lift["rule:pricing-page"] > 1.5 > lift["rule:careers"]
+
+
+def test_each_line_has_rates_with_and_without_and_a_wilson_interval(
+    analysis: tuple[dict, Path],
+) -> None:
+    doc, _ = analysis
+    pricing = next(s for s in doc["signals"] if s["signal"] == "page:/pricing")
+    with_rate, without = pricing["win_rate_with"], pricing["win_rate_without"]
+    assert with_rate["low"] < with_rate["value"] < with_rate["high"]
+    assert without["value"] < with_rate["value"]
+    assert pricing["lift"]["value"] == pytest.approx(with_rate["value"] / doc["base_rate"], 1e-3)
+    assert pricing["contacts"] >= 20
+    demo = next(s for s in doc["signals"] if s["signal"] == "rule:demo-request")
+    assert demo["lift"]["insufficient"].startswith("insufficient data (")
+    assert doc["rare_signals_left_out"] >= 0
+
+
+def test_suggested_points_make_a_rule_file_that_backtests(
+    pulled: Pulled, analysis: tuple[dict, Path]
+) -> None:
+    doc, candidate = analysis
+    points = {p["rule"]: p for p in doc["points"]}
+    assert points["pricing-page"]["suggested_points"] > 0
+    assert points["careers"]["suggested_points"] < 0
+    kept = [p for p in doc["points"] if p["suggested_points"] is None]
+    assert all(p["insufficient"].startswith("insufficient data (") for p in kept)
+    assert "[[rules]]" in doc["snippet"]
+    assert "(scorebridge analyze)" in doc["snippet"]
+    rules = load_rules(candidate)  # a valid rule file, with a new version
+    assert rules.version.endswith("+analyze")
+    by_id = {r.id: r.points for r in rules.rules}
+    assert by_id["pricing-page"] == points["pricing-page"]["suggested_points"]
+    assert by_id["demo-request"] == points["demo-request"]["current_points"]
+    done = pulled.cli("backtest", "--rules", str(candidate), "--json")
+    assert done.returncode == 0, done.stderr
+    files = json.loads(done.stdout)["rule_files"]
+    assert [f["name"] for f in files] == ["candidate", "baseline"]
+    assert files[0]["auc"]["value"] > files[1]["auc"]["value"] - 0.02
