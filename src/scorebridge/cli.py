@@ -207,6 +207,9 @@ def sandbox(
     tls: bool = typer.Option(
         False, "--tls", help="Serve https with a fresh self-signed certificate (ca_bundle)."
     ),
+    steady: bool = typer.Option(
+        False, "--steady", help="Spread buying decisions over the history (for backtests)."
+    ),
 ) -> None:
     """Serve the Mautic and CRM emulators on 127.0.0.1 with a seeded world (Ctrl-C stops)."""
     from scorebridge.sandbox.runner import SandboxOptions, serve
@@ -224,7 +227,9 @@ def sandbox(
             stderr.print(f"TLS CA bundle: {mautic['ca_bundle']}", highlight=False)
         stderr.print("serving; Ctrl-C or SIGTERM stops", highlight=False)
 
-    options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port, tls=tls)
+    options = SandboxOptions(
+        contacts=contacts, days=days, seed=seed, port=port, tls=tls, steady=steady
+    )
     stderr.print(f"seeding {contacts} contacts x {days} days (seed {seed}) ...", highlight=False)
     try:
         code = serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)

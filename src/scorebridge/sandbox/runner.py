@@ -42,6 +42,7 @@ class SandboxOptions:
     port: int = 0  # Mautic's port; 0 picks a free one (CRMs always get free ports)
     tls: bool = False  # serve https with a fresh self-signed certificate (see sandbox.tls)
     now: datetime | None = None  # the end of the seeded history (default: the current time)
+    steady: bool = False  # buying decisions spread over the history (seed.generate_world)
 
 
 def _crm_class(spec: str) -> Any | None:
@@ -79,6 +80,7 @@ class Sandbox:
             days=options.days,
             seed=options.seed,
             now=options.now or SystemClock().now(),
+            steady=options.steady,
         )
         self.mautic.load(world)
         for name, spec in CRM_EMULATORS.items():
