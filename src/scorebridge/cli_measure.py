@@ -167,6 +167,31 @@ def register(
         else:
             print_analysis(result, write_candidate)
 
+    @app.command()
+    def predict(
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Refit the predictive score now: held-out AUC and calibration, top features, and a
+        stored probability for every active lead (written by the next sync when enabled)."""
+        from scorebridge.clock import SystemClock
+        from scorebridge.config import load_config
+        from scorebridge.measure_view import print_prediction
+        from scorebridge.scoring import compile_rules, load_rules
+        from scorebridge.store.engine import open_store
+        from scorebridge.sync.prediction import refit
+
+        settings = load_config(config_path())
+        rules = compile_rules(load_rules(settings.scoring.rules))
+        with (
+            open_store(settings.store.url) as store,
+            _progress("reading history", as_json) as progress,
+        ):
+            report = refit(store, rules, settings.predict, SystemClock().now(), progress=progress)
+        if as_json:
+            emit_json(report.as_dict())
+        else:
+            print_prediction(report, settings.predict)
+
 
 def _text(path: Path | None) -> str | None:
     return None if path is None else str(path)

@@ -147,16 +147,17 @@ def print_analysis(result: Any, written: Any = None, console: Console | None = N
             highlight=False,
         )
     points = Table(title="points: now and suggested by a regularized logistic regression")
-    for title in ("rule", "now", "suggested", "odds ratio", "contact-snapshots"):
+    for title in ("rule", "now", "suggested", "odds ratio", "days per window", "won contacts"):
         points.add_column(title, justify="left" if title == "rule" else "right")
     for p in result.points:
         odds = "-" if p.coefficient is None else f"{np.exp(p.coefficient):.2f}"
         points.add_row(
             escape(f"{p.signal.label} [{p.rule_id}]"),
             f"{p.signal.points:g}",
-            f"keep ({p.won_contacts} won)" if p.suggested is None else str(p.suggested),
+            "keep (too few wins)" if p.suggested is None else str(p.suggested),
             odds,
-            str(p.rows),
+            f"{p.repeats:.1f}",
+            str(p.won_contacts),
         )
     out.print(points)
     if result.snippet:
@@ -168,3 +169,30 @@ def print_analysis(result: Any, written: Any = None, console: Console | None = N
             f"(try it: scorebridge backtest --rules {escape(str(written))})",
             highlight=False,
         )
+
+
+def print_prediction(report: Any, settings: Any, console: Console | None = None) -> None:
+    """A refit of the predictive score: held-out figures, top features, what was stored."""
+    out = console or Console(emoji=False)
+    held = report.held_out
+    start, end = report.held_out_period
+    out.print(
+        f"predictive score: probability of a won deal within {settings.window.days} days, "
+        f"learnt from {report.training_rows} contact-snapshot(s)",
+        highlight=False,
+    )
+    out.print(
+        f"held out {start:%Y-%m-%d} to {end:%Y-%m-%d} (never learnt from): AUC "
+        f"{held.auc:.2f}, calibration error {held.calibration_error:.4f}, Brier "
+        f"{held.brier:.4f}; predicted {_pct(held.mean_predicted)} on average, "
+        f"{_pct(held.base_rate)} won ({held.won_contacts} won contacts, {held.rows} rows)",
+        highlight=False,
+    )
+    table = Table(title="what moves the odds")
+    for title in ("signal", "odds ratio"):
+        table.add_column(title, justify="left" if title == "signal" else "right")
+    for feature in report.top_features:
+        table.add_row(escape(feature["label"]), f"{feature['odds_ratio']:.2f}")
+    out.print(table)
+    note = "" if settings.enabled else " ([predict] enabled = false: not written anywhere else)"
+    out.print(escape(f"stored a probability for {report.predicted} lead(s){note}"), highlight=False)

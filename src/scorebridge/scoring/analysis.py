@@ -141,6 +141,7 @@ class PointSuggestion:
     suggested: int | None
     rows: int
     won_contacts: int
+    repeats: float = 1.0
 
     @property
     def rule_id(self) -> str:
@@ -159,6 +160,7 @@ class PointSuggestion:
             "odds_ratio": None if self.coefficient is None else round(np.exp(self.coefficient), 3),
             "contact_snapshots": self.rows,
             "won_contacts": self.won_contacts,
+            "days_per_window": round(self.repeats, 2),
             "insufficient": None
             if self.suggested is not None
             else Estimate.insufficient(self.won_contacts).text(),
@@ -182,8 +184,10 @@ def fit_logistic(matrix: sparse.csr_matrix, won: Bools, groups: I64) -> Logistic
 def suggest_points(features: Features, lines: list[SignalLine]) -> list[PointSuggestion]:
     """Suggested points for each behaviour and fit rule with fixed points: the fitted
     coefficients, scaled so that the strongest positive one gets the highest positive points
-    those rules have today. A rule behind fewer than :data:`scoring.measures.MIN_WINS` won
-    contacts keeps its points ("insufficient data"); empty without both outcomes."""
+    those rules have today; a rule that counts again (no ``max_total = 1``) gets that share per
+    day it happened on, on average, within a window where it did. A rule behind fewer than
+    :data:`scoring.measures.MIN_WINS` won contacts keeps its points ("insufficient data");
+    empty without both outcomes."""
     catalog = features.catalog
     evidence = {line.signal.key: line for line in lines}
     columns = [
@@ -203,18 +207,24 @@ def suggest_points(features: Features, lines: list[SignalLine]) -> list[PointSug
     top_points = max((catalog.signals[j].points or 0.0 for j in known), default=0.0)
     top_coefficient = max(known.values(), default=0.0)
     scale = top_points / top_coefficient if top_coefficient > 0 and top_points > 0 else 0.0
-    return [
-        PointSuggestion(
-            catalog.signals[j],
-            coefficient.get(j),
-            round(scale * known[j]) if j in known else None,
-            int(n),
-            evidence[catalog.signals[j].key].won_contacts
-            if catalog.signals[j].key in evidence
-            else 0,
-        )  # fmt: skip
-        for j, n in zip(columns, present.tolist(), strict=True)
-    ]
+    once = {f"rule:{r.id}" for r in catalog.rules.rules if r.max_total == 1}
+    once |= {f"fit:{f.id}" for f in catalog.rules.fit}
+    out = []
+    for j, n in zip(columns, present.tolist(), strict=True):
+        signal = catalog.signals[j]
+        repeats = 1.0 if signal.key in once else float(features.days_when_present[j])
+        line = evidence.get(signal.key)
+        out.append(
+            PointSuggestion(
+                signal,
+                coefficient.get(j),
+                round(scale * known[j] / repeats) if j in known else None,
+                int(n),
+                line.won_contacts if line is not None else 0,
+                repeats,
+            )
+        )
+    return out
 
 
 _TABLE = re.compile(r"^\s*\[\[?([a-z_.]+)\]\]?\s*(#.*)?$")

@@ -27,7 +27,7 @@ F64 = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
 #: Fewer won contacts than this behind a metric and it reads "insufficient data (n wins)".
-MIN_WINS = 10
+MIN_WINS = 5
 CONFIDENCE = 0.95
 
 

@@ -1,7 +1,8 @@
 """Signals: what a contact did lately and who it is, as yes/no features of contact-snapshots.
 
 Owns: :class:`Catalog` (every signal with a stable column: each behaviour rule and fit rule of
-the rule file, and the raw signals found in the history: a page path and its section, a form, an
+the rule file, the recency, frequency and tenure of activity, and the raw signals found in the
+history: a page path and its section, a form, an
 asset, a click in an e-mail, an unsubscribe or bounce, a value of a field the fit rules read) and
 :func:`chunk_features`, which turns one chunk of contacts into a sparse matrix with one row per
 eligible contact-snapshot: a behaviour signal is present when it happened within ``lookback``
@@ -27,11 +28,12 @@ from scipy import sparse
 
 from scorebridge.scoring.batch import BatchInput, EventShape
 from scorebridge.scoring.batch_shapes import shape_facts
+from scorebridge.scoring.engine import ACTIVITY_KINDS
 from scorebridge.scoring.matchers import CompiledRules, url_path
 
 I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
-RULE, FIT, PAGE, FORM, ASSET, CLICK, DNC, FIELD = (
+RULE, FIT, PAGE, FORM, ASSET, CLICK, DNC, FIELD, ACTIVITY = (
     "rule",
     "fit",
     "page",
@@ -40,6 +42,18 @@ RULE, FIT, PAGE, FORM, ASSET, CLICK, DNC, FIELD = (
     "click",
     "dnc",
     "field",
+    "activity",
+)
+DAY_US = 86_400 * 1_000_000
+#: Recency, frequency and tenure of activity: (key, label, test on (days since the last
+#: activity, activities within the lookback, days since the first activity)).
+_ACTIVITY: tuple[tuple[str, str], ...] = (
+    ("activity:last-7d", "active within the last 7 days"),
+    ("activity:last-30d", "active within the last 30 days"),
+    ("activity:4+", "4 or more activities within the window"),
+    ("activity:16+", "16 or more activities within the window"),
+    ("activity:new-30d", "first active within the last 30 days"),
+    ("activity:new-90d", "first active within the last 90 days"),
 )
 #: The kinds that come from the rule file (their points can be suggested).
 FROM_RULES = frozenset({RULE, FIT})
@@ -66,12 +80,14 @@ class Catalog:
 
     @classmethod
     def of(cls, rules: CompiledRules) -> Catalog:
-        """Start with every behaviour rule and fit rule of ``rules``."""
+        """Start with every behaviour rule and fit rule of ``rules`` and the activity signals."""
         catalog = cls(rules)
         for rule in rules.rules:
             catalog.add(Signal(f"rule:{rule.id}", RULE, rule.label, rule.points))
         for fit in rules.fit:
             catalog.add(Signal(f"fit:{fit.id}", FIT, fit.label, fit.points))
+        for key, label in _ACTIVITY:
+            catalog.add(Signal(key, ACTIVITY, label))
         return catalog
 
     def add(self, signal: Signal) -> int:
@@ -179,6 +195,7 @@ class FeatureRows:
     won: Bools
     contact: I64
     snapshot: I64
+    days: npt.NDArray[np.float64]  # per column: days with the signal, summed over the rows
 
 
 def chunk_features(
@@ -203,7 +220,15 @@ def chunk_features(
     offsets = np.arange(int(pair_ptr[-1])) - np.repeat(pair_ptr[:-1], per_event)
     pair_col = flat[np.repeat(starts[ev_shape], per_event) + offsets]
     pair_row = np.repeat(ev_row, per_event)
+    pair_day = np.repeat(ev_us // DAY_US, per_event)
     static_rows, static_cols = static_columns(batch, catalog)
+    days = np.zeros(len(catalog))
+    kinds = np.array([sh.kind in ACTIVITY_KINDS for sh in batch.shapes] + [False], bool)
+    active = kinds[ev_shape] & ~np.append(suspect, False)[ev_shape]
+    act_us, act_row = ev_us[active], ev_row[active]
+    n = len(batch.contact_ids)
+    first = np.full(n, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, act_row, act_us)
     width = 1 << 32
     out_rows: list[I64] = []
     out_cols: list[I64] = []
@@ -220,9 +245,15 @@ def chunk_features(
         lo = int(np.searchsorted(ev_us, at - lookback_us, side="right"))
         hi = int(np.searchsorted(ev_us, at, side="right"))
         window = slice(int(pair_ptr[lo]), int(pair_ptr[hi]))
-        keys = np.unique(pair_row[window] * width + pair_col[window])
+        daily = np.unique(
+            np.stack([pair_row[window] * width + pair_col[window], pair_day[window]]), axis=1
+        )
+        keys, per_key = np.unique(daily[0], return_counts=True)
         rows_b, cols_b = keys // width, keys % width
-        for r, c in ((rows_b, cols_b), (static_rows, static_cols)):
+        counted = position[rows_b] >= 0
+        days += np.bincount(cols_b[counted], weights=per_key[counted], minlength=len(days))
+        rows_a, cols_a = _activity(act_us, act_row, first, at, lookback_us, catalog)
+        for r, c in ((rows_b, cols_b), (static_rows, static_cols), (rows_a, cols_a)):
             keep = position[r] >= 0
             out_rows.append(position[r[keep]])
             out_cols.append(c[keep])
@@ -237,19 +268,48 @@ def chunk_features(
         np.concatenate(outcome or [np.zeros(0, bool)]),
         np.concatenate(contacts or [empty]),
         np.concatenate(snapshots or [empty]),
+        days,
     )
+
+
+def _activity(
+    act_us: I64, act_row: I64, first: I64, at: int, lookback_us: int, catalog: Catalog
+) -> tuple[I64, I64]:
+    """(row, column) of the recency, frequency and tenure signals at instant ``at``."""
+    n = len(first)
+
+    def since(span_us: int) -> I64:
+        lo = int(np.searchsorted(act_us, at - span_us, side="right"))
+        hi = int(np.searchsorted(act_us, at, side="right"))
+        return np.bincount(act_row[lo:hi], minlength=n)
+
+    in_window = since(lookback_us)
+    tests = (
+        since(7 * DAY_US) > 0,
+        since(30 * DAY_US) > 0,
+        in_window >= 4,
+        in_window >= 16,
+        (first <= at) & (first > at - 30 * DAY_US),
+        (first <= at) & (first > at - 90 * DAY_US),
+    )
+    rows = [np.flatnonzero(t) for t in tests]
+    cols = [np.full(len(r), catalog.index[key], np.int64) for r, (key, _) in
+            zip(rows, _ACTIVITY, strict=True)]  # fmt: skip
+    return np.concatenate(rows), np.concatenate(cols)
 
 
 @dataclass
 class Features:
     """All eligible contact-snapshots: a binary CSR matrix (rows x signals) and per row the
-    outcome, the contact id and the snapshot index."""
+    outcome, the contact id and the snapshot index; per signal, on how many days it happened
+    within the window on average when it did (``days_when_present``)."""
 
     matrix: sparse.csr_matrix
     won: Bools
     contact_ids: I64
     snapshot: I64
     catalog: Catalog
+    days_when_present: npt.NDArray[np.float64]
 
     @classmethod
     def of(cls, parts: Sequence[tuple[FeatureRows, I64]], catalog: Catalog) -> Features:
@@ -261,10 +321,15 @@ class Features:
         shape = (int(offsets[-1]), len(catalog))
         matrix = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
         matrix.data[:] = 1.0  # a signal is present or not (duplicates summed above)
+        days = np.zeros(len(catalog))
+        for part, _ in parts:
+            days[: len(part.days)] += part.days
+        present = np.asarray(matrix.sum(axis=0)).ravel()
         return cls(
             matrix,
             np.concatenate([p.won for p, _ in parts] or [np.zeros(0, bool)]),
             np.concatenate([ids[p.contact] for p, ids in parts] or [np.zeros(0, np.int64)]),
             np.concatenate([p.snapshot for p, _ in parts] or [np.zeros(0, np.int64)]),
             catalog,
+            np.divide(days, present, out=np.ones(len(catalog)), where=(present > 0) & (days > 0)),
         )

@@ -222,6 +222,13 @@ class SyncCycle:
             notify_existing=settings.scoring.notify_existing,
         ).as_dict()
         checkpoint()
+        if settings.predict.enabled and not dry_run:
+            from scorebridge.sync.prediction import refit_if_due  # scikit-learn: only when on
+
+            refitted = refit_if_due(store, self.rules, settings.predict, scoring_time(clock))
+            if refitted is not None:
+                steps["predict"] = refitted.as_dict()
+            checkpoint()
         plan = plan_changes(store, self.rules, settings, clock.now())
         steps["plan"] = plan.as_dict()
         checkpoint()

@@ -219,14 +219,18 @@ def history_features(
     plan: SnapshotPlan,
     lookback: timedelta,
     *,
+    catalog: Catalog | None = None,
     chunk_size: int = CHUNK,
     progress: Progress | None = None,
 ) -> Features:
-    """The signals of every eligible contact-snapshot (:mod:`scoring.signals`), read-only."""
+    """The signals of every eligible contact-snapshot (:mod:`scoring.signals`), read-only.
+
+    ``catalog`` keeps the columns of an earlier call (a fitted model's columns stay valid).
+    """
     instants = plan.us
     window_us = int(plan.window.total_seconds() * 1_000_000)
     lookback_us = int(lookback.total_seconds() * 1_000_000)
-    catalog = Catalog.of(rules)
+    catalog = catalog if catalog is not None else Catalog.of(rules)
     parts: list[tuple[FeatureRows, I64]] = []
     with store.read() as conn:
         _require_fresh_digests(conn)

@@ -71,7 +71,8 @@ def _settings_text(config: Path) -> str:
 @pytest.fixture(scope="session")
 def pulled(tmp_path_factory: pytest.TempPathFactory) -> Pulled:
     root = tmp_path_factory.mktemp("measure")
-    sandbox = Sandbox(SandboxOptions(contacts=CONTACTS, days=DAYS, seed=SEED, now=NOW))
+    options = SandboxOptions(contacts=CONTACTS, days=DAYS, seed=SEED, now=NOW, steady=True)
+    sandbox = Sandbox(options)
     info: dict[str, Any] = sandbox.start()
     try:
         config = root / "scorebridge.toml"
@@ -97,5 +98,5 @@ def pulled(tmp_path_factory: pytest.TempPathFactory) -> Pulled:
         runtime.close()
     finally:
         sandbox.stop()
-    truth = generate_world(contacts=CONTACTS, days=DAYS, seed=SEED, now=NOW)
+    truth = generate_world(contacts=CONTACTS, days=DAYS, seed=SEED, now=NOW, steady=True)
     return Pulled(config, truth)
