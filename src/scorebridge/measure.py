@@ -31,6 +31,7 @@ from scorebridge.scoring.backtest import evaluate as evaluate_replay
 from scorebridge.scoring.batch import NO_TIME
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.measures import Estimate
+from scorebridge.scoring.signals import Features
 from scorebridge.scoring.thresholds import Suggestion, suggest
 from scorebridge.store.engine import Store
 from scorebridge.sync.history import (
@@ -248,6 +249,11 @@ def run_analysis(
         bounds, start=options.start, end=options.end, every=options.every, window=options.window
     )
     features = history_features(store, rule_file.rules, plan, options.window, progress=progress)
+    return analysis_of(features, plan, rule_file)
+
+
+def analysis_of(features: Features, plan: SnapshotPlan, rule_file: RuleFile) -> AnalysisResult:
+    """Signals, suggested points and the rewritten rule file from features already built."""
     lines, left_out = signal_lines(features)
     points = suggest_points(features, lines)
     candidate, snippet = rewrite_points(rule_file.path.read_text(encoding="utf-8"), points)

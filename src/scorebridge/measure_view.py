@@ -133,8 +133,9 @@ def print_analysis(result: Any, written: Any = None, console: Console | None = N
     for title in ("signal", "contacts", "win rate with", "win rate without", "lift"):
         table.add_column(title, justify="left" if title == "signal" else "right")
     for line in result.lines:
+        keys = ", ".join([line.signal.key, *line.same_as])
         table.add_row(
-            escape(f"{line.signal.label} [{line.signal.key}]"),
+            escape(f"{line.signal.label} [{keys}]"),
             str(line.contacts),
             line.with_rate.text(3),
             line.without_rate.text(3),

@@ -14,7 +14,7 @@ Must not: read the store or the clock.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,8 +31,8 @@ Bools = npt.NDArray[np.bool_]
 #: A raw signal seen for fewer contacts than this is left out of the ranking (and counted).
 MIN_CONTACTS = 20
 #: The inverse regularization strengths tried, and the folds of contacts they are judged on.
-STRENGTHS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-FOLDS = 5
+STRENGTHS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+FOLDS = 3
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,13 @@ class SignalLine:
     with_rate: Estimate
     without_rate: Estimate
     lift: Estimate
+    same_as: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
             "signal": self.signal.key,
+            "same_as": list(self.same_as),
             "kind": self.signal.kind,
             "label": self.signal.label,
             "contact_snapshots": self.rows,
@@ -128,8 +130,37 @@ def signal_lines(
                 lift,
             )
         )
+    lines = _merge_twins(lines, x, features.catalog.index)
     lines.sort(key=lambda line: (line.lift.value is None, -(line.lift.value or 0.0), -line.rows))
     return lines, left_out
+
+
+def _merge_twins(
+    lines: list[SignalLine], matrix: sparse.csr_matrix, index: dict[str, int]
+) -> list[SignalLine]:
+    """A raw signal present in exactly the rows of a rule ("form 3" and "Requested a demo") is
+    the same evidence: it is named beside the rule (``same_as``) instead of listed again."""
+    columns = matrix.tocsc()
+    by_count: dict[int, list[SignalLine]] = {}
+    for line in lines:
+        if line.signal.kind in FROM_RULES:
+            by_count.setdefault(line.rows, []).append(line)
+    twins: dict[str, list[str]] = {}
+    kept = []
+    for line in lines:
+        rule = None
+        if line.signal.kind not in FROM_RULES and line.rows:
+            mine = columns[:, index[line.signal.key]]
+            rule = next(
+                (r for r in by_count.get(line.rows, [])
+                 if (columns[:, index[r.signal.key]] != mine).nnz == 0),
+                None,
+            )  # fmt: skip
+        if rule is None:
+            kept.append(line)
+        else:
+            twins.setdefault(rule.signal.key, []).append(line.signal.key)
+    return [replace(line, same_as=tuple(twins.get(line.signal.key, ()))) for line in kept]
 
 
 @dataclass(frozen=True)
@@ -167,12 +198,15 @@ class PointSuggestion:
         }
 
 
-def fit_logistic(matrix: sparse.csr_matrix, won: Bools, groups: I64) -> LogisticRegression:
-    """An L2-regularized logistic regression, its strength chosen by cross-validated log-loss
-    over folds of whole contacts (a contact's snapshots never sit on both sides)."""
+def fit_logistic(
+    matrix: sparse.csr_matrix, won: Bools, groups: I64, strength: float | None = None
+) -> LogisticRegression:
+    """An L2-regularized logistic regression, its strength (inverse: ``C``) chosen by
+    cross-validated log-loss over folds of whole contacts (a contact's snapshots never sit on
+    both sides), unless ``strength`` is given."""
     folds = min(FOLDS, len(np.unique(groups[won])), len(np.unique(groups)))
-    base = LogisticRegression(max_iter=5000)
-    if folds < 2:
+    base = LogisticRegression(max_iter=5000, C=strength if strength is not None else 1.0)
+    if folds < 2 or strength is not None:
         return base.fit(matrix, won)
     splits = list(GroupKFold(folds).split(matrix, won, groups))
     search = GridSearchCV(base, {"C": list(STRENGTHS)}, cv=splits, scoring="neg_log_loss")

@@ -123,8 +123,9 @@ def _rows(features: Features, snapshots: I64) -> Bools:
     return np.isin(features.snapshot, snapshots)
 
 
-def fit(features: Features, chosen: Split) -> Model:
-    """Fit on the training snapshots and calibrate on their latest third.
+def fit(features: Features, chosen: Split, strength: float | None = None) -> Model:
+    """Fit on the training snapshots and calibrate on their latest third (``strength``: the
+    regularization to use instead of choosing one by cross-validation).
 
     Raises:
         InsufficientHistory: fewer than :data:`scoring.measures.MIN_WINS` won contacts to learn
@@ -149,7 +150,7 @@ def fit(features: Features, chosen: Split) -> Model:
     contacts = np.asarray(((per_contact.T @ matrix[train]) > 0).sum(axis=0)).ravel()
     columns = np.flatnonzero(contacts >= MIN_FEATURE_CONTACTS).astype(np.int64)
     logistic = fit_logistic(
-        matrix[learn][:, columns], features.won[learn], features.contact_ids[learn]
+        matrix[learn][:, columns], features.won[learn], features.contact_ids[learn], strength
     )
     calibrated = CalibratedClassifierCV(FrozenEstimator(logistic), method="sigmoid")
     calibrated.fit(matrix[calib][:, columns], features.won[calib])
@@ -221,3 +222,23 @@ def evaluate(model: Model, features: Features, snapshots: I64) -> Calibration:
         calibration_error=float(error),
         curve=curve,
     )
+
+
+@dataclass
+class Judgement:
+    """A model fitted before the held-out period, and how it did there."""
+
+    model: Model
+    calibration: Calibration
+    split: Split
+
+
+def judge(features: Features, instants: I64, window_us: int, holdout_us: int) -> Judgement:
+    """Split in time, fit on the past, judge on the held-out period (see :func:`split`).
+
+    Raises:
+        InsufficientHistory: too short a history, or too few wins on either side.
+    """
+    chosen = split(instants, window_us, holdout_us)
+    model = fit(features, chosen)
+    return Judgement(model, evaluate(model, features, chosen.held_out), chosen)

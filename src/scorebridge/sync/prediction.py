@@ -27,14 +27,7 @@ from scorebridge.clock import utc
 from scorebridge.config import PredictSettings
 from scorebridge.errors import BridgeError
 from scorebridge.scoring.matchers import CompiledRules
-from scorebridge.scoring.predict import (
-    Calibration,
-    InsufficientHistory,
-    Split,
-    evaluate,
-    fit,
-    split,
-)
+from scorebridge.scoring.predict import Calibration, InsufficientHistory, Split, fit, judge
 from scorebridge.store.engine import Store
 from scorebridge.store.tables import Prediction, PredictionModel
 from scorebridge.sync.history import (
@@ -119,11 +112,13 @@ def refit(
     )
     features = history_features(store, rules, plan, settings.window, progress=progress)
     instants = plan.us
-    chosen = split(instants, _us(settings.window), _us(settings.holdout))
-    held_out = evaluate(fit(features, chosen), features, chosen.held_out)
+    judged = judge(features, instants, _us(settings.window), _us(settings.holdout))
+    chosen = judged.split
     everything = np.arange(len(instants), dtype=np.int64)
     latest = everything[len(everything) - max(1, len(everything) // 3) :]
-    model = fit(features, Split(everything, latest, np.zeros(0, np.int64)))
+    # the regularization chosen before the held-out period serves the final model too
+    strength = float(judged.model.logistic.C)
+    model = fit(features, Split(everything, latest, np.zeros(0, np.int64)), strength)
     current = SnapshotPlan((now,), settings.every, settings.window)
     leads = history_features(store, rules, current, settings.window, catalog=features.catalog)
     probability = model.probability(leads.matrix)
@@ -131,7 +126,7 @@ def refit(
     report = PredictReport(
         FITTED,
         now,
-        held_out=held_out,
+        held_out=judged.calibration,
         held_out_period=(plan.instants[chosen.held_out[0]], plan.instants[-1]),
         trained_through=plan.instants[chosen.train[-1]],
         window_days=settings.window.total_seconds() / 86_400,

@@ -5,6 +5,7 @@ tests run against the store is offline. The generated world is kept as the truth
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -100,3 +101,14 @@ def pulled(tmp_path_factory: pytest.TempPathFactory) -> Pulled:
         sandbox.stop()
     truth = generate_world(contacts=CONTACTS, days=DAYS, seed=SEED, now=NOW, steady=True)
     return Pulled(config, truth)
+
+
+@pytest.fixture(scope="session")
+def analysis(
+    pulled: Pulled, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], Path]:
+    """``scorebridge analyze --json --write-candidate FILE``: the document and the candidate."""
+    candidate = tmp_path_factory.mktemp("analyze") / "candidate.toml"
+    done = pulled.cli("analyze", "--json", "--write-candidate", str(candidate))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), candidate

@@ -1,9 +1,8 @@
 """``scorebridge analyze`` on the pulled sandbox world: the signals the generator drives from
-hidden intent rank above its noise, and the suggested points make a rule file that backtests."""
+hidden intent rank above its noise, and the suggested points make a valid rule file."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,7 @@ from scorebridge.sandbox.seed_activity import _PAGE_WEIGHTS
 from scorebridge.sandbox.world import PAGES
 from scorebridge.scoring import load_rules
 
-from .conftest import Pulled
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def analysis(pulled: Pulled, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    candidate = tmp_path_factory.mktemp("analyze") / "candidate.toml"
-    done = pulled.cli("analyze", "--json", "--write-candidate", str(candidate))
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout), candidate
 
 
 def _path(key: str) -> str:
@@ -31,8 +20,13 @@ def _path(key: str) -> str:
 
 def test_intent_driven_pages_rank_above_the_noise(analysis: tuple[dict, Path]) -> None:
     doc, _ = analysis
-    lift = {s["signal"]: s["lift"].get("value") for s in doc["signals"]}
-    rank = {s["signal"]: i for i, s in enumerate(doc["signals"])}
+    # a raw signal with exactly a rule's rows is listed once, under the rule ("same_as")
+    lift = {k: s["lift"].get("value") for s in doc["signals"] for k in [s["signal"], *s["same_as"]]}
+    rank = {k: i for i, s in enumerate(doc["signals"]) for k in [s["signal"], *s["same_as"]]}
+    assert (
+        "page:/pricing"
+        in next(s for s in doc["signals"] if s["signal"] == "rule:pricing-page")["same_as"]
+    )
     # the generator's truth: how much a page's share of visits grows with intent
     driven = [f"page:{_path(k)}" for k, (_, extra) in _PAGE_WEIGHTS.items() if extra >= 0.8]
     noise = [f"page:{_path(k)}" for k, (_, extra) in _PAGE_WEIGHTS.items() if extra <= 0]
@@ -52,7 +46,7 @@ def test_each_line_has_rates_with_and_without_and_a_wilson_interval(
     analysis: tuple[dict, Path],
 ) -> None:
     doc, _ = analysis
-    pricing = next(s for s in doc["signals"] if s["signal"] == "page:/pricing")
+    pricing = next(s for s in doc["signals"] if s["signal"] == "rule:pricing-page")
     with_rate, without = pricing["win_rate_with"], pricing["win_rate_without"]
     assert with_rate["low"] < with_rate["value"] < with_rate["high"]
     assert without["value"] < with_rate["value"]
@@ -64,9 +58,7 @@ def test_each_line_has_rates_with_and_without_and_a_wilson_interval(
     assert doc["rare_signals_left_out"] >= 0
 
 
-def test_suggested_points_make_a_rule_file_that_backtests(
-    pulled: Pulled, analysis: tuple[dict, Path]
-) -> None:
+def test_suggested_points_make_a_rule_file(analysis: tuple[dict, Path]) -> None:
     doc, candidate = analysis
     points = {p["rule"]: p for p in doc["points"]}
     assert points["pricing-page"]["suggested_points"] > 0
@@ -81,8 +73,4 @@ def test_suggested_points_make_a_rule_file_that_backtests(
     by_id = {r.id: r.points for r in rules.rules}
     assert by_id["pricing-page"] == points["pricing-page"]["suggested_points"]
     assert by_id["webinar"] == points["webinar"]["current_points"]  # too few wins: kept
-    done = pulled.cli("backtest", "--rules", str(candidate), "--json")
-    assert done.returncode == 0, done.stderr
-    files = json.loads(done.stdout)["rule_files"]
-    assert [f["name"] for f in files] == ["candidate", "baseline"]
-    assert files[0]["auc"]["value"] > files[1]["auc"]["value"] - 0.02
+    # the report test backtests this candidate beside the example rules
