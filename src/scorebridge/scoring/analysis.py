@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
 from scorebridge.scoring.measures import MIN_WINS, Estimate, win_rate
 from scorebridge.scoring.signals import FROM_RULES, Features, Signal
@@ -208,7 +208,10 @@ def fit_logistic(
     base = LogisticRegression(max_iter=5000, C=strength if strength is not None else 1.0)
     if folds < 2 or strength is not None:
         return base.fit(matrix, won)
-    splits = list(GroupKFold(folds).split(matrix, won, groups))
+    # stratified: each fold holds won contacts, so every fold's log-loss is defined
+    splits = list(
+        StratifiedGroupKFold(folds, shuffle=True, random_state=0).split(matrix, won, groups)
+    )
     search = GridSearchCV(base, {"C": list(STRENGTHS)}, cv=splits, scoring="neg_log_loss")
     search.fit(matrix, won)
     best: LogisticRegression = search.best_estimator_
@@ -221,13 +224,14 @@ def suggest_points(features: Features, lines: list[SignalLine]) -> list[PointSug
     those rules have today; a rule that counts again (no ``max_total = 1``) gets that share per
     day it happened on, on average, within a window where it did. A rule behind fewer than
     :data:`scoring.measures.MIN_WINS` won contacts keeps its points ("insufficient data");
-    empty without both outcomes."""
+    empty when the whole history has fewer."""
     catalog = features.catalog
     evidence = {line.signal.key: line for line in lines}
     columns = [
         j for j in catalog.columns(FROM_RULES).tolist() if catalog.signals[j].points is not None
     ]
-    if not columns or features.won.all() or not features.won.any():
+    won_contacts = len(np.unique(features.contact_ids[features.won]))
+    if not columns or features.won.all() or won_contacts < MIN_WINS:
         return []
     present = np.asarray(features.matrix[:, columns].sum(axis=0)).ravel().astype(np.int64)
     used = [j for j, n in zip(columns, present.tolist(), strict=True) if n > 0]

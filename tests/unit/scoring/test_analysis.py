@@ -10,7 +10,12 @@ from scipy import sparse
 from scoring_support import EXAMPLE, ruleset
 
 from scorebridge.scoring import parse_rules
-from scorebridge.scoring.analysis import PointSuggestion, rewrite_points, signal_lines
+from scorebridge.scoring.analysis import (
+    PointSuggestion,
+    rewrite_points,
+    signal_lines,
+    suggest_points,
+)
 from scorebridge.scoring.measures import MIN_WINS
 from scorebridge.scoring.signals import PAGE, Catalog, Features, Signal
 
@@ -72,6 +77,7 @@ def test_a_rule_with_too_few_wins_reads_insufficient() -> None:
     f.won[: MIN_WINS - 2] = True
     lines, _ = signal_lines(f)
     assert all(not line.lift.known for line in lines)
+    assert suggest_points(f, lines) == []  # no regression on so few wins: every rule keeps its
     assert lines[0].lift.text() == f"insufficient data ({lines[0].won_contacts} wins)"
 
 
