@@ -152,7 +152,7 @@ def run_backtest(
     """Replay the stored history with each rule file and evaluate them (read-only).
 
     Raises:
-        BridgeError: no closed deals in the store, or dates outside the history.
+        InsufficientData: no closed deals in the store, or dates outside the history.
     """
     bounds = read_bounds(store)
     plan = plan_snapshots(
@@ -242,7 +242,7 @@ def run_analysis(
     same length as the window a win must follow within).
 
     Raises:
-        BridgeError: no closed deals in the store, or dates outside the history.
+        InsufficientData: no closed deals in the store, or dates outside the history.
     """
     bounds = read_bounds(store)
     plan = plan_snapshots(

@@ -15,8 +15,9 @@ from scipy import sparse
 from test_measure import EXAMPLE, NOW, build_store
 
 from scorebridge.config import PredictSettings
+from scorebridge.errors import InsufficientData
 from scorebridge.scoring import compile_rules, load_rules
-from scorebridge.scoring.predict import InsufficientHistory, evaluate, fit, split
+from scorebridge.scoring.predict import evaluate, fit, split
 from scorebridge.scoring.signals import PAGE, Catalog, Features, Signal
 from scorebridge.store import open_store
 from scorebridge.store.tables import Prediction, PredictionModel
@@ -37,7 +38,7 @@ def test_no_training_window_reaches_into_the_held_out_period(
     instants = np.arange(count, dtype=np.int64) * every * DAY
     try:
         chosen = split(instants, window * DAY, holdout * DAY)
-    except InsufficientHistory:
+    except InsufficientData:
         return
     first_held = instants[chosen.held_out].min()
     assert (instants[chosen.train] + window * DAY <= first_held).all()
@@ -87,7 +88,7 @@ def test_too_few_wins_to_learn_from_is_said_so() -> None:
     features.won[:] = False
     features.won[:2] = True
     instants = np.arange(8, dtype=np.int64) * 7 * DAY
-    with pytest.raises(InsufficientHistory, match=r"insufficient data \(\d wins?\)"):
+    with pytest.raises(InsufficientData, match=r"insufficient data \(\d wins?\)"):
         fit(features, split(instants, 7 * DAY, 14 * DAY))
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from scorebridge.config import PredictSettings
-from scorebridge.errors import BridgeError
+from scorebridge.errors import InsufficientData
 from scorebridge.measure import (
     AnalysisResult,
     BacktestOptions,
@@ -31,7 +31,7 @@ from scorebridge.scoring.engine import score
 from scorebridge.scoring.explain import top_reasons
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.scoring.model import PriorState
-from scorebridge.scoring.predict import InsufficientHistory, Judgement, judge
+from scorebridge.scoring.predict import Judgement, judge
 from scorebridge.store.engine import Store
 from scorebridge.store.tables import Contact
 from scorebridge.sync.history import Progress, SnapshotPlan, history_features, replay_history
@@ -83,7 +83,7 @@ def build_report(
     """Everything for the report (read-only).
 
     Raises:
-        BridgeError: no closed deals in the store, or dates outside the history.
+        InsufficientData: no closed deals in the store, or dates outside the history.
     """
     backtest = run_backtest(store, files, options, progress=progress)
     plan, candidate = backtest.plan, files[0]
@@ -98,7 +98,7 @@ def build_report(
             _us(options.window.total_seconds()),
             _us(predict.holdout.total_seconds()),
         )
-    except InsufficientHistory as exc:
+    except InsufficientData as exc:
         note = str(exc)
     assert backtest.bounds.last_event is not None
     end = backtest.bounds.last_event
@@ -157,4 +157,4 @@ def top_leads(
     return lines
 
 
-__all__ = ["BridgeError", "LeadLine", "ReportData", "build_report", "top_leads"]
+__all__ = ["LeadLine", "ReportData", "build_report", "top_leads"]

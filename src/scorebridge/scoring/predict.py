@@ -29,6 +29,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from scorebridge.errors import InsufficientData
 from scorebridge.scoring.analysis import fit_logistic
 from scorebridge.scoring.measures import MIN_WINS
 from scorebridge.scoring.signals import Features, Signal
@@ -39,10 +40,6 @@ Bools = npt.NDArray[np.bool_]
 #: A signal seen for fewer training contacts than this is not a feature of the model.
 MIN_FEATURE_CONTACTS = 20
 BINS = 10
-
-
-class InsufficientHistory(ValueError):
-    """Too few won contacts (or snapshots) on one side of the split to fit or judge a model."""
 
 
 @dataclass(frozen=True)
@@ -59,14 +56,14 @@ def split(instants: I64, window_us: int, holdout_us: int) -> Split:
     """The time split of snapshots ``instants`` (ascending; each one's window is covered).
 
     Raises:
-        InsufficientHistory: no snapshot left to learn from before the held-out period.
+        InsufficientData: no snapshot left to learn from before the held-out period.
     """
     last = int(instants[-1])
     held = np.flatnonzero(instants > last - holdout_us)
     first_held = int(instants[held[0]])
     train = np.flatnonzero(instants + window_us <= first_held)
     if len(train) < 2:
-        raise InsufficientHistory(
+        raise InsufficientData(
             "the history is too short for a time split: the model needs snapshots whose "
             "window closed before the held-out period (a longer history, a shorter window or "
             "a shorter holdout)"
@@ -128,7 +125,7 @@ def fit(features: Features, chosen: Split, strength: float | None = None) -> Mod
     regularization to use instead of choosing one by cross-validation).
 
     Raises:
-        InsufficientHistory: fewer than :data:`scoring.measures.MIN_WINS` won contacts to learn
+        InsufficientData: fewer than :data:`scoring.measures.MIN_WINS` won contacts to learn
             from, or a calibration part without both outcomes.
     """
     train = _rows(features, chosen.train)
@@ -136,13 +133,13 @@ def fit(features: Features, chosen: Split, strength: float | None = None) -> Mod
     learn = train & ~calib
     won_contacts = len(np.unique(features.contact_ids[train & features.won]))
     if won_contacts < MIN_WINS:
-        raise InsufficientHistory(
+        raise InsufficientData(
             f"insufficient data ({won_contacts} wins) before the held-out period to fit a model"
         )
     if features.won[learn].all() or not features.won[learn].any():
-        raise InsufficientHistory("the learning snapshots hold only one outcome")
+        raise InsufficientData("the learning snapshots hold only one outcome")
     if features.won[calib].all() or not features.won[calib].any():
-        raise InsufficientHistory("the calibration snapshots hold only one outcome")
+        raise InsufficientData("the calibration snapshots hold only one outcome")
     matrix = features.matrix
     n = int(train.sum())
     _, contact_col = np.unique(features.contact_ids[train], return_inverse=True)
@@ -192,13 +189,13 @@ def evaluate(model: Model, features: Features, snapshots: I64) -> Calibration:
     """AUC, Brier score, expected calibration error and the reliability bins on ``snapshots``.
 
     Raises:
-        InsufficientHistory: fewer than :data:`scoring.measures.MIN_WINS` won contacts there.
+        InsufficientData: fewer than :data:`scoring.measures.MIN_WINS` won contacts there.
     """
     rows = _rows(features, snapshots)
     won = features.won[rows]
     won_contacts = len(np.unique(features.contact_ids[rows & features.won]))
     if won_contacts < MIN_WINS:
-        raise InsufficientHistory(
+        raise InsufficientData(
             f"insufficient data ({won_contacts} wins) in the held-out period to judge the model"
         )
     p = model.probability(features.matrix[rows])
@@ -237,7 +234,7 @@ def judge(features: Features, instants: I64, window_us: int, holdout_us: int) ->
     """Split in time, fit on the past, judge on the held-out period (see :func:`split`).
 
     Raises:
-        InsufficientHistory: too short a history, or too few wins on either side.
+        InsufficientData: too short a history, or too few wins on either side.
     """
     chosen = split(instants, window_us, holdout_us)
     model = fit(features, chosen)

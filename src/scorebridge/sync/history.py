@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
-from scorebridge.errors import BridgeError, StateError
+from scorebridge.errors import InsufficientData, StateError
 from scorebridge.scoring.backtest import Outcome, Replay
 from scorebridge.scoring.batch import from_us, to_us
 from scorebridge.scoring.engine import ACTIVITY_KINDS
@@ -52,10 +52,6 @@ HOW_TO_PULL_DEALS = (
 )
 
 
-class NoDealsError(BridgeError):
-    """The store holds no closed CRM deal, so nothing can be judged against outcomes."""
-
-
 @dataclass(frozen=True)
 class HistoryBounds:
     """What the store holds: first activity, last event, closed deals, contacts."""
@@ -66,11 +62,11 @@ class HistoryBounds:
     lost: int
 
     def require_deals(self) -> None:
-        """Raise :class:`NoDealsError` when there is no closed deal (won or lost)."""
+        """Raise :class:`~scorebridge.errors.InsufficientData` without a closed deal."""
         if self.won + self.lost == 0:
-            raise NoDealsError(f"the store holds no closed CRM deals; {HOW_TO_PULL_DEALS}")
+            raise InsufficientData(f"the store holds no closed CRM deals; {HOW_TO_PULL_DEALS}")
         if self.first_activity is None:
-            raise NoDealsError(
+            raise InsufficientData(
                 "the store holds no Mautic activity; run `scorebridge pull` (or `sync`) first"
             )
 
@@ -130,7 +126,8 @@ def plan_snapshots(
     history covers) to ``start`` (default: ``most`` snapshots, not before a week of activity).
 
     Raises:
-        BridgeError: a date outside the stored history (the message gives the usable range).
+        InsufficientData: no deals, or a date outside the stored history (the message gives
+            the usable range).
     """
     bounds.require_deals()
     first, last = bounds.first_activity, bounds.last_event
@@ -139,24 +136,24 @@ def plan_snapshots(
     span = f"the stored history runs from {first:%Y-%m-%d} to {last:%Y-%m-%d %H:%M} UTC"
     latest = last - window
     if latest <= first:
-        raise BridgeError(
+        raise InsufficientData(
             f"{span}: too short for a {window.days}-day window; use a shorter --window "
             "(or pull more history: `scorebridge resync --full`)"
         )
     if end is not None and end + window > last:
-        raise BridgeError(
+        raise InsufficientData(
             f"--to {end:%Y-%m-%d}: its {window.days}-day window ends after the history ({span}); "
             f"use --to {latest:%Y-%m-%d} or earlier, or a shorter --window"
         )
     if start is not None and start < _day(first):
-        raise BridgeError(
+        raise InsufficientData(
             f"--from {start:%Y-%m-%d} is before the history ({span}); "
             f"use --from {first:%Y-%m-%d} or later"
         )
     to = end if end is not None else _day(latest)
     origin = start if start is not None else max(_day(first) + every, to - (most - 1) * every)
     if origin > to:
-        raise BridgeError(
+        raise InsufficientData(
             f"--from {origin:%Y-%m-%d} is after --to {to:%Y-%m-%d} ({span}); "
             "give an earlier --from or a later --to"
         )

@@ -25,9 +25,9 @@ from sqlalchemy.engine import Connection
 
 from scorebridge.clock import utc
 from scorebridge.config import PredictSettings
-from scorebridge.errors import BridgeError
+from scorebridge.errors import InsufficientData
 from scorebridge.scoring.matchers import CompiledRules
-from scorebridge.scoring.predict import Calibration, InsufficientHistory, Split, fit, judge
+from scorebridge.scoring.predict import Calibration, Split, fit, judge
 from scorebridge.store.engine import Store
 from scorebridge.store.tables import Prediction, PredictionModel
 from scorebridge.sync.history import (
@@ -98,8 +98,8 @@ def refit(
     """Fit, judge, refit on everything and store a probability for every active lead.
 
     Raises:
-        BridgeError: no closed deals or activity in the store, or a history too short.
-        InsufficientHistory: too few wins on one side of the time split.
+        InsufficientData: no closed deals or activity in the store, a history too short,
+            or too few wins on one side of the time split.
     """
     bounds = read_bounds(store)
     plan = plan_snapshots(
@@ -181,7 +181,7 @@ def refit_if_due(
         return None
     try:
         return refit(store, rules, settings, now)
-    except (BridgeError, InsufficientHistory) as exc:
+    except InsufficientData as exc:
         report = PredictReport(SKIPPED, now, reason=str(exc))
         log.warning("predictive score not refitted: %s", exc)
         with store.write() as conn:
