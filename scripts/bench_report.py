@@ -57,6 +57,58 @@ def run_scoring(contacts: int, events: int, phases: str) -> dict[str, Any]:
     return document
 
 
+def run_backtest(contacts: int, events: int, growth: bool) -> dict[str, Any]:
+    """Run ``bench_backtest.py``; its JSON document, or ``{"error": ...}``."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_backtest.py"), "--contacts",
+           str(contacts), "--events", str(events)] + (["--growth"] if growth else [])  # fmt: skip
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    except OSError as exc:
+        return {"error": f"could not start bench_backtest.py: {exc}"}
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("written to ")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"bench_backtest.py exited {done.returncode}: {tail}"}
+    document: dict[str, Any] = json.loads(
+        (ROOT / lines[-1].removeprefix("written to ")).read_text()
+    )
+    document["file"] = lines[-1].removeprefix("written to ")
+    return document
+
+
+def backtest_rows(doc: dict[str, Any], full_size: bool) -> list[dict[str, Any]]:
+    """Rows of the backtest figure (5); the target applies at 100,000 x 2,000,000."""
+    if "error" in doc:
+        return [_row("5. backtest benchmark", "FAILED", doc["error"], "", "", False)]
+    m = doc["measured"][-1]
+    b, full = m["backtest"], m["full_rescore"]
+    rows = [
+        _row(
+            f"5. backtest, {b['snapshots']} weekly snapshots ({m['contacts']:,} contacts, "
+            f"{m['events']:,} events)",
+            f"{b['seconds']} s, peak {b['peak_rss_mb']} MB",
+            f"52 full rescores: {round(52 * full['seconds'], 1)} s (1 in {full['seconds']} s)",
+            f"{m['ratio_to_52_rescores']}x the rescores",
+            "< 60 s and < 1 GB",
+            b["seconds"] < 60 and b["peak_rss_mb"] < 1024 if full_size else None,
+        )
+    ]
+    estimate = doc.get("estimate_1m")
+    if estimate:
+        small = doc["measured"][0]
+        rows.append(
+            _row(
+                f"5. backtest at 1,000,000 contacts ({estimate['events']:,} events), estimated",
+                f"{estimate['seconds']} s, peak {estimate['peak_rss_mb']} MB",
+                f"linear from {small['contacts']:,} and {m['contacts']:,} contacts",
+                "",
+                "(estimate)",
+                None,
+            )
+        )
+    return rows
+
+
 def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "MISS")
 
@@ -255,7 +307,9 @@ def environment() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--parts", default="sync,scoring", help="any of sync,scoring")
+    parser.add_argument(
+        "--parts", default="sync,scoring,backtest", help="any of sync,scoring,backtest"
+    )
     parser.add_argument("--contacts", type=int, help="sync world size (10,000; quick 300)")
     parser.add_argument("--days", type=int, help="days of seeded history (30; quick 10)")
     parser.add_argument("--seed", type=int, default=42)
@@ -264,6 +318,8 @@ def main() -> None:
     parser.add_argument("--scoring-contacts", type=int, help="1,000,000; quick 20,000")
     parser.add_argument("--scoring-events", type=int, help="20,000,000; quick 400,000")
     parser.add_argument("--scoring-phases", default="full,cycle")
+    parser.add_argument("--backtest-contacts", type=int, help="100,000; quick 8,000")
+    parser.add_argument("--backtest-events", type=int, help="2,000,000; quick 160,000")
     args = parser.parse_args()
     quick = args.quick
     parts = set(args.parts.split(","))
@@ -291,6 +347,15 @@ def main() -> None:
         rows += scoring_rows(doc, contacts == 1_000_000 and events == 20_000_000)
     else:
         rows.append(_row("3. scoring figures", "not run (--parts)", "", "", "", None))
+    if "backtest" in parts:
+        contacts = args.backtest_contacts or (8_000 if quick else 100_000)
+        events = args.backtest_events or (160_000 if quick else 2_000_000)
+        print(f"backtest benchmark: {contacts} contacts, {events} events ...", file=sys.stderr)
+        doc = run_backtest(contacts, events, growth=not quick)
+        result["backtest"] = doc
+        rows += backtest_rows(doc, contacts == 100_000 and events == 2_000_000)
+    else:
+        rows.append(_row("5. backtest figures", "not run (--parts)", "", "", "", None))
     result["rows"] = rows
     result["notes"] = notes(result)
     stamp = datetime.now(UTC)

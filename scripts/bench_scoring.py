@@ -117,25 +117,31 @@ def _plan(
 
 
 EVENT_CHUNK = 1_000_000
-_START_US = int(np.datetime64(AS_OF.replace(tzinfo=None), "us").astype(np.int64)) - (
-    HISTORY_DAYS * 86_400 * 1_000_000
-)
 
 
-def _event_chunks(rng: np.random.Generator, events: int) -> Any:
+def _start_us(days: int) -> int:
+    """The history's first instant in microseconds since the epoch."""
+    end = int(np.datetime64(AS_OF.replace(tzinfo=None), "us").astype(np.int64))
+    return end - days * 86_400 * 1_000_000
+
+
+def _event_chunks(rng: np.random.Generator, events: int, days: int = HISTORY_DAYS) -> Any:
     """Yield ``(first id - 1, vocabulary index, seconds after the history start)`` per chunk."""
     weights = _weights(vocabulary())
     done = 0
     while done < events:
         n = min(EVENT_CHUNK, events - done)
         kinds = rng.choice(len(weights), n, p=weights)
-        secs = rng.integers(0, HISTORY_DAYS * 86400, n)
+        secs = rng.integers(0, days * 86400, n)
         yield done, kinds, secs
         done += n
 
 
-def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
-    """Write the benchmark store: ``contacts`` contacts, ``events`` events, deterministic."""
+def build_store(
+    path: Path, contacts: int, events: int, seed: int, days: int = HISTORY_DAYS
+) -> None:
+    """Write the benchmark store: ``contacts`` contacts, ``events`` events over ``days`` days
+    before ``AS_OF``, deterministic."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".building")
     tmp.unlink(missing_ok=True)
@@ -150,7 +156,7 @@ def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
     for (name,) in names.fetchall():
         db.execute(f'DROP INDEX "{name}"')
     db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;")
-    created = (AS_OF - timedelta(days=HISTORY_DAYS + 30)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    created = (AS_OF - timedelta(days=days + 30)).strftime("%Y-%m-%d %H:%M:%S.%f")
     rng, pos, country, contact_of = _plan(contacts, events, seed)
     db.executemany(
         "INSERT INTO contact (id, mautic_id, email, fields, crm_fields, mautic_points,"
@@ -171,8 +177,8 @@ def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
         ),
     )
     vocab = vocabulary()
-    start = np.datetime64(AS_OF.replace(tzinfo=None), "s") - np.timedelta64(HISTORY_DAYS, "D")
-    for next_id, kinds, secs in _event_chunks(rng, events):
+    start = np.datetime64(AS_OF.replace(tzinfo=None), "s") - np.timedelta64(days, "D")
+    for next_id, kinds, secs in _event_chunks(rng, events, days):
         cids = contact_of[next_id : next_id + len(kinds)]
         stamps = np.datetime_as_string(start + secs.astype("timedelta64[s]"), unit="us")
         rows = (
@@ -205,11 +211,13 @@ def build_store(path: Path, contacts: int, events: int, seed: int) -> None:
     )
     db.commit()
     db.close()
-    write_digests(tmp, contacts, events, seed)
+    write_digests(tmp, contacts, events, seed, days)
     tmp.rename(path)
 
 
-def write_digests(path: Path, contacts: int, events: int, seed: int) -> None:
+def write_digests(
+    path: Path, contacts: int, events: int, seed: int, days: int = HISTORY_DAYS
+) -> None:
     """Write ``event_shape`` and ``event_digest`` of the store straight from the generator.
 
     Replays the deterministic draws of :func:`build_store` (no need to read 20 million rows
@@ -221,8 +229,8 @@ def write_digests(path: Path, contacts: int, events: int, seed: int) -> None:
     rng, _, _, contact_of = _plan(contacts, events, seed)
     times = np.empty(events, "<i8")
     shapes = np.empty(events, "<i4")
-    for done, kinds, secs in _event_chunks(rng, events):
-        times[done : done + len(kinds)] = _START_US + secs * 1_000_000
+    for done, kinds, secs in _event_chunks(rng, events, days):
+        times[done : done + len(kinds)] = _start_us(days) + secs * 1_000_000
         shapes[done : done + len(kinds)] = kinds + 1
     db = sqlite3.connect(path)
     db.executescript("PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;")

@@ -235,6 +235,9 @@ def sandbox(
     crm: list[str] = typer.Option(  # noqa: B008
         None, "--crm", help="CRM emulator to start (repeatable): hubspot, pipedrive, salesforce."
     ),
+    steady: bool = typer.Option(
+        False, "--steady", help="Spread buying decisions over the history (for backtests)."
+    ),
 ) -> None:
     """Serve the Mautic and CRM emulators on 127.0.0.1 with a seeded world (Ctrl-C stops)."""
     from scorebridge.sandbox.runner import SandboxOptions, serve
@@ -253,7 +256,9 @@ def sandbox(
         stderr.print("serving; Ctrl-C or SIGTERM stops", highlight=False)
 
     crms = tuple(crm) if crm else None
-    options = SandboxOptions(contacts=contacts, days=days, seed=seed, port=port, tls=tls, crms=crms)
+    options = SandboxOptions(
+        contacts=contacts, days=days, seed=seed, port=port, tls=tls, crms=crms, steady=steady
+    )
     stderr.print(f"seeding {contacts} contacts x {days} days (seed {seed}) ...", highlight=False)
     try:
         code = serve(options, ready_file=ready_file, config_file=write_config, on_ready=announce)
@@ -554,3 +559,12 @@ def main() -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _register_measuring_commands() -> None:
+    from scorebridge.cli_measure import register
+
+    register(app, config_path=lambda: state.config_path, emit_json=emit_json)
+
+
+_register_measuring_commands()

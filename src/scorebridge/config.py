@@ -315,6 +315,20 @@ class ScoringSettings(_Section):
     notify_existing: bool = False
 
 
+class PredictSettings(_Section):
+    """The optional predictive score: a calibrated probability of a won deal within ``window``,
+    refitted every ``refit_every`` on weekly (``every``) snapshots of the history, judged on the
+    last ``holdout`` of it, written beside the rule score as its own field in both systems."""
+
+    enabled: bool = False
+    window: Duration = timedelta(days=90)
+    every: Duration = timedelta(days=7)
+    holdout: Duration = timedelta(days=56)
+    refit_every: Duration = timedelta(days=1)
+    mautic_field: MauticAlias = "sb_win_probability"
+    crm_property: CrmProperty = "scorebridge_win_probability"
+
+
 class MauticWrite(_Section):
     """What is written back to Mautic (an empty field alias turns that write off)."""
 
@@ -410,6 +424,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     pull: PullSettings = PullSettings()
     scoring: ScoringSettings = ScoringSettings()
+    predict: PredictSettings = PredictSettings()
     write: WriteSettings = WriteSettings()
     http: HttpSettings = HttpSettings()
     daemon: DaemonSettings = DaemonSettings()

@@ -59,6 +59,9 @@ LIVE_BEHAVIOUR: tuple[tuple[str, dict[str, Any], str], ...] = (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+#: The demo's history is short: its report judges wins within two weeks, snapshots every 3 days.
+REPORT_WINDOW, REPORT_EVERY = timedelta(days=14), timedelta(days=3)
+REPORT_NAME = "report.html"
 
 
 @dataclass
@@ -90,6 +93,8 @@ class DemoState:
     idle_cycle: int | None = None
     error: BaseException | None = None
     hubspot_seeded: dict[str, int] = field(default_factory=dict)
+    report: Path | None = None
+    report_note: str = ""
 
 
 def classify(counts: dict[str, int]) -> tuple[int, int]:
@@ -196,6 +201,7 @@ class Demo:
         if self.state.idle_cycle is None:
             self.view.interrupted(self.workdir)
             return EXIT_INTERRUPTED
+        self._write_report()
         self.view.outro(self.state, self.workdir / CONFIG_NAME, time.monotonic() - started)
         return EXIT_OK
 
@@ -282,6 +288,29 @@ class Demo:
         """Ask the daemon to drain and return."""
         if self.daemon is not None:
             self.daemon.request_stop("demo finished")
+
+    def _write_report(self) -> None:
+        """The measuring report of the demo's history (``scorebridge report``), read-only; a
+        history it cannot judge is said, never a failure of the demo."""
+        from scorebridge.errors import BridgeError
+        from scorebridge.measure import BacktestOptions, rule_files
+        from scorebridge.report.build import build_report
+        from scorebridge.report.html import render
+
+        assert self.settings is not None
+        settings = self.settings
+        options = BacktestOptions(every=REPORT_EVERY, window=REPORT_WINDOW, rounds=100)
+        try:
+            files = rule_files(settings.scoring.rules, None, None)
+            data = build_report(
+                self._store(), files, options, settings.predict, SystemClock().now()
+            )
+        except BridgeError as exc:
+            self.state.report_note = str(exc)
+            return
+        target = self.workdir / REPORT_NAME
+        target.write_text(render(data), encoding="utf-8")
+        self.state.report = target
 
     # -- steps between cycles (on the daemon's worker thread) ------------------------------
 

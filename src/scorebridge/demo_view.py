@@ -311,6 +311,30 @@ class DemoView:
             f"`{program} init --print-unit`).",
             highlight=False,
         )
+        self._report(state, program, cfg)
+
+    def _report(self, state: DemoState, program: str, cfg: str) -> None:
+        """Where the measuring report is, and how to make it again."""
+        self._section("Measure the rules")
+        if state.report is not None:
+            self.out.print(
+                f"The rules judged on this history (backtest against the CRM's won deals, the "
+                f"signals that foretell a win, the top leads): {escape(str(state.report))} - "
+                "open it in a browser. It needs no network.",
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            self.out.print(
+                f"No report: {escape(state.report_note)}", highlight=False, soft_wrap=True
+            )
+        self.out.print(
+            f"  {program} --config {cfg} report --out report.html --window 14d --every 3d\n"
+            "(45 days of history: wins within 14 days. On your own history the defaults, a "
+            "90-day window every 7 days, apply; `backtest` and `analyze` print the figures.)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     def interrupted(self, workdir: Path) -> None:
         """Ctrl-C."""

@@ -13,6 +13,7 @@ BridgeError                     root; never raised directly
 │   └── PartialBatchError       per-item results; ack the successes, retry or dead-letter the rest
 ├── RecordError                 one record is poison: dead-letter it and go on
 ├── NotFoundError               what the operator named (a contact, ...) is not in the store
+├── InsufficientData            the stored history cannot answer it (no deals, too short, few wins)
 ├── StateError                  the local store failed (integrity, disk full, read-only)
 │   └── LeaseLostError          another instance holds the lease: stop without writing
 └── ShutdownRequested           SIGTERM: finish the page, checkpoint, exit 0
@@ -176,6 +177,11 @@ class RecordError(BridgeError):
 
 class NotFoundError(BridgeError):
     """What the operator named on the command line (a contact, ...) is not in the store."""
+
+
+class InsufficientData(BridgeError):
+    """The stored history cannot answer what was asked (no closed CRM deals, dates outside it,
+    too few wins to fit or judge a model): the message says what is missing and how to get it."""
 
 
 class StateError(BridgeError):

@@ -67,7 +67,9 @@ def pull_options(settings: Settings) -> PullOptions:
     writes itself (ignored when comparing contacts, so our own writes are no change)."""
     switches = settings.pull.streams
     mw = settings.write.mautic
-    written = (mw.score_field, mw.stage_score_field, mw.band_field)
+    written: tuple[str, ...] = (mw.score_field, mw.stage_score_field, mw.band_field)
+    if settings.predict.enabled:
+        written += (settings.predict.mautic_field,)
     return PullOptions(
         streams=tuple(s for s in ALL_STREAMS if getattr(switches, s)),
         overlap=settings.pull.overlap,

@@ -85,3 +85,16 @@ def test_offline_commands_read_the_demo_store(
         )
         assert done.returncode == 0, done.stderr
     assert "Kari Nordmann" in done.stdout
+
+
+def test_the_demo_ends_by_pointing_at_its_report(
+    demo_run: tuple[subprocess.CompletedProcess[str], float, Path],
+) -> None:
+    done, _, cwd = demo_run
+    tail = done.stdout[done.stdout.index("Measure the rules") :]
+    report = cwd / "scorebridge-demo" / "report.html"
+    assert "scorebridge-demo/report.html" in tail.replace("\n", "")
+    assert "report --out report.html" in tail
+    page = report.read_text()
+    assert page.count('<figure class="plot"') >= 5  # a short history: no predictive score
+    assert "<script" not in page

@@ -51,6 +51,7 @@ class SandboxOptions:
     tls: bool = False  # serve https with a fresh self-signed certificate (see sandbox.tls)
     now: datetime | None = None  # the end of the seeded history (default: the current time)
     crms: tuple[str, ...] | None = None  # CRM emulators to start (default: every registered one)
+    steady: bool = False  # buying decisions spread over the history (seed.generate_world)
 
 
 def crm_names(requested: tuple[str, ...] | None) -> list[str]:
@@ -100,6 +101,7 @@ class Sandbox:
             days=options.days,
             seed=options.seed,
             now=options.now or SystemClock().now(),
+            steady=options.steady,
         )
         self.mautic.load(world)
         self.reps = [user.email for user in world.users]

@@ -78,11 +78,21 @@ _PERSONA_CUM = tuple(accumulate(w for _, w in _PERSONAS))
 _FREEMAIL_CUM = tuple(accumulate(w for _, w in FREEMAIL))
 _POSITION_CUM = tuple(accumulate(share for _, _, share in POSITIONS))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The intent from which a person is in the market (a steady world gives them a decision date).
+IN_MARKET = 0.4
 _ASCII = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "ł": "l", "ð": "d", "þ": "th"})
 
 
-def generate_world(*, contacts: int, days: int, seed: int, now: datetime) -> World:
+def generate_world(
+    *, contacts: int, days: int, seed: int, now: datetime, steady: bool = False
+) -> World:
     """A seeded world of ``contacts`` persons and ``days`` days of behaviour ending at ``now``.
+
+    ``steady``: each in-market person (intent >= :data:`IN_MARKET`) reaches a buying decision at
+    a random moment of the window, their behaviour builds up to it and their deal follows it,
+    instead of every journey running up to ``now``; outcomes then spread over the history the
+    way a business in a steady state sees them, which is what time splits and backtests need.
+    Off by default: the same arguments without it give the same world as before.
 
     Raises ValueError when ``contacts`` < 3 or ``days`` < 3 (the story persons need them) or
     when ``now`` is naive.
@@ -92,14 +102,17 @@ def generate_world(*, contacts: int, days: int, seed: int, now: datetime) -> Wor
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
     now = now.astimezone(UTC)
-    return _Builder(random.Random(seed), contacts, days, now).build(seed)
+    return _Builder(random.Random(seed), contacts, days, now, steady).build(seed)
 
 
 class _Builder:
     """Holds the state of one generation run (uniqueness sets, hidden company fit)."""
 
-    def __init__(self, rng: random.Random, contacts: int, days: int, now: datetime) -> None:
+    def __init__(
+        self, rng: random.Random, contacts: int, days: int, now: datetime, steady: bool = False
+    ) -> None:
         self.rng = rng
+        self.steady = steady
         self.contacts = contacts
         self.days = days
         self.now = now
@@ -274,15 +287,21 @@ class _Builder:
         self, person: Person, persona: str, created: int, broadcasts: list[tuple[int, int]]
     ) -> None:
         rng = self.rng
+        start = max(created, self.start_ts)
+        peak = None
+        if self.steady and person.intent >= IN_MARKET and self.now_ts - start > 2 * DAY:
+            peak = rng.randint(start + DAY, self.now_ts)
         profile = Profile(
             intent=person.intent,
             persona=persona,
-            start=max(created, self.start_ts),
+            start=start,
             now=self.now_ts,
             mpp=rng.random() < (0.25 if persona == "employee" else 0.4),
             gmail=person.email.endswith("@gmail.com"),
             bad_address=rng.random() < 0.02,
             level=min(3.0, math.exp(rng.gauss(-0.32, 0.8))),
+            peak=peak,
+            steady=self.steady,
         )
         raw = Timeline(rng, profile).build(broadcasts, in_segment=rng.random() < 0.85)
         pid = person.id

@@ -88,6 +88,8 @@ class Profile:
     gmail: bool
     bad_address: bool  # the first send hard-bounces
     level: float  # how active online this person is (heavy-tailed, mean about 1)
+    peak: int | None = None  # a steady world's buying decision (None: the journey runs to now)
+    steady: bool = False  # a steady world: without a buying decision, no drift towards now
 
 
 class Timeline:
@@ -166,17 +168,22 @@ class Timeline:
         )
 
     def _when(self, recency: float) -> int:
-        """A time in the person's window at office hours; ``recency`` > 0 favours recent days."""
+        """A time in the person's window at office hours; ``recency`` > 0 favours recent days
+        (in a steady world: the days before the person's buying decision, which ends it, and
+        no days in particular for a person without one)."""
         p, rng = self.p, self.rng
+        end = p.now if p.peak is None else p.peak
+        if p.steady and p.peak is None:
+            recency = 0.0
         frac = rng.random() ** (1.0 / (1.0 + recency))
-        day = (p.start + int((p.now - p.start) * frac)) // DAY * DAY
+        day = (p.start + int((end - p.start) * frac)) // DAY * DAY
         at = (
             day
             + bisect(_HOUR_CUM, rng.random() * _HOUR_CUM[-1]) * 3_600
             + int(rng.random() * 3_600)
         )
-        if at < p.start or at > p.now - 600:
-            at = _between(rng, p.start, max(p.start, p.now - 600))
+        if at < p.start or at > end - 600:
+            at = _between(rng, p.start, max(p.start, end - 600))
         return at
 
     def _rng_page(self, keys: tuple[str, ...]) -> str:

@@ -245,6 +245,30 @@ class Lease(SQLModel, table=True):
     expires_at: datetime | None = _dt()
 
 
+class Prediction(SQLModel, table=True):
+    """The predictive score of a contact (``[predict]``): the calibrated probability of a won
+    deal within the window, the model row that made it, and the signals that raise it most."""
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    probability: float = 0.0
+    model_id: int = 0
+    reasons: list[str] = _json(list)
+    computed_at: datetime | None = _dt()
+
+
+class PredictionModel(SQLModel, table=True):
+    """One refit of the predictive score (or a skipped one): when, on which rules, its held-out
+    figures and top features (``report``). The latest row says when the next refit is due."""
+
+    __tablename__ = "prediction_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fitted_at: datetime | None = _dt()
+    status: str = "fitted"
+    rule_version: str = ""
+    report: dict[str, Any] = _json()
+
+
 ALL_TABLES = [
     Contact,
     Event,
@@ -259,4 +283,6 @@ ALL_TABLES = [
     DeadLetter,
     Run,
     Lease,
+    Prediction,
+    PredictionModel,
 ]

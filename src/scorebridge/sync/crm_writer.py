@@ -59,6 +59,10 @@ def crm_field_specs(settings: Settings, rules: CompiledRules) -> list[FieldSpec]
         specs.append(FieldSpec(cw.score_property, "scorebridge score", "number"))
     if cw.stage_score_property:
         specs.append(FieldSpec(cw.stage_score_property, "scorebridge stage score", "number"))
+    if settings.predict.enabled and settings.predict.crm_property:
+        specs.append(
+            FieldSpec(settings.predict.crm_property, "scorebridge win probability (%)", "number")
+        )
     if cw.band_property:
         specs.append(FieldSpec(cw.band_property, "scorebridge band", "enumeration", bands))
     if cw.group_properties:

@@ -300,6 +300,13 @@ class SyncCycle:
             with store.write() as conn:
                 mark_first_sync(conn, clock.now())
         checkpoint()
+        if settings.predict.enabled and not dry_run:
+            from scorebridge.sync.prediction import refit_if_due  # scikit-learn: only when on
+
+            refitted = refit_if_due(store, self.rules, settings.predict, as_of)
+            if refitted is not None:
+                steps["predict"] = refitted.as_dict()
+            checkpoint()
         plan = plan_changes(store, self.rules, settings, clock.now(), as_of=as_of)
         steps["plan"] = plan.as_dict()
         checkpoint()

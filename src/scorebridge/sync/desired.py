@@ -115,6 +115,7 @@ def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
         score_field=mw.score_field,
         stage_score_field=mw.stage_score_field,
         band_field=mw.band_field,
+        win_field=settings.predict.mautic_field if settings.predict.enabled else "",
         group_names={k: names.get(k, k) for k in rules.groups} if mw.group_scores else {},
         mautic_stages={s.key: s.mautic_stage for s in rules.stages if s.mautic_stage}
         if mw.stage
@@ -124,6 +125,7 @@ def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
         score_property=cw.score_property,
         stage_score_property=cw.stage_score_property,
         band_property=cw.band_property,
+        win_property=settings.predict.crm_property if settings.predict.enabled else "",
         group_properties={k: f"scorebridge_{k}" for k in rules.groups}
         if cw.group_properties
         else {},
@@ -156,6 +158,10 @@ def plan_changes(
         _prepare_triggers(conn, rules, settings, now, as_of or now, report)
         mark = None if everyone else cursors.get(conn, *WATERMARK) or None
         ids = _changed_contacts(conn, mark, cfg)
+        if settings.predict.enabled and mark is not None:
+            from scorebridge.sync.prediction import changed_since  # scikit-learn: only when on
+
+            ids = sorted(set(ids) | set(changed_since(conn, datetime.fromisoformat(mark))))
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             ops: list[PlannedOp] = []
@@ -221,6 +227,11 @@ def _load(
     manual = sa.select(_event).where(_event.c.contact_id.in_(ids), _event.c.kind == "manual")
     for row in conn.execute(manual.order_by(_event.c.occurred_at, _event.c.id)):
         notes[row.contact_id].append(ManualNote(row.external_id, _manual_text(row.attributes)))
+    win: dict[int, int] = {}
+    if settings.predict.enabled:
+        from scorebridge.sync.prediction import percent, predictions
+
+        win = {cid: percent(p.probability) for cid, p in predictions(conn, ids).items()}
     waiting_crm = set(
         conn.execute(
             sa.select(_outbox.c.contact_id).where(
@@ -256,6 +267,7 @@ def _load(
                 manual_notes=tuple(notes[row.id]),
                 stage_score=entry.get("stage_score"),
                 crm_actions=row.id in waiting_crm,
+                win_probability=win.get(row.id),
                 identity={
                     target: str(fields[alias]).strip()
                     for alias, target in identity_map.items()

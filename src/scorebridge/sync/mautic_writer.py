@@ -94,6 +94,7 @@ class MauticWriter:
         score_field: str,
         band_field: str,
         stage_score_field: str = "",
+        win_field: str = "",
         stage_weights: Mapping[str, int] | None = None,
     ) -> None:
         self.client = client
@@ -104,6 +105,7 @@ class MauticWriter:
             for alias, kind in (
                 (score_field, "number"),
                 (stage_score_field, "number"),
+                (win_field, "number"),
                 (band_field, "text"),
             )
             if alias
@@ -130,6 +132,7 @@ class MauticWriter:
             score_field=mw.score_field,
             band_field=mw.band_field,
             stage_score_field=mw.stage_score_field,
+            win_field=settings.predict.mautic_field if settings.predict.enabled else "",
             stage_weights=weights,
         )
 

@@ -64,6 +64,8 @@ class PlanConfig:
     score_field: str = "sb_score"
     stage_score_field: str = "sb_stage_score"
     band_field: str = "sb_band"
+    win_field: str = ""
+    """Mautic field of the predictive score ("": not written, ``[predict]`` off)."""
     group_names: Mapping[str, str] = field(default_factory=dict)
     """Scoring group key -> Mautic point group name (empty: no group-score writes)."""
     mautic_stages: Mapping[str, str] = field(default_factory=dict)
@@ -73,6 +75,8 @@ class PlanConfig:
     score_property: str = "scorebridge_score"
     stage_score_property: str = "scorebridge_stage_score"
     band_property: str = "scorebridge_band"
+    win_property: str = ""
+    """CRM property of the predictive score ("": not written)."""
     group_properties: Mapping[str, str] = field(default_factory=dict)
     """Scoring group key -> CRM property (empty: no per-group properties)."""
     lifecycles: Mapping[str, str] = field(default_factory=dict)
@@ -108,6 +112,8 @@ class DesiredContact:
     """The score since the entry into a ``reset_score`` stage (None: the same as ``total``)."""
     identity: Mapping[str, str] = field(default_factory=dict)
     """CRM field -> value a new CRM contact is created with (names, company, title, ...)."""
+    win_probability: int | None = None
+    """The predictive score in whole percent (None: no prediction for this contact)."""
     crm_actions: bool = False
     """A fired trigger waits to create a task or deal for this contact in the CRM: the contact is
     created there even before it reaches ``create_at_stage`` (a task needs its contact)."""
@@ -186,8 +192,9 @@ def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> 
             (cfg.score_field, d.total),
             (cfg.stage_score_field, stage_score),
             (cfg.band_field, d.band),
+            (cfg.win_field, d.win_probability),
         )
-        if alias
+        if alias and value is not None
     }
     changed = _changed(written, MAUTIC, {f"field:{a}": v for a, v in fields.items()})
     if changed:
@@ -229,6 +236,8 @@ def crm_properties(d: DesiredContact, cfg: PlanConfig) -> dict[str, Any]:
         props[cfg.stage_score_property] = d.total if d.stage_score is None else d.stage_score
     if cfg.band_property:
         props[cfg.band_property] = d.band
+    if cfg.win_property and d.win_probability is not None:
+        props[cfg.win_property] = d.win_probability
     for key, name in cfg.group_properties.items():
         if key in d.groups:
             props[name] = d.groups[key]

@@ -216,3 +216,25 @@ def test_two_thousand_contacts_over_sixty_days_generate_quickly() -> None:
     world = generate_world(contacts=2000, days=60, seed=1, now=NOW)
     assert time.perf_counter() - started < 3.0
     assert len(world.activities) > 20_000
+
+
+def test_a_steady_world_spreads_buying_decisions_over_the_history() -> None:
+    def late_share(world: World) -> float:
+        """Share of the buying forms (demo, quote, callback) sent in the window's last third."""
+        third = world.now - timedelta(days=world.days / 3)
+        signals = [
+            a.at
+            for a in world.activities
+            if a.kind == "form.submit" and a.attrs["form_id"] in (3, 4, 6)
+        ]
+        return sum(at > third for at in signals) / len(signals)
+
+    default = generate_world(contacts=2000, days=300, seed=9, now=NOW)
+    steady = generate_world(contacts=2000, days=300, seed=9, now=NOW, steady=True)
+    assert generate_world(contacts=2000, days=300, seed=9, now=NOW, steady=False) == default
+    assert late_share(default) > 0.8  # every journey runs up to now
+    assert late_share(steady) < 0.55  # decisions at any moment of the history
+    # in-market persons stop acting at their decision; many decided well before now
+    last = {a.person_id: a.at for a in steady.activities if a.kind == "page.hit"}
+    quiet = [p for p in steady.persons[3:] if p.intent >= 0.4 and p.id in last]
+    assert sum(last[p.id] < NOW - timedelta(days=60) for p in quiet) > len(quiet) / 4

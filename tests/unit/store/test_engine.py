@@ -21,7 +21,7 @@ from scorebridge.store import engine as engine_mod
 from scorebridge.store import open_store
 from scorebridge.store.tables import Cursor, Event
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def revision(store) -> str | None:

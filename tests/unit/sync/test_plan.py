@@ -260,3 +260,14 @@ def test_a_contact_a_crm_task_waits_for_is_created_before_its_create_stage() -> 
     assert [op.op for op in plan_contact(cold, {}, CFG) if op.system == CRM] == []
     waiting = replace(cold, crm_actions=True)
     assert [op.op for op in plan_contact(waiting, {}, CFG) if op.system == CRM] == ["crm.create"]
+
+
+def test_the_predictive_score_is_written_beside_the_score_when_configured() -> None:
+    cfg = replace(CFG, win_field="sb_win_probability", win_property="scorebridge_win_probability")
+    ops = ops_by_kind(contact(win_probability=7), {})
+    assert "sb_win_probability" not in ops["mautic.fields"]["fields"]  # [predict] off: CFG
+    ops = {op.op: op.payload for op in plan_contact(contact(win_probability=7), {}, cfg)}
+    assert ops["mautic.fields"]["fields"]["sb_win_probability"] == 7
+    assert ops["crm.update"]["properties"]["scorebridge_win_probability"] == 7
+    unknown = {op.op: op.payload for op in plan_contact(contact(), {}, cfg)}
+    assert "sb_win_probability" not in unknown["mautic.fields"]["fields"]  # no prediction yet
