@@ -387,10 +387,14 @@ def _prepare_triggers(
         )
     ).all()
     fresh = [r for r in rows if "rendered" not in (r.payload or {})]
+    owners = load_directory(conn, settings)
+    if settings.crm.kind != "none" and not owners.crm_owners:
+        # no CRM owner list yet (the CRM pull has not succeeded once): who gets a task or deal
+        # cannot be decided, so those wait, unrendered, for a cycle that knows
+        fresh = [r for r in fresh if not r.op.startswith("crm.")]
     if not fresh:
         return
     contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, as_of)
-    owners = load_directory(conn, settings)
     labels = {t.id: t.label for t in rules.triggers}
     cw = settings.write.crm
     notes: list[outbox.NewOperation] = []

@@ -49,7 +49,9 @@ def side_by_side(pulled: Pulled, tmp_path_factory: pytest.TempPathFactory) -> di
     flipped = re.sub(r"(?m)^points = (-?)(\d+)", lambda m: f"points = {'' if m[1] else '-'}{m[2]}",
                      EXAMPLE.read_text())  # fmt: skip
     baseline = tmp_path_factory.mktemp("backtest") / "upside-down.toml"
-    baseline.write_text(flipped.replace('version = "2026-11-22.1"', 'version = "upside-down"'))
+    flipped = re.sub(r'(?m)^version = ".*"$', 'version = "upside-down"', flipped)
+    assert 'version = "upside-down"' in flipped
+    baseline.write_text(flipped)
     done = pulled.cli(
         "backtest", "--rules", str(EXAMPLE), "--baseline", str(baseline),
         "--every", "14d", "--max-hot-per-week", "20", "--json",

@@ -17,6 +17,7 @@ from .browser import find_or_install, render
 from .conftest import Pulled
 
 pytestmark = pytest.mark.slow
+EXAMPLE_RULES = Path(__file__).resolve().parents[3] / "config" / "scoring.example.toml"
 DRAWN = ("path", "use", "rect", "polyline", "line", "circle")
 
 
@@ -83,7 +84,9 @@ def test_the_report_is_one_file_that_fetches_nothing(report: Path) -> None:
     assert all(r.startswith("#") for r in refs), [r for r in refs if not r.startswith("#")][:5]
     assert "candidate" in text
     assert "baseline" in text
-    assert "2026-11-22.1+analyze" in text  # the candidate analyze wrote, backtested
+    version = re.search(r'(?m)^version = "(.*)"$', EXAMPLE_RULES.read_text())
+    assert version is not None
+    assert f"{version[1]}+analyze" in text  # the candidate analyze wrote, backtested
 
 
 def test_every_plot_is_in_the_dom_with_its_marks(

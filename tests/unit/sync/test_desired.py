@@ -11,15 +11,18 @@ import pytest
 import sqlalchemy as sa
 
 from scorebridge.config import Settings
+from scorebridge.crm.base import Owner
 from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Contact, Event, Outbox
 from scorebridge.sync.adjust import adjust
+from scorebridge.sync.crm_pull import save_owners
 from scorebridge.sync.desired import dry_run_writes, plan_changes
 from scorebridge.sync.push import Claimed, Outcome, push
 from scorebridge.sync.score import rescore
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+OWNERS = [Owner(rep, f"{rep}@sales.example", rep, True) for rep in ("r1", "r2")]
 RULES: dict[str, Any] = {
     "version": "t-1",
     "bands": {"warm": 25, "hot": 75},
@@ -74,6 +77,8 @@ def rules() -> CompiledRules:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     opened = open_store(f"sqlite:///{tmp_path}/store.db")
+    with opened.write() as conn:  # what the CRM pull keeps: the owners tasks can go to
+        save_owners(conn, "hubspot", OWNERS, NOW)
     yield opened
     opened.close()
 
@@ -248,3 +253,21 @@ def test_a_dry_run_cycle_lists_queued_and_planned_writes_once(
     task = next(w for w in writes if w["op"] == "crm.task")
     assert "Requested a demo" in task["payload"]["rendered"]["task"]["body"]
     assert sorted(pending(store)) == ["warm:1:1:0", "warm:1:1:1"]  # nothing else stored
+
+
+def test_tasks_and_deals_wait_unrendered_until_the_crm_owners_are_known(
+    tmp_path: Path, rules: CompiledRules
+) -> None:
+    """Before the CRM pull succeeded once nobody can say who gets a task: it waits."""
+    store = open_store(f"sqlite:///{tmp_path}/no-owners.db")
+    try:
+        add_lead(store, 11, {"kind": "form.submit", "form_id": 3},
+                 {"kind": "page.hit", "url": "https://x/pricing"})  # fmt: skip
+        rescore(store, rules, NOW, notify_existing=True)
+        report = plan_changes(store, rules, settings(), NOW)
+        assert report.prepared == 1  # the Mautic segment only
+        with store.write() as conn:
+            save_owners(conn, "hubspot", OWNERS, NOW)
+        assert plan_changes(store, rules, settings(), NOW).prepared == 1  # now the task
+    finally:
+        store.close()

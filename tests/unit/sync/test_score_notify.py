@@ -22,9 +22,11 @@ from test_sync_score import (
 )
 
 from scorebridge.config import Settings
+from scorebridge.crm.base import Owner
 from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Outbox, StageEntry, TriggerState
+from scorebridge.sync.crm_pull import save_owners
 from scorebridge.sync.desired import plan_changes
 from scorebridge.sync.score import mark_first_sync, rescore
 
@@ -165,6 +167,8 @@ def test_entering_a_reset_stage_keeps_the_score_counts_the_stage_score_and_the_d
             "crm": {"kind": "hubspot", "token": "t", "reps": ["r1"]},
         }
     )
+    with store.write() as conn:
+        save_owners(conn, "hubspot", [Owner("r1", "r1@sales.example", "R1", True)], NOW)
     plan_changes(store, rules, settings, NOW)
     with store.read() as conn:
         t = Outbox.__table__
