@@ -10,6 +10,9 @@ Must not: parse vendor bodies or headers (each transport passes what it read), o
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+import requests
 
 from scorebridge.crm.errors import CrmError, CrmErrorKind, crm_error
 from scorebridge.errors import (
@@ -17,9 +20,11 @@ from scorebridge.errors import (
     ContractError,
     QuotaExhausted,
     RateLimited,
+    TerminalError,
     TransientError,
     UpstreamError,
 )
+from scorebridge.http.policy import status_phrase
 
 _KIND_BY_STATUS: dict[int, CrmErrorKind] = {404: "not_found", 409: "conflict"}
 
@@ -77,6 +82,36 @@ def to_crm_error(
         existing_id=existing_id,
         retry_after=retry_after,
         reset_at=reset_at if found == "quota_exhausted" else None,
+    )
+
+
+def json_of(response: requests.Response, *, system: str, method: str, url: str) -> Any:
+    """The parsed JSON of a successful answer; a body that is not JSON is a contract error."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise crm_error(
+            "contract",
+            f"{status_phrase(response.status_code)}: answer is not JSON",
+            system=system,
+            method=method,
+            url=url,
+            status=response.status_code,
+        ) from exc
+
+
+def token_refused(exc: TerminalError, *, system: str, what: str) -> CrmError | None:
+    """A token endpoint's refusal (400/401/403) as an auth error saying ``what`` to do;
+    ``None`` for other failures."""
+    if not isinstance(exc, AuthError) and exc.status not in (400, 401, 403):
+        return None
+    return crm_error(
+        "auth",
+        f"{reason_of(exc)}: {what}",
+        system=system,
+        method="POST",
+        url=exc.url,
+        status=exc.status,
     )
 
 

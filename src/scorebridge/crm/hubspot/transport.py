@@ -22,9 +22,9 @@ import requests
 
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.crm.base import Usage
-from scorebridge.crm.errors import CrmError, crm_error
+from scorebridge.crm.errors import CrmError
 from scorebridge.crm.hubspot.mapping import SYSTEM
-from scorebridge.crm.upstream import to_crm_error
+from scorebridge.crm.upstream import json_of, to_crm_error
 from scorebridge.errors import UpstreamError
 from scorebridge.http import (
     SHARED_BUCKETS,
@@ -39,7 +39,6 @@ from scorebridge.http import (
     VendorHooks,
     make_session,
 )
-from scorebridge.http.policy import status_phrase
 
 DAILY_POLICY = "DAILY"
 #: Waits HubSpot's own SDK uses when the answer names no delay (RetryDecorator.ts).
@@ -182,17 +181,7 @@ class HubSpotTransport:
             raise self._to_crm_error(exc, search=search) from exc
         if response.status_code == 204 or not response.content:
             return response.status_code, None
-        try:
-            return response.status_code, response.json()
-        except ValueError as exc:
-            raise crm_error(
-                "contract",
-                f"{status_phrase(response.status_code)}: answer is not JSON",
-                system=SYSTEM,
-                method=method,
-                url=path,
-                status=response.status_code,
-            ) from exc
+        return response.status_code, json_of(response, system=SYSTEM, method=method, url=path)
 
     def usage(self) -> Usage:
         """The last seen daily remaining count and the next daily reset."""

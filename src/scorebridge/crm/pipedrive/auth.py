@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable
 
 from scorebridge.crm.errors import crm_error
-from scorebridge.crm.upstream import reason_of
-from scorebridge.errors import AuthError, TerminalError
+from scorebridge.crm.upstream import token_refused
+from scorebridge.errors import TerminalError
 from scorebridge.http import HttpClient
 
 SYSTEM = "pipedrive"
@@ -102,17 +102,8 @@ class OAuthRefresh:
                 idempotent=True,
             )
         except TerminalError as exc:
-            if isinstance(exc, AuthError) or exc.status in (400, 401, 403):
-                raise crm_error(
-                    "auth",
-                    f"OAuth refresh refused ({reason_of(exc)}): authorize the app again and "
-                    "store the new refresh token",
-                    system=SYSTEM,
-                    method="POST",
-                    url=exc.url,
-                    status=exc.status,
-                ) from exc
-            raise
+            what = "OAuth refresh refused; authorize the app again and store the new refresh token"
+            raise token_refused(exc, system=SYSTEM, what=what) or exc from exc
         try:
             body = response.json()
             token = body["access_token"]

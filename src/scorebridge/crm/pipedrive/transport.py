@@ -25,7 +25,7 @@ from scorebridge.clock import Clock, SystemClock
 from scorebridge.crm.base import Usage
 from scorebridge.crm.errors import CrmError, crm_error
 from scorebridge.crm.pipedrive.auth import SYSTEM, PipedriveAuth
-from scorebridge.crm.upstream import to_crm_error
+from scorebridge.crm.upstream import json_of, to_crm_error
 from scorebridge.errors import UpstreamError
 from scorebridge.http import (
     SHARED_BUCKETS,
@@ -38,7 +38,6 @@ from scorebridge.http import (
     VendorHooks,
     make_session,
 )
-from scorebridge.http.policy import status_phrase
 
 WINDOW_SECONDS = 2.0
 PAGE_LIMIT = 500
@@ -117,17 +116,7 @@ class PipedriveTransport:
             raise
         except UpstreamError as exc:
             raise self._to_crm_error(exc) from exc
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise crm_error(
-                "contract",
-                f"{status_phrase(response.status_code)}: answer is not JSON",
-                system=SYSTEM,
-                method=method,
-                url=path,
-                status=response.status_code,
-            ) from exc
+        body = json_of(response, system=SYSTEM, method=method, url=path)
         if not isinstance(body, dict) or body.get("success") is False:
             raise crm_error(
                 "contract", f"{method} {path}: answer is not a success envelope", system=SYSTEM
