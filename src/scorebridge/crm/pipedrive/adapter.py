@@ -155,11 +155,10 @@ class PipedriveAdapter:
         """Create the missing custom person fields: scorebridge's (named by their spec name)
         and the text fields holding the standard names persons lack (company, job title,
         country, lifecycle stage, lead status). Returns the names of ``fields`` created."""
-        current = self._person_fields(fresh=True)
         ours = {spec.name for spec in fields}
-        wanted = [*fields, *(s for s in f.STANDARD_CUSTOM.values() if s.name not in ours)]
+        wanted = _wanted(fields)
         created = []
-        for spec in current.missing(wanted):
+        for spec in self._person_fields(fresh=True).missing(wanted):
             name = spec.name if spec.name in ours else spec.label
             self.transport.send(
                 "POST", "/api/v2/personFields", json=f.create_body(spec, name), idempotent=False
@@ -170,6 +169,21 @@ class PipedriveAdapter:
         if created or len(wanted) > len(created):
             self._person_fields(fresh=True)
         return created
+
+    def missing_fields(self, fields: Sequence[FieldSpec]) -> list[str]:
+        """The person fields ``ensure_schema`` would create (``doctor`` lists them)."""
+        ours = {spec.name for spec in fields}
+        missing = self._person_fields(fresh=True).missing(_wanted(fields))
+        return [spec.name if spec.name in ours else spec.label for spec in missing]
+
+    def activity_types(self) -> list[str]:
+        """The ``key_string`` of every active activity type (``GET /api/v1/activityTypes``)."""
+        data = self.transport.get("/api/v1/activityTypes")
+        return [
+            str(t["key_string"])
+            for t in data or []
+            if isinstance(t, dict) and t.get("active_flag", True) and t.get("key_string")
+        ]
 
     def contact_property_names(self) -> list[str]:
         """Every person field by slug (``doctor`` checks the fit fields against it)."""
@@ -353,6 +367,12 @@ class PipedriveAdapter:
     def create_deal(self, spec: DealSpec) -> str:
         """Create the deal with the key in ``origin_id``, not idempotent."""
         return self._engagements.create_deal(spec)
+
+
+def _wanted(fields: Sequence[FieldSpec]) -> list[FieldSpec]:
+    """scorebridge's fields plus the text fields for the standard names persons lack."""
+    ours = {spec.name for spec in fields}
+    return [*fields, *(s for s in f.STANDARD_CUSTOM.values() if s.name not in ours)]
 
 
 def _person_data(answer: Any) -> dict[str, Any]:
