@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from scorebridge.crm.base import (
     WriteItem,
 )
 from scorebridge.crm.errors import CrmError, crm_error
+from scorebridge.crm.owner_refs import OwnerRefs
 from scorebridge.crm.pipedrive import fields as f
 from scorebridge.crm.pipedrive import mapping as m
 from scorebridge.crm.pipedrive.auth import OAUTH_URL, SYSTEM, ApiToken, OAuthRefresh, PipedriveAuth
@@ -109,6 +111,7 @@ class PipedriveAdapter:
         )
         self._fields: f.PersonFields | None = None
         self._directory = PersonDirectory(self.transport)
+        self._owner_refs = OwnerRefs(SYSTEM, self.owners)
         self._engagements = Engagements(self.transport, activity_type=activity_type)
 
     @classmethod
@@ -277,6 +280,8 @@ class PipedriveAdapter:
                 message=f"linked to existing {person_id}",
                 remote_id=person_id,
             )
+        if values.get("owner_id"):
+            values["owner_id"] = self._owner_refs.resolve(str(values["owner_id"]))
         body = m.person_body(values, self._person_fields())
         body.setdefault("name", m.person_name(None, None, email))
         answer = self.transport.send("POST", PERSONS, json=body, idempotent=False)
@@ -317,6 +322,8 @@ class PipedriveAdapter:
     def _patch(self, person_id: str, values: dict[str, FieldValue]) -> None:
         if not person_id.isdigit():
             raise _not_found(person_id)
+        if values.get("owner_id"):
+            values["owner_id"] = self._owner_refs.resolve(str(values["owner_id"]))
         current = None
         if ("first_name" in values) != ("last_name" in values):
             current = _person_data(self.transport.send("GET", f"{PERSONS}/{person_id}"))
@@ -354,7 +361,8 @@ class PipedriveAdapter:
 
     def create_task(self, spec: TaskSpec) -> str:
         """Create the activity linked to the person (and the deal), not idempotent."""
-        return self._engagements.create_task(spec)
+        owner = self._owner_refs.resolve(spec.owner_id)
+        return self._engagements.create_task(replace(spec, owner_id=owner))
 
     def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
         """The person's deal whose ``origin_id`` carries the key (open, won or lost)."""
@@ -366,7 +374,8 @@ class PipedriveAdapter:
 
     def create_deal(self, spec: DealSpec) -> str:
         """Create the deal with the key in ``origin_id``, not idempotent."""
-        return self._engagements.create_deal(spec)
+        owner = self._owner_refs.resolve(spec.owner_id)
+        return self._engagements.create_deal(replace(spec, owner_id=owner))
 
 
 def _wanted(fields: Sequence[FieldSpec]) -> list[FieldSpec]:

@@ -12,8 +12,8 @@ Must not: hold vendor JSON beyond a method call, decide retries (the HTTP layer 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from scorebridge.crm.base import (
     CrmContact,
     DealSpec,
     FieldSpec,
+    FieldValue,
     OpenDeal,
     Owner,
     Page,
@@ -33,8 +34,9 @@ from scorebridge.crm.base import (
     Usage,
     WriteItem,
 )
+from scorebridge.crm.owner_refs import OwnerRefs
 from scorebridge.crm.salesforce import mapping as m
-from scorebridge.crm.salesforce.auth import ClientCredentials, JwtBearer, SalesforceAuth
+from scorebridge.crm.salesforce.auth import SYSTEM, ClientCredentials, JwtBearer, SalesforceAuth
 from scorebridge.crm.salesforce.engagements import Engagements
 from scorebridge.crm.salesforce.people import People
 from scorebridge.crm.salesforce.schema import Schema
@@ -131,6 +133,7 @@ class SalesforceAdapter:
         self._schema = Schema(self.transport)
         self._people = People(self.transport, read_properties)
         self._engagements = Engagements(self.transport, self._people, self.clock)
+        self._owner_refs = OwnerRefs(SYSTEM, self.owners)
 
     @classmethod
     def from_settings(
@@ -257,7 +260,8 @@ class SalesforceAdapter:
                 updates.append(WriteItem(properties=values, crm_id=holder.id))
                 positions.append(index)
             else:
-                creates.append(_Write(index, m.LEAD, m.lead_body(email, item.properties)))
+                values = self._owned(item.properties)
+                creates.append(_Write(index, m.LEAD, m.lead_body(email, values)))
         done = self.update_contacts(updates)
         for position, update, result in zip(positions, updates, done, strict=True):
             message = f"linked to existing {update.crm_id}" if result.ok else result.message
@@ -291,14 +295,22 @@ class SalesforceAdapter:
                     )
                 )
                 continue
-            body = m.record_body(item.properties, object_name)
+            values = self._owned(item.properties)
+            body = m.record_body(values, object_name)
             record_id = self._people.target_cached(item.crm_id)
             if record_id != item.crm_id:
                 object_name = m.CONTACT
-                body = m.record_body(item.properties, m.CONTACT)
+                body = m.record_body(values, m.CONTACT)
             writes.append(_Write(index, object_name, {"id": record_id, **body}))
         results += self._update_records(writes)
         return sorted(results, key=lambda r: r.index)
+
+    def _owned(self, values: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
+        """``values`` with an owner given by e-mail turned into its User id."""
+        found = dict(values)
+        if found.get("owner_id"):
+            found["owner_id"] = self._owner_refs.resolve(str(found["owner_id"]))
+        return found
 
     def _update_records(self, writes: list[_Write]) -> list[ItemResult]:
         """Send the updates; those refused because their Lead was converted meanwhile go to
@@ -351,7 +363,8 @@ class SalesforceAdapter:
 
     def create_task(self, spec: TaskSpec) -> str:
         """Create the Task (``WhoId`` the person, ``WhatId`` the deal), not idempotent."""
-        return self._engagements.create_task(spec)
+        owner = self._owner_refs.resolve(spec.owner_id)
+        return self._engagements.create_task(replace(spec, owner_id=owner))
 
     def find_deal(self, idempotency_key: str, contact_id: str) -> str | None:
         """The Opportunity holding the key (unique ``scorebridge_key__c``)."""
@@ -363,7 +376,8 @@ class SalesforceAdapter:
 
     def create_deal(self, spec: DealSpec) -> str:
         """Create the Opportunity and its contact role; a taken key answers its holder."""
-        return self._engagements.create_deal(spec)
+        owner = self._owner_refs.resolve(spec.owner_id)
+        return self._engagements.create_deal(replace(spec, owner_id=owner))
 
 
 def _result(write: _Write, row: Any, created: bool) -> ItemResult:

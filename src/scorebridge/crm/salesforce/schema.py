@@ -21,7 +21,12 @@ from scorebridge.crm.base import FieldSpec
 from scorebridge.crm.errors import CrmError, crm_error
 from scorebridge.crm.salesforce import mapping as m
 from scorebridge.crm.salesforce.auth import SYSTEM
-from scorebridge.crm.salesforce.transport import SalesforceTransport, error_codes, soql_quote
+from scorebridge.crm.salesforce.transport import (
+    RETRYABLE_CODES,
+    SalesforceTransport,
+    error_codes,
+    soql_quote,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,7 @@ PERSON_OBJECTS = (m.LEAD, m.CONTACT)
 LIFECYCLE = FieldSpec(m.LIFECYCLE_FIELD[: -len(m.CUSTOM_SUFFIX)], "scorebridge lifecycle", "string")
 DEAL_KEY = FieldSpec(m.KEY_FIELD[: -len(m.CUSTOM_SUFFIX)], "scorebridge key", "string")
 TEXT_LENGTH = 255
+GRANT_ROUNDS = 3  # rows refused for lock contention are sent again, this often at most
 
 
 def custom_field_body(object_name: str, spec: FieldSpec, *, key: bool = False) -> dict[str, Any]:
@@ -99,9 +105,9 @@ class Schema:
             for obj, spec, _ in missing
             if m.api_name(spec.name).lower() not in _lower(self.fields_of(obj, fresh=True))
         ]
-        if still:
+        if still:  # transient: a grant refused for lock contention is tried on the next sync
             raise crm_error(
-                "contract",
+                "transient",
                 f"fields not visible to the integration user: {', '.join(still)}; grant them "
                 "read and edit access (a permission set assigned to the user)",
                 system=SYSTEM,
@@ -143,24 +149,33 @@ class Schema:
             }
             for name in full_names
         ]
-        try:
-            answer = self.transport.send(
-                "POST", "/composite/sobjects", json={"allOrNone": False, "records": records}
-            )
-        except CrmError as exc:
-            if exc.kind != "auth":
-                raise
-            raise crm_error(
-                "auth",
-                "cannot grant field access: give the integration user a permission set with "
-                f"read and edit on {', '.join(full_names)}",
-                system=SYSTEM,
-                status=exc.status,
-            ) from exc
-        for row in answer if isinstance(answer, list) else []:
-            codes = error_codes(row.get("errors") if isinstance(row, dict) else None)
-            if codes and "DUPLICATE_VALUE" not in codes:
-                log.warning("salesforce: field permission not granted (%s)", ", ".join(codes))
+        for _ in range(GRANT_ROUNDS):
+            try:
+                answer = self.transport.send(
+                    "POST", "/composite/sobjects", json={"allOrNone": False, "records": records}
+                )
+            except CrmError as exc:
+                if exc.kind != "auth":
+                    raise
+                raise crm_error(
+                    "auth",
+                    "cannot grant field access: give the integration user a permission set "
+                    f"with read and edit on {', '.join(full_names)}",
+                    system=SYSTEM,
+                    status=exc.status,
+                ) from exc
+            again = []
+            for record, row in zip(
+                records, answer if isinstance(answer, list) else [], strict=False
+            ):
+                codes = error_codes(row.get("errors") if isinstance(row, dict) else None)
+                if RETRYABLE_CODES.intersection(codes):
+                    again.append(record)  # lock contention: grant it in the next round
+                elif codes and "DUPLICATE_VALUE" not in codes:
+                    log.warning("salesforce: field permission not granted (%s)", ", ".join(codes))
+            if not again:
+                return
+            records = again
 
     def _profile_permission_set(self) -> str:
         user = self.transport.user_id
