@@ -65,6 +65,7 @@ class PipedriveTransport:
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.api_base = base_url.rstrip("/")
+        self._auth = auth
         self._lock = threading.Lock()
         self._daily_tokens_left: int | None = None
         self._daily_writes_left: int | None = None
@@ -103,6 +104,7 @@ class PipedriveTransport:
         idempotent: bool | None = None,
     ) -> Any:
         """Send one request → the parsed envelope; raise :class:`CrmError`."""
+        self._auth.headers(self.http)  # a token first: an OAuth answer names the API domain
         try:
             response = self.http.request(
                 method,
