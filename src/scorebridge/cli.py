@@ -518,11 +518,16 @@ def demo(
     workdir: Path = typer.Option(  # noqa: B008
         Path("scorebridge-demo"), "--dir", help="Working directory (created; reused on reruns)."
     ),
+    crm: str = typer.Option(
+        "hubspot", "--crm", help="The CRM emulator to run with: hubspot, pipedrive, salesforce."
+    ),
 ) -> None:
     """Sandbox + seeded world + a few daemon cycles + a lead turning hot live, then a summary."""
-    from scorebridge.demo import run_demo
+    from scorebridge.demo import CRMS, run_demo
 
-    raise typer.Exit(run_demo(Console(), workdir))
+    if crm not in CRMS:
+        raise typer.BadParameter(f"{crm!r}; choose one of {', '.join(CRMS)}", param_hint="--crm")
+    raise typer.Exit(run_demo(Console(), workdir, crm))
 
 
 from scorebridge import cli_guard, cli_setup  # noqa: E402 - commands register after the helpers

@@ -54,7 +54,7 @@ from scorebridge.settings_sources import (
 
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SECRET_KEYS = ("password", "client_secret", "token")
+_SECRET_KEYS = ("password", "client_secret", "token", "refresh_token", "private_key")
 
 
 def _parse_duration(value: Any) -> Any:
@@ -224,13 +224,34 @@ class MauticSettings(_Section):
 
 
 class CrmSettings(_Section):
-    """Which CRM, and how to reach it. The token: ``token(_file)``, or
-    ``SCOREBRIDGE_CRM__TOKEN``, or the systemd credential ``crm.token``."""
+    """Which CRM, and how to reach it. Secrets (``token``, ``client_secret``, ``refresh_token``,
+    ``private_key``) come from their ``*_file``, or ``SCOREBRIDGE_CRM__<KEY>``, or the systemd
+    credential ``crm.<key>``; never from the command line.
 
-    kind: Literal["hubspot", "none"] = "none"
+    ``auth`` by kind: hubspot ``token`` (a private-app token); pipedrive ``token`` (an API token)
+    or ``oauth2`` (``client_id``, ``client_secret``, ``refresh_token``; ``url`` is the company
+    domain ``https://{company}.pipedrive.com``); salesforce ``client_credentials`` (``url`` is
+    the My Domain login host, ``client_id``, ``client_secret``) or ``jwt`` (``client_id``,
+    ``username``, ``private_key`` and ``login_url``)."""
+
+    kind: Literal["hubspot", "pipedrive", "salesforce", "none"] = "none"
     url: str = "https://api.hubapi.com"
+    auth: Literal["token", "oauth2", "client_credentials", "jwt"] | None = None
     token: SecretStr | None = None
     token_file: RelPath | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    client_secret_file: RelPath | None = None
+    refresh_token: SecretStr | None = None
+    refresh_token_file: RelPath | None = None
+    private_key: SecretStr | None = None
+    private_key_file: RelPath | None = None
+    username: str | None = None
+    #: Pipedrive's OAuth server (tokens are refreshed there)
+    oauth_url: str | None = None
+    #: Salesforce's JWT audience and token host (https://test.salesforce.com for sandboxes)
+    login_url: str = "https://login.salesforce.com"
+    api_version: str = Field(default="62.0", pattern=r"^\d{2}\.0$")
     ca_bundle: CaBundle | None = None
     insecure: bool = False
     timeouts: Timeouts = Timeouts()
@@ -252,7 +273,15 @@ class CrmSettings(_Section):
             "country": "country",
         }
     )
+    #: HubSpot: the account's 10-second limit (100 Free/Starter, 190 Professional/Enterprise)
     requests_per_10s: int = Field(default=100, ge=1, le=10_000)
+    #: Pipedrive: the plan's burst limit per 2 s (API token 20..120, OAuth 80..480)
+    requests_per_2s: int = Field(default=20, ge=1, le=10_000)
+    #: Salesforce: the share of the org's daily API requests left to other integrations
+    #: (scorebridge pauses when only this percentage remains)
+    daily_reserve_percent: int = Field(default=10, ge=0, le=90)
+    #: Pipedrive: the activity type of follow-up tasks (``key_string``: task, call, ...)
+    activity_type: str = "task"
     read_properties: tuple[str, ...] = (
         "jobtitle",
         "company",
@@ -264,16 +293,60 @@ class CrmSettings(_Section):
     @model_validator(mode="before")
     @classmethod
     def _secrets(cls, data: Any, info: ValidationInfo) -> Any:
-        return _resolve_secrets(data, info, "crm", ("token",))
+        return _resolve_secrets(data, info, "crm", CRM_SECRETS)
+
+    @field_validator("url", "oauth_url", "login_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"expected an http(s):// URL, got {value!r}")
+        return value.rstrip("/") if value else value
 
     @model_validator(mode="after")
     def _credentials(self) -> CrmSettings:
-        if self.kind != "none" and self.token is None:
+        if self.kind == "none":
+            return self
+        allowed = _CRM_AUTH[self.kind]
+        auth = self.auth or allowed[0]
+        if auth not in allowed:
             raise ValueError(
-                f"crm kind {self.kind!r} needs a token (token_file, the environment variable "
-                "SCOREBRIDGE_CRM__TOKEN or the systemd credential crm.token)"
+                f"crm kind {self.kind!r} takes auth {' or '.join(map(repr, allowed))}, got {auth!r}"
+            )
+        missing = [key for key in _CRM_NEEDS[auth] if getattr(self, key) in (None, "")]
+        if missing:
+            mode = f" with auth {auth!r}" if len(allowed) > 1 else ""
+            raise ValueError(
+                f"crm kind {self.kind!r}{mode} needs " + " and ".join(map(_crm_key_help, missing))
             )
         return self
+
+
+CRM_SECRETS = ("token", "client_secret", "refresh_token", "private_key")
+
+
+def _crm_key_help(key: str) -> str:
+    """How to give a missing ``[crm]`` key (a secret: where it may come from)."""
+    if key not in CRM_SECRETS:
+        return key
+    return (
+        f"a {key.replace('_', ' ')} ({key}_file, the environment variable "
+        f"SCOREBRIDGE_CRM__{key.upper()} or the systemd credential crm.{key})"
+    )
+
+
+#: The auth modes of each CRM kind, the default first.
+_CRM_AUTH: dict[str, tuple[str, ...]] = {
+    "hubspot": ("token",),
+    "pipedrive": ("token", "oauth2"),
+    "salesforce": ("client_credentials", "jwt"),
+}
+#: What each auth mode needs.
+_CRM_NEEDS: dict[str, tuple[str, ...]] = {
+    "token": ("token",),
+    "oauth2": ("client_id", "client_secret", "refresh_token"),
+    "client_credentials": ("client_id", "client_secret"),
+    "jwt": ("client_id", "username", "private_key"),
+}
 
 
 class ScheduleSettings(_Section):
@@ -355,7 +428,9 @@ class CrmWrite(_Section):
     tasks: bool = True
     deals: bool = True
     pipeline: str = "default"
-    deal_stage: str = "appointmentscheduled"
+    #: the stage new deals open in (an id or, in Pipedrive/Salesforce, a name); empty: the
+    #: pipeline's first open stage
+    deal_stage: str = ""
 
 
 class WriteSettings(_Section):
@@ -450,7 +525,15 @@ class Settings(_Section):
 
     def secret_values(self) -> list[str]:
         """Every secret value, for :func:`scorebridge.logging.configure_logging`."""
-        found = (self.mautic.password, self.mautic.client_secret, self.crm.token)
+        crm = self.crm
+        found = (
+            self.mautic.password,
+            self.mautic.client_secret,
+            crm.token,
+            crm.client_secret,
+            crm.refresh_token,
+            crm.private_key,
+        )
         values = [s.get_secret_value() for s in found if s is not None]
         store_password = make_url(self.store.url).password
         return values + ([str(store_password)] if store_password else [])

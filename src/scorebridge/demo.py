@@ -1,7 +1,8 @@
 """``scorebridge demo``: the whole loop on the built-in sandbox, in about a minute, no questions.
 
-Owns the demo's script: start the sandbox in-process (Mautic + HubSpot on 127.0.0.1, one seeded
-world) with its configuration, secrets and store in ``./scorebridge-demo/``; run the real
+Owns the demo's script: start the sandbox in-process (Mautic + one CRM emulator — HubSpot by
+default, or Pipedrive or Salesforce — on 127.0.0.1, one seeded world) with its configuration,
+secrets and store in ``./scorebridge-demo/``; run the real
 :class:`~scorebridge.daemon.Daemon` (lease, APScheduler, drain on Ctrl-C) with the real
 :class:`~scorebridge.sync.cycle.SyncCycle` on a short interval; after the first cycle record new
 behaviour for one story lead through the Mautic emulator's ``POST /_sandbox/events`` so that it
@@ -48,6 +49,19 @@ CONFIG_NAME = "scorebridge.toml"
 CONTACTS, DAYS, SEED = 250, 45, 1
 #: HubSpot's API-limit-increase pack (250 requests per 10 s); Starter has 100.
 HUBSPOT_PER_10S = 250
+#: Pipedrive's Enterprise plan: 120 requests per 2 s for an API token; Essential has 20.
+PIPEDRIVE_PER_2S = 120
+CRMS = ("hubspot", "pipedrive", "salesforce")
+#: How each CRM's emulator is set up for the demo, in words for the intro.
+CRM_TIERS = {
+    "hubspot": f"HubSpot runs at a paid tier with the API-limit-increase pack ({HUBSPOT_PER_10S} "
+    "requests per 10 s, adapter paced to match; Starter's 100 would make the first sync about "
+    "twice as slow)",
+    "pipedrive": f"Pipedrive runs on the Enterprise plan ({PIPEDRIVE_PER_2S} requests per 2 s "
+    "for an API token, adapter paced to match; it has no batch writes, one request per person)",
+    "salesforce": "Salesforce runs with client credentials; it has no per-second limit, only "
+    "the daily API allocation (Sforce-Limit-Info)",
+}
 INTERVAL = timedelta(seconds=2)
 MAX_CYCLES = 5
 LIVE_STORY = next(s for s in STORIES if s.person_id == STORY_COLD)
@@ -92,7 +106,7 @@ class DemoState:
     live_as_of: datetime | None = None
     idle_cycle: int | None = None
     error: BaseException | None = None
-    hubspot_seeded: dict[str, int] = field(default_factory=dict)
+    crm_seeded: dict[str, int] = field(default_factory=dict)
     report: Path | None = None
     report_note: str = ""
 
@@ -130,7 +144,7 @@ class DemoCycle:
         out = {"mautic": self.inner.mautic.http.counter.snapshot()}
         transport = getattr(self.inner.crm, "transport", None)
         if transport is not None:
-            out["hubspot"] = transport.http.counter.snapshot()
+            out[self.demo.crm] = transport.http.counter.snapshot()
         return out
 
     def __call__(self, should_stop: StopCheck, *, decay_sweep: bool = False) -> CycleReport:
@@ -162,9 +176,14 @@ class DemoCycle:
 class Demo:
     """One run of the demo in ``workdir``."""
 
-    def __init__(self, workdir: Path, console: Console, *, contacts: int = CONTACTS) -> None:
+    def __init__(
+        self, workdir: Path, console: Console, *, contacts: int = CONTACTS, crm: str = "hubspot"
+    ) -> None:
+        if crm not in CRMS:
+            raise ValueError(f"unknown CRM {crm!r}; the demo runs with {', '.join(CRMS)}")
         self.workdir = workdir
-        self.view = DemoView(console)
+        self.crm = crm
+        self.view = DemoView(console, crm)
         self.state = DemoState()
         self.contacts = contacts
         self.running: Sandbox | None = None
@@ -181,7 +200,7 @@ class Demo:
         started = time.monotonic()
         try:
             self._prepare_workdir()
-            self.view.intro(self.workdir, self.contacts, DAYS, HUBSPOT_PER_10S, INTERVAL)
+            self.view.intro(self.workdir, self.contacts, DAYS, CRM_TIERS[self.crm], INTERVAL)
             self._start_sandbox()
             code = self._run_daemon()
         except KeyboardInterrupt:
@@ -225,15 +244,23 @@ class Demo:
             database.with_name(database.name + suffix).unlink(missing_ok=True)
 
     def _start_sandbox(self) -> None:
-        self.running = Sandbox(SandboxOptions(contacts=self.contacts, days=DAYS, seed=SEED))
+        options = SandboxOptions(contacts=self.contacts, days=DAYS, seed=SEED, crms=(self.crm,))
+        self.running = Sandbox(options)
         info = self.running.start()
-        # A paid tier with the limit-increase pack, so the first sync is not throttled for long.
-        requests.post(
-            f"{info['hubspot']['url']}/_sandbox/limits",
-            json={"ten_secondly": HUBSPOT_PER_10S},
-            timeout=5,
-        ).raise_for_status()
-        self.state.hubspot_seeded = probe.hubspot_counts(self.sandbox())
+        # A paid tier, so the first sync is not throttled for long.
+        if self.crm == "hubspot":
+            requests.post(
+                f"{info['hubspot']['url']}/_sandbox/limits",
+                json={"ten_secondly": HUBSPOT_PER_10S},
+                timeout=5,
+            ).raise_for_status()
+        elif self.crm == "pipedrive":
+            requests.post(
+                f"{info['pipedrive']['url']}/_sandbox/settings",
+                json={"plan": "enterprise"},
+                timeout=5,
+            ).raise_for_status()
+        self.state.crm_seeded = probe.crm_counts(self.sandbox(), self.crm)
         config = self.workdir / CONFIG_NAME
         write_config(config, info)  # names the sales reps in [crm] reps
         self.settings = load_config(config)
@@ -256,7 +283,7 @@ class Demo:
             build_cycle=lambda lease: DemoCycle(
                 self,
                 SyncCycle(
-                    settings, store=store, clock=clock, lease=lease, crm=self._hubspot(clock)
+                    settings, store=store, clock=clock, lease=lease, crm=self._crm_adapter(clock)
                 ),
             ),
             schedule=schedule,
@@ -265,12 +292,18 @@ class Demo:
         )
         return self.daemon.run(handle_signals=True)
 
-    def _hubspot(self, clock: SystemClock) -> Any:
-        """The HubSpot adapter paced for the limit-increase pack (``[crm]`` has no tier key)."""
+    def _crm_adapter(self, clock: SystemClock) -> Any:
+        """The CRM adapter paced for the demo's tier: HubSpot's limit-increase pack (``[crm]``
+        has no tier key), Pipedrive's Enterprise burst; Salesforce as configured."""
         from scorebridge.crm.hubspot.adapter import HubSpotAdapter
+        from scorebridge.runtime import build_crm_adapter
 
         cfg = self.settings.crm if self.settings else None
         assert cfg is not None
+        assert self.settings is not None
+        if self.crm != "hubspot":
+            paced = cfg.model_copy(update={"requests_per_2s": PIPEDRIVE_PER_2S})
+            return build_crm_adapter(self.settings.model_copy(update={"crm": paced}), clock)
         assert cfg.token is not None
         return HubSpotAdapter(
             token=cfg.token.get_secret_value(),
@@ -327,8 +360,8 @@ class Demo:
                 self._store(),
                 self._rules(),
                 as_of,
-                probe.hubspot_counts(self.sandbox()),
-                state.hubspot_seeded,
+                probe.crm_counts(self.sandbox(), self.crm),
+                state.crm_seeded,
             )
             state.live_before = self.snapshot(as_of)
             self.view.live_before(state.live_before)
@@ -370,7 +403,7 @@ class Demo:
             stage=stage,
             reasons=top_reasons(shown, 4, self._rules()),
             mautic=probe.mautic_lead(self.sandbox(), contact.mautic_id),
-            hubspot=probe.hubspot_lead(self.sandbox(), LIVE_STORY.email),
+            crm=probe.crm_lead(self.sandbox(), self.crm, LIVE_STORY.email),
         )
 
     # -- accessors ---------------------------------------------------------------------------
@@ -393,6 +426,7 @@ class Demo:
         return self._compiled
 
 
-def run_demo(console: Console, workdir: Path = WORKDIR) -> int:
-    """``scorebridge demo``: run it in ``workdir`` (created) and return the exit code."""
-    return Demo(workdir, console).run()
+def run_demo(console: Console, workdir: Path = WORKDIR, crm: str = "hubspot") -> int:
+    """``scorebridge demo``: run it in ``workdir`` (created) with ``crm``'s emulator and return
+    the exit code."""
+    return Demo(workdir, console, crm=crm).run()

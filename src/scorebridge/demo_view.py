@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from scorebridge.demo import CycleRecord, DemoState
 
 BAND_STYLE = {"hot": "bold red", "warm": "yellow", "cold": "cyan"}
+CRM_LABELS = {"hubspot": "HubSpot", "pipedrive": "Pipedrive", "salesforce": "Salesforce"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class LeadSnapshot:
     stage: str | None
     reasons: list[str]
     mautic: dict[str, Any]
-    hubspot: dict[str, Any]
+    crm: dict[str, Any]
 
 
 def _band(band: str | None) -> str:
@@ -78,27 +79,26 @@ def _program() -> str:
 class DemoView:
     """Prints the demo's sections on a rich console."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, crm: str = "hubspot") -> None:
         self.out = console
+        self.crm = CRM_LABELS.get(crm, crm)
 
     def _section(self, title: str) -> None:
         self.out.print()
         self.out.rule(f"[bold]{title}[/]", align="left")
 
     def intro(
-        self, workdir: Path, contacts: int, days: int, per_10s: int, interval: timedelta
+        self, workdir: Path, contacts: int, days: int, tier: str, interval: timedelta
     ) -> None:
-        """What is about to happen."""
+        """What is about to happen (``tier``: how the CRM emulator is set up, in words)."""
         self.out.print(
-            "[bold]scorebridge demo[/]: Mautic and HubSpot emulators on 127.0.0.1, "
+            f"[bold]scorebridge demo[/]: Mautic and {self.crm} emulators on 127.0.0.1, "
             f"{contacts} contacts x {days} days of behaviour, the real daemon every "
             f"{interval.total_seconds():g} s (production: every 5 min)."
         )
         self.out.print(
             f"Working directory [bold]{workdir}/[/] (configuration, 0600 secret files, store). "
-            f"HubSpot runs at a paid tier with the API-limit-increase pack ({per_10s} requests "
-            "per 10 s, adapter paced to match; Starter's 100 would make the first sync about "
-            "twice as slow). Ctrl-C stops cleanly.",
+            f"{tier}. Ctrl-C stops cleanly.",
             highlight=False,
         )
 
@@ -132,10 +132,10 @@ class DemoView:
         store: Store,
         rules: Any,
         as_of: datetime,
-        hubspot: dict[str, int],
+        crm: dict[str, int],
         seeded: dict[str, int],
     ) -> None:
-        """Bands, the top leads, why the hottest are hot, and what landed in HubSpot."""
+        """Bands, the top leads, why the hottest are hot, and what landed in the CRM."""
         everyone = leads(store, limit=1_000_000)
         bands = Counter(lead.band for lead in everyone)
         self._section("Leads after the first cycle")
@@ -170,11 +170,11 @@ class DemoView:
             )
             for reason in top_reasons(result, 3, rules):
                 self.out.print(f"    {escape(reason)}", highlight=False)
-        tasks = hubspot["tasks"] - seeded.get("tasks", 0)
-        deals = hubspot["deals"] - seeded.get("deals", 0)
+        tasks = crm["tasks"] - seeded.get("tasks", 0)
+        deals = crm["deals"] - seeded.get("deals", 0)
         self.out.print(
             f"\nWritten back: Mautic point groups, score and band fields, stages and segments; "
-            f"{tasks} HubSpot follow-up tasks and {deals} deals. A lead's first score only "
+            f"{tasks} {self.crm} follow-up tasks and {deals} deals. A lead's first score only "
             "records the triggers it already meets (\\[scoring] notify_existing = false); sales "
             "hear about new crossings, like the one below.",
             highlight=False,
@@ -185,7 +185,7 @@ class DemoView:
         self._section(f"Live: {snap.name} (Mautic contact {snap.mautic_id})")
         self.out.print(
             f"Now {snap.total} points, {_band(snap.band)}, stage {snap.stage or '-'}; "
-            f"in HubSpot: {'yes' if snap.hubspot else 'not yet'}.",
+            f"in {self.crm}: {'yes' if snap.crm else 'not yet'}.",
             highlight=False,
         )
 
@@ -206,30 +206,29 @@ class DemoView:
         )
         for reason in after.reasons:
             self.out.print(f"    {escape(reason)}", highlight=False)
-        hubspot = after.hubspot
-        if hubspot:
-            props = hubspot["properties"]
+        crm = after.crm
+        if crm:
             self.out.print(
-                f"HubSpot contact {hubspot['id']}: lifecycle {props.get('lifecyclestage')}, "
-                f"scorebridge_score {props.get('scorebridge_score')}, "
-                f"scorebridge_stage_score {props.get('scorebridge_stage_score')}, "
-                f"scorebridge_band {props.get('scorebridge_band')}",
+                f"{self.crm} contact {crm['id']}: lifecycle {crm.get('lifecycle')}, "
+                f"scorebridge_score {crm.get('score')}, "
+                f"scorebridge_stage_score {crm.get('stage_score')}, "
+                f"scorebridge_band {crm.get('band')}",
                 highlight=False,
             )
-            for task in hubspot["tasks"]:
+            for task in crm["tasks"]:
                 self.out.print(
                     f"  [bold]task[/] {escape(str(task['subject']))} - owner {task['owner']}, "
                     f"due {_due(task['due'])}, priority {task['priority'] or '-'}",
                     highlight=False,
                 )
-            for deal in hubspot["deals"]:
+            for deal in crm["deals"]:
                 self.out.print(
                     f"  [bold]deal[/] {escape(str(deal['name']))} - owner {deal['owner']}, "
                     f"stage {deal['stage']}",
                     highlight=False,
                 )
         else:
-            self.out.print("HubSpot: no contact yet", highlight=False)
+            self.out.print(f"{self.crm}: no contact yet", highlight=False)
         mautic = after.mautic
         fields = mautic.get("fields") or {}
         self.out.print(
@@ -300,13 +299,15 @@ class DemoView:
         self.out.print(
             f"(--as-of shows her at cycle {state.live_cycle}: her score, her stage score since "
             "the SQL entry, and the task and deal her triggers made.)\n"
-            "Everything that talks to Mautic or HubSpot (sync, pull, run, doctor) needs a sandbox: "
-            f"`{program} sandbox --write-config scorebridge.toml` starts a fresh one (a new "
-            "world; use a new directory for it).\n"
+            f"Everything that talks to Mautic or {self.crm} (sync, pull, run, doctor) needs a "
+            "sandbox: "
+            f"`{program} sandbox --crm {self.crm.lower()} --write-config scorebridge.toml` "
+            "starts a fresh one (a new world; use a new directory for it).\n"
             f"Real instances: `{program} init DIR` writes a commented scorebridge.toml and "
-            'scoring.toml; set \\[mautic] url and auth and \\[crm] kind = "hubspot" with a '
-            "private-app token; put secrets in SCOREBRIDGE_MAUTIC__PASSWORD / "
-            "SCOREBRIDGE_CRM__TOKEN or *_file settings (chmod 600); then `scorebridge doctor`, "
+            f'scoring.toml; set \\[mautic] url and auth and \\[crm] kind = "{self.crm.lower()}" '
+            "with its credentials (README: connecting your CRM); put secrets in "
+            "SCOREBRIDGE_MAUTIC__PASSWORD / SCOREBRIDGE_CRM__<KEY> or *_file settings (chmod "
+            "600); then `scorebridge doctor`, "
             "`scorebridge sync --dry-run`, and `scorebridge run` (as a service: "
             f"`{program} init --print-unit`).",
             highlight=False,

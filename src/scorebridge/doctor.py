@@ -162,9 +162,66 @@ def _crm_checks(runtime: Runtime) -> list[Check]:
             _run(
                 "crm reachable and authenticated",
                 owners,
-                f"check that {crm.url} is reachable and the token is valid",
+                f"check that {crm.url} is reachable and the credentials are valid",
             )
         )
+    if checks[-1].status == OK:
+        checks += _crm_detail_checks(runtime)
+    return checks
+
+
+#: What to do about missing scorebridge fields, per CRM kind.
+_FIELD_FIXES = {
+    "pipedrive": "they are created on the first sync (the API token's user, or an OAuth app with "
+    "contact-fields:full, may add fields)",
+    "salesforce": "they are created on the first sync through the Tooling API when the "
+    "integration user has Customize Application and Manage Profiles and Permission Sets; else "
+    "create them (Setup > Object Manager) and grant the user read/edit on them",
+}
+
+
+def _crm_detail_checks(runtime: Runtime) -> list[Check]:
+    """Per-CRM checks: scorebridge's fields, the daily budget left, Pipedrive's activity type."""
+    settings = runtime.settings
+    kind = settings.crm.kind
+    adapter = runtime.crm_adapter()
+    checks = []
+    missing_of = getattr(adapter, "missing_fields", None)
+    if callable(missing_of):
+
+        def fields() -> Check:
+            from scorebridge.scoring import compile_rules, load_rules
+            from scorebridge.sync.crm_writer import crm_field_specs
+
+            specs = crm_field_specs(settings, compile_rules(load_rules(settings.scoring.rules)))
+            missing = list(missing_of(specs))
+            if missing:
+                return Check(
+                    "crm fields", WARN, f"missing: {', '.join(missing)}", _FIELD_FIXES.get(kind, "")
+                )
+            return Check("crm fields", OK, f"all {len(specs)} scorebridge fields present")
+
+        checks.append(_run("crm fields", fields, _FIELD_FIXES.get(kind, "")))
+    types_of = getattr(adapter, "activity_types", None)
+    if callable(types_of):
+        wanted = settings.crm.activity_type
+
+        def activity_type() -> Check:
+            known = list(types_of())
+            if wanted in known:
+                return Check("crm activity type", OK, f"tasks are {wanted!r} activities")
+            return Check(
+                "crm activity type",
+                FAIL,
+                f"no active activity type {wanted!r} (known: {', '.join(known)})",
+                "set [crm] activity_type to one of them",
+            )
+
+        checks.append(_run("crm activity type", activity_type, "check the API token's rights"))
+    left = adapter.usage().daily_remaining
+    if left is not None:
+        unit = "tokens" if kind == "pipedrive" else "requests"
+        checks.append(Check("crm daily budget", OK if left > 0 else WARN, f"{left} {unit} left"))
     return checks
 
 

@@ -6,7 +6,8 @@ Layers, the later winning key by key:
 
 1. the TOML file (``scorebridge.toml``);
 2. ``$CREDENTIALS_DIRECTORY/<section>.<key>`` for each secret (systemd's ``LoadCredential=``,
-   e.g. ``mautic.password``, ``mautic.client_secret``, ``crm.token``);
+   e.g. ``mautic.password``, ``mautic.client_secret``, ``crm.token``, ``crm.client_secret``,
+   ``crm.refresh_token``, ``crm.private_key``);
 3. the environment: every key as ``SCOREBRIDGE_<SECTION>__<KEY>`` (nested tables with more
    ``__``, e.g. ``SCOREBRIDGE_WRITE__MAUTIC__ENABLED=false``; lists as JSON), read by
    pydantic-settings; the older secret names ``SCOREBRIDGE_MAUTIC_PASSWORD``,
@@ -34,9 +35,16 @@ from pydantic_settings.sources.utils import parse_env_vars
 ENV_PREFIX = "SCOREBRIDGE_"
 ENV_DELIMITER = "__"
 CREDENTIALS_VARIABLE = "CREDENTIALS_DIRECTORY"
-SECRET_KEYS = ("password", "client_secret", "token")
+SECRET_KEYS = ("password", "client_secret", "token", "refresh_token", "private_key")
 #: The secrets systemd credentials may supply: (section, key).
-CREDENTIAL_KEYS = (("mautic", "password"), ("mautic", "client_secret"), ("crm", "token"))
+CREDENTIAL_KEYS = (
+    ("mautic", "password"),
+    ("mautic", "client_secret"),
+    ("crm", "token"),
+    ("crm", "client_secret"),
+    ("crm", "refresh_token"),
+    ("crm", "private_key"),
+)
 DEFAULT = "default"
 
 KeyPath = tuple[str, ...]

@@ -1,5 +1,5 @@
 """The contract suite's fixtures: ``adapter`` and its ``backdoor``, parametrized over every CRM
-implementation: the in-memory fake, and HubSpotAdapter against the HubSpot emulator."""
+implementation: the in-memory fake, and each adapter against its emulator."""
 
 from __future__ import annotations
 
@@ -10,11 +10,17 @@ import pytest
 from crm_backdoor import Backdoor, CrmUnderTest
 from fake_crm import FakeBackdoor, FakeCrm
 from hubspot_sandbox import hubspot_sandbox, start_emulator
+from pipedrive_sandbox import pipedrive_sandbox
+from pipedrive_sandbox import start_emulator as start_pipedrive
+from salesforce_sandbox import salesforce_sandbox
+from salesforce_sandbox import start_emulator as start_salesforce
 
 from scorebridge.clock import FrozenClock
 from scorebridge.crm import CrmAdapter
 from scorebridge.sandbox.base import RunningServer
 from scorebridge.sandbox.hubspot import HubSpotEmulator
+from scorebridge.sandbox.pipedrive import PipedriveEmulator
+from scorebridge.sandbox.salesforce import SalesforceEmulator
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +30,28 @@ def hubspot_emulator() -> Iterator[tuple[RunningServer, HubSpotEmulator]]:
     server.stop()
 
 
-@pytest.fixture(params=["fake", "hubspot-sandbox"])
+@pytest.fixture(scope="session")
+def pipedrive_emulator() -> Iterator[tuple[RunningServer, PipedriveEmulator]]:
+    server, emulator = start_pipedrive()
+    yield server, emulator
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def salesforce_emulator() -> Iterator[tuple[RunningServer, SalesforceEmulator]]:
+    server, emulator = start_salesforce()
+    yield server, emulator
+    server.stop()
+
+
+@pytest.fixture(params=["fake", "hubspot-sandbox", "pipedrive-sandbox", "salesforce-sandbox"])
 def crm(request: pytest.FixtureRequest) -> CrmUnderTest:
     if request.param == "hubspot-sandbox":
         return hubspot_sandbox(*request.getfixturevalue("hubspot_emulator"))
+    if request.param == "pipedrive-sandbox":
+        return pipedrive_sandbox(*request.getfixturevalue("pipedrive_emulator"))
+    if request.param == "salesforce-sandbox":
+        return salesforce_sandbox(*request.getfixturevalue("salesforce_emulator"))
     fake = FakeCrm(FrozenClock(datetime(2026, 11, 20, 10, 0, tzinfo=UTC)))
     return CrmUnderTest(fake, FakeBackdoor(fake))
 

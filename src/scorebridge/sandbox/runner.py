@@ -37,7 +37,19 @@ CRM_EMULATORS: dict[str, str] = {
     "salesforce": "scorebridge.sandbox.salesforce:SalesforceEmulator",
 }
 #: CRM kinds a written ``scorebridge.toml`` may name (those ``[crm] kind`` accepts).
-CONFIG_KINDS = ("hubspot",)
+CONFIG_KINDS = ("hubspot", "pipedrive", "salesforce")
+#: The ``[crm]`` keys each CRM's written configuration sets from its ready-file entry:
+#: (key, ready-file field, secret written to a 0600 file beside the config).
+CRM_CONFIG_KEYS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "hubspot": (("token", "token", True),),
+    "pipedrive": (("auth", "=token", False), ("token", "token", True)),
+    "salesforce": (
+        ("auth", "=client_credentials", False),
+        ("client_id", "client_id", False),
+        ("client_secret", "client_secret", True),
+        ("api_version", "api_version", False),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -200,10 +212,16 @@ def write_config(path: Path, info: dict[str, Any]) -> None:
         ]
         if crm.get("ca_bundle"):
             lines.append(f"ca_bundle = {_toml_string(crm['ca_bundle'])}")
-        if crm.get("token"):
-            token_file = path.with_name(f"{path.stem}.{crm_name}-token")
-            _write_private(token_file, str(crm["token"]) + "\n")
-            lines.append(f"token_file = {_toml_string(str(token_file))}")
+        for key, source, secret in CRM_CONFIG_KEYS.get(crm_name, ()):
+            value = source[1:] if source.startswith("=") else crm.get(source)
+            if value in (None, ""):
+                continue
+            if secret:
+                secret_file = path.with_name(f"{path.stem}.{crm_name}-{key.replace('_', '-')}")
+                _write_private(secret_file, str(value) + "\n")
+                lines.append(f"{key}_file = {_toml_string(str(secret_file))}")
+            else:
+                lines.append(f"{key} = {_toml_string(str(value))}")
         if crm.get("reps"):
             reps = ", ".join(_toml_string(str(r)) for r in crm["reps"])
             lines += [

@@ -52,10 +52,17 @@ class World:
 
 
 def start_world(
-    tmp_path: Path, contacts: int, days: int, seed: int, now: datetime | None = None
+    tmp_path: Path,
+    contacts: int,
+    days: int,
+    seed: int,
+    now: datetime | None = None,
+    crms: tuple[str, ...] | None = None,
 ) -> World:
-    """A started sandbox; the same arguments (``now`` included) give the same world."""
-    sandbox = Sandbox(SandboxOptions(contacts=contacts, days=days, seed=seed, now=now))
+    """A started sandbox; the same arguments (``now`` included) give the same world. The config
+    names the first CRM of ``crms`` (default: every emulator; the config names HubSpot)."""
+    options = SandboxOptions(contacts=contacts, days=days, seed=seed, now=now, crms=crms)
+    sandbox = Sandbox(options)
     info = sandbox.start()
     config = tmp_path / "scorebridge.toml"
     write_config(config, info)

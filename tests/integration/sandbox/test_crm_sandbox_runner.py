@@ -70,8 +70,21 @@ def test_selected_crms_start_with_fresh_credentials_and_their_own_urls(tmp_path:
         assert leads.json()["totalSize"] > 0
         config = tmp_path / "scorebridge.toml"
         write_config(config, info)
-        assert "[crm]" not in config.read_text()
-        assert load_config(config).crm.kind == "none"
+        crm = load_config(config).crm  # the first CRM started that [crm] kind accepts
+        assert (crm.kind, crm.url, crm.auth) == ("pipedrive", pipedrive["url"], "token")
+        assert crm.token is not None
+        assert crm.token.get_secret_value() == pipedrive["token"]
+        write_config(config, {k: v for k, v in info.items() if k != "pipedrive"})
+        crm = load_config(config).crm
+        assert (crm.kind, crm.url, crm.auth, crm.client_id) == (
+            "salesforce",
+            salesforce["url"],
+            "client_credentials",
+            salesforce["client_id"],
+        )
+        assert crm.client_secret is not None
+        assert crm.client_secret.get_secret_value() == salesforce["client_secret"]
+        assert salesforce["client_secret"] not in config.read_text()
     finally:
         for sandbox in sandboxes:
             sandbox.stop()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -15,7 +16,7 @@ from pull.conftest import World, start_world
 from scorebridge.clock import FrozenClock
 from scorebridge.config import Settings
 from scorebridge.crm.hubspot import HubSpotAdapter
-from scorebridge.runtime import Runtime
+from scorebridge.runtime import Runtime, build_crm_adapter
 from scorebridge.scoring import CompiledRules, compile_rules, load_rules
 from scorebridge.sync.crm_pull import pull_crm
 from scorebridge.sync.crm_writer import CrmWriter, crm_field_specs
@@ -61,14 +62,21 @@ class Bridge:
     def make_writers(self) -> list[Writer]:
         """Fresh writers (nothing cached), as a restarted process would have."""
         settings = self.settings
-        assert settings.crm.token is not None
-        adapter = HubSpotAdapter(
-            token=settings.crm.token.get_secret_value(),
-            base_url=settings.crm.url,
-            clock=self.runtime.clock,
-            burst_per_10s=10_000,
-            search_per_second=1_000,
-        )
+        adapter: Any
+        if settings.crm.kind == "hubspot":
+            assert settings.crm.token is not None
+            adapter = HubSpotAdapter(
+                token=settings.crm.token.get_secret_value(),
+                base_url=settings.crm.url,
+                clock=self.runtime.clock,
+                burst_per_10s=10_000,
+                search_per_second=1_000,
+            )
+        else:  # built from [crm] as the daemon builds it, paced for the emulators' raised limits
+            fast = settings.crm.model_copy(update={"requests_per_2s": 10_000})
+            adapter = build_crm_adapter(
+                settings.model_copy(update={"crm": fast}), self.runtime.clock
+            )
         return [
             MauticWriter.from_settings(self.runtime.mautic, settings, self.rules),
             CrmWriter.from_settings(adapter, settings, self.rules),
@@ -92,7 +100,7 @@ class Bridge:
             self.runtime.store,
             crm.adapter,
             self.runtime.clock,
-            kind="hubspot",
+            kind=self.settings.crm.kind,
             overlap=self.settings.pull.overlap,
             ignore_properties=[f.name for f in crm_field_specs(self.settings, self.rules)],
         )

@@ -60,8 +60,8 @@ def test_registry_loads_hubspot_from_its_entry_point() -> None:
 
 
 def test_unknown_kind_is_a_config_error_naming_the_installed_ones() -> None:
-    with pytest.raises(ConfigError, match=r"unknown CRM kind 'pipedrive' \(installed: .*hubspot"):
-        get_adapter_class("pipedrive")
+    with pytest.raises(ConfigError, match=r"unknown CRM kind 'zoho' \(installed: .*hubspot"):
+        get_adapter_class("zoho")
 
 
 def test_hubspot_adapter_satisfies_the_protocol() -> None:

@@ -22,16 +22,10 @@ import requests
 
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.crm.base import Usage
-from scorebridge.crm.errors import CrmError, CrmErrorKind, crm_error
+from scorebridge.crm.errors import CrmError
 from scorebridge.crm.hubspot.mapping import SYSTEM
-from scorebridge.errors import (
-    AuthError,
-    ContractError,
-    QuotaExhausted,
-    RateLimited,
-    TransientError,
-    UpstreamError,
-)
+from scorebridge.crm.upstream import json_of, to_crm_error
+from scorebridge.errors import UpstreamError
 from scorebridge.http import (
     SHARED_BUCKETS,
     BucketRegistry,
@@ -45,14 +39,12 @@ from scorebridge.http import (
     VendorHooks,
     make_session,
 )
-from scorebridge.http.policy import status_phrase
 
 DAILY_POLICY = "DAILY"
 #: Waits HubSpot's own SDK uses when the answer names no delay (RetryDecorator.ts).
 TEN_SECONDLY_WAIT = 10.0
 SEARCH_SECONDLY_WAIT = 1.0
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
-_KIND_BY_STATUS: dict[int, CrmErrorKind] = {404: "not_found", 409: "conflict"}
 
 
 @dataclass(frozen=True)
@@ -189,17 +181,7 @@ class HubSpotTransport:
             raise self._to_crm_error(exc, search=search) from exc
         if response.status_code == 204 or not response.content:
             return response.status_code, None
-        try:
-            return response.status_code, response.json()
-        except ValueError as exc:
-            raise crm_error(
-                "contract",
-                f"{status_phrase(response.status_code)}: answer is not JSON",
-                system=SYSTEM,
-                method=method,
-                url=path,
-                status=response.status_code,
-            ) from exc
+        return response.status_code, json_of(response, system=SYSTEM, method=method, url=path)
 
     def usage(self) -> Usage:
         """The last seen daily remaining count and the next daily reset."""
@@ -243,42 +225,15 @@ class HubSpotTransport:
         failure: Failure | None = getattr(self._failure, "value", None)
         if failure is not None and failure.status != exc.status:
             failure = None
-        kind = _kind_of(exc)
-        retry_after: float | None = None
-        if isinstance(exc, RateLimited):
-            retry_after = exc.retry_after
-            if retry_after is None:
-                is_search = search or (failure is not None and failure.secondly)
-                retry_after = SEARCH_SECONDLY_WAIT if is_search else TEN_SECONDLY_WAIT
-        reason = str(exc).removeprefix(f"{exc.system}: ").split(f" ({exc.method}", 1)[0]
-        return crm_error(
-            kind,
-            reason,
+        is_search = search or (failure is not None and failure.secondly)
+        return to_crm_error(
+            exc,
             system=SYSTEM,
-            method=exc.method,
-            url=exc.url,
-            status=exc.status,
-            request_id=(failure.correlation_id if failure else None) or exc.request_id,
+            request_id=failure.correlation_id if failure else None,
             existing_id=failure.existing_id if failure else None,
-            retry_after=retry_after,
-            reset_at=self.next_daily_reset() if kind == "quota_exhausted" else None,
+            default_retry_after=SEARCH_SECONDLY_WAIT if is_search else TEN_SECONDLY_WAIT,
+            reset_at=self.next_daily_reset(),
         )
-
-
-def _kind_of(exc: UpstreamError) -> CrmErrorKind:
-    """The CRM error kind for an error of the HTTP layer (which applied the status table)."""
-    if isinstance(exc, RateLimited):
-        return "rate_limited"
-    if isinstance(exc, TransientError):
-        return "transient"
-    if isinstance(exc, AuthError):
-        return "auth"
-    if isinstance(exc, QuotaExhausted):
-        return "quota_exhausted"
-    if isinstance(exc, ContractError) or exc.status is None:
-        # no HTTP answer and not retryable: TLS failure or a bad URL, the operator must act
-        return "contract"
-    return _KIND_BY_STATUS.get(exc.status, "validation")
 
 
 def _int(raw: str | None) -> int | None:

@@ -4,9 +4,11 @@ Owns the deal JSON (``samples/pipedrive/deals_v2_won_lost_response.json``) and i
 ``title`` required; a stage implies its pipeline (a pipeline alone means its first stage);
 ``status`` open/won/lost stamps ``won_time``/``lost_time`` and ``close_time`` (reopening clears
 them); ``lost_reason`` only on a lost deal, ``won_time``/``lost_time``/``close_time`` only on a
-won/lost one. The list filters on ``status`` (comma list; ``deleted`` lists deleted deals, the
-default leaves them out), ``owner_id``, ``person_id``, ``org_id``, ``pipeline_id``, ``stage_id``
-and leaves archived deals to ``/api/v2/deals/archived``. Deal custom fields are not emulated.
+won/lost one; ``origin_id`` (the id "which API integration created this deal", a string or
+null) is written as given. The list filters on ``status`` (comma list; ``deleted`` lists
+deleted deals, the default leaves them out), ``owner_id``, ``person_id``, ``org_id``,
+``pipeline_id``, ``stage_id`` and leaves archived deals to ``/api/v2/deals/archived``. Deal
+custom fields are not emulated.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ WRITABLE = frozenset(
         "is_archived",
         "channel",
         "channel_id",
+        "origin_id",
         "custom_fields",
     }
 )
@@ -174,6 +177,9 @@ def changes(call: Call, body: dict[str, Any], current: Record | None) -> Record:
     for key in ("visible_to", "label_ids", "channel", "channel_id"):
         if key in body:
             out[key] = body[key]
+    if "origin_id" in body:  # "which API integration created this deal" (AddDealRequest)
+        origin_id = body["origin_id"]
+        out["origin_id"] = values.text(origin_id, "origin_id")
     return out
 
 
