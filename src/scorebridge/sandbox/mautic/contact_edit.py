@@ -15,6 +15,9 @@
   unknown id is "stage: This value is not valid."); ``null``/``""`` clears the stage; a stage
   that differs from the contact's latest ``lead_stages_change_log`` row writes a row
   ``event_name "<id>:<name>"`` (no space), ``action_name "Stage changed"``;
+- a ``company`` value that changed identifies the contact's company (``LeadModel::saveEntity`` ->
+  ``IdentifyCompanyHelper``): found or created, linked as primary, logged in
+  ``lead_companies_change_log``; emptied, the primary link goes (:mod:`.companies`);
 - the e-mail is the unique identifier: taken by another contact -> 422;
 - a save with changes bumps ``date_modified`` (``last_active``, DNC and IPs alone do not); new
   contacts keep ``date_modified = null``.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scorebridge.sandbox.mautic import companies
 from scorebridge.sandbox.mautic.fieldtypes import DROP, NOT_VALID, FieldError, form_value, php_bool
 from scorebridge.sandbox.mautic.query import as_list, php_int
 from scorebridge.sandbox.mautic.recording import Recorder
@@ -83,7 +87,14 @@ def apply_contact(
         holder = state.contact_by_email(email)
         if holder is not None and holder.id != contact.id:
             raise form_error({"email": ["This value is already used by another contact."]}, 422)
+    company_before = contact.values.get("company")
     changed = _set_values(state, contact, values)
+    company = contact.values.get("company")
+    if company != company_before:
+        if company:
+            companies.identify(state, contact, str(company), at, actor)
+        else:
+            companies.drop_primary(state, contact)
     if owner_id is not _UNSET and owner_id != contact.owner_id:
         contact.owner_id = owner_id
         changed = True

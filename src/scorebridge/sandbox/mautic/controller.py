@@ -6,15 +6,22 @@ expanded by ``CoreBundle/EventListener/CoreSubscriber.php`` for ``standard_entit
 | --- | --- |
 | ``GET base`` | ``{"total": int, many: ...}`` (parameters below) |
 | ``GET base/{id}`` | ``{one: ...}`` or 404 "Item was not found." |
-| ``POST base/new`` | 201 + ``Location`` |
+| ``POST base/new`` | 201 + ``Location``; a body naming an existing entity edits it (200) |
 | ``PATCH base/{id}/edit`` | 200; 404 on a missing id |
 | ``PUT base/{id}/edit`` | 200 (missing keys cleared); a missing id creates (201) |
 | ``DELETE base/{id}/delete`` | 200, serialized after removal (``id`` null) |
 | ``POST/PUT/PATCH/DELETE base/batch/...`` | per-item statuses (:mod:`.batch`) |
 
-A body is bound whole before anything changes (a form error -> 400 ``field: message``). The list
-shape is the repository's: an object keyed by id (``CommonRepository::getEntities`` indexes by
-id; ``[]`` when empty) or a JSON list (repositories that pass their own query builder).
+A body is bound whole before anything changes (a form error -> 400 ``field: message``, 422 when
+a unique value is taken). The list shape is the repository's: an object keyed by id
+(``CommonRepository::getEntities`` indexes by id; ``[]`` when empty), a JSON list (repositories
+that pass their own query builder), or for custom-field entities (companies,
+``CustomFieldRepositoryTrait::getEntitiesWithCustomFields``) an object keyed by id, ``{}`` when
+empty, with the total as a string (the DBAL ``COUNT`` column).
+
+``getNewEntity`` may answer an existing entity for a ``new`` body (companies:
+``IdentifyCompanyHelper::findCompany``): ``processForm`` then edits it, 200 without
+``Location``; in ``batch/new`` that item is bound as a PATCH (``newEntitiesAction``).
 
 The list reads ``search`` (:mod:`.search`), ``where``/``order``/``orderBy``/``orderByDir``
 (:mod:`.query`), ``start``/``limit`` (30; 0 = all), ``published`` and ``minimal``.
@@ -125,6 +132,7 @@ class Binding:
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     after: list[Callable[[Any], None]] = field(default_factory=list)
+    status: int = 400  # 422 when a violation carries that code (``processForm``)
 
     @property
     def creating(self) -> bool:
@@ -160,6 +168,9 @@ class EntitySpec:
     commands: Callable[[Instance], Mapping[str, Command]] | None = None
     minimal_drop: tuple[str, ...] = ()
     created_status: Callable[[Instance], int] | None = None  # 202 for queued fields
+    more_columns: Callable[[Instance], Mapping[str, tuple[Getter, bool]]] | None = None
+    existing: Callable[[Instance, dict[str, Any]], Any] | None = None  # ``getNewEntity``
+    custom_fields: bool = False  # listed like contacts: string total, {} when empty
 
     @property
     def writable(self) -> bool:
@@ -185,9 +196,11 @@ def register(router: Router, spec: EntitySpec) -> None:
 # -- reading -----------------------------------------------------------------------------------
 
 
-def _resolver(spec: EntitySpec) -> Callable[[str], tuple[Getter, bool]]:
+def _resolver(spec: EntitySpec, emulator: Instance) -> Callable[[str], tuple[Getter, bool]]:
+    more = spec.more_columns(emulator) if spec.more_columns else {}
+
     def resolve(name: str) -> tuple[Getter, bool]:
-        found = spec.columns.get(name)
+        found = spec.columns.get(name) or more.get(name)
         if found is None:
             raise SqlError(f"Unknown column '{name}'")
         return found
@@ -210,7 +223,7 @@ def list_entities(call: Call, spec: EntitySpec) -> Response:
     if spec.commands is not None:
         commands.update(spec.commands(emulator))
     search = str(call.arg("search", "") or "")
-    resolve = _resolver(spec)
+    resolve = _resolver(spec, emulator)
     where = call.arg("where")
     try:
         if search.strip():
@@ -232,8 +245,11 @@ def list_entities(call: Call, spec: EntitySpec) -> Response:
     page = rows[start:] if limit is None else rows[start : start + limit]
     minimal = php_bool(call.arg("minimal") or False)
     shown = [(entity.id, _shown(call, spec, entity, minimal)) for entity in page]
-    body: Any = ({str(k): v for k, v in shown} or []) if spec.keyed else [v for _, v in shown]
-    return ok({"total": len(rows), spec.many: body})
+    body: Any = [v for _, v in shown]
+    if spec.keyed:
+        body = {str(k): v for k, v in shown} or ({} if spec.custom_fields else [])
+    total = str(len(rows)) if spec.custom_fields else len(rows)
+    return ok({"total": total, spec.many: body})
 
 
 def _shown(call: Call, spec: EntitySpec, entity: Any, minimal: bool) -> dict[str, Any]:
@@ -283,7 +299,7 @@ def bind(call: Call, spec: EntitySpec, entity: Any, data: dict[str, Any], put: b
         if attr.required and attr.key not in binding.errors and missing:
             binding.errors[attr.key] = [attr.required]
     if binding.errors:
-        raise form_error(binding.errors)
+        raise form_error(binding.errors, binding.status)
     return binding
 
 
@@ -314,9 +330,18 @@ def save(call: Call, spec: EntitySpec, entity: Any, data: dict[str, Any], put: b
     return entity
 
 
+def _identified(call: Call, spec: EntitySpec, data: dict[str, Any]) -> Any:
+    return spec.existing(call.emulator, data) if spec.existing else None
+
+
 def new_entity(call: Call, spec: EntitySpec) -> Response:
-    """``POST base/new``."""
-    entity = save(call, spec, None, call.body_dict(), put=False)
+    """``POST base/new`` (an identified entity is edited with POST's clear-missing binding)."""
+    data = call.body_dict()
+    found = _identified(call, spec, data)
+    if found is not None:
+        entity = save(call, spec, found, data, put=True)
+        return ok({spec.one: spec.to_json(call.emulator, entity)})
+    entity = save(call, spec, None, data, put=False)
     headers = {"Location": f"{spec.base}/{entity.id}"}
     status = spec.created_status(call.emulator) if spec.created_status else 201
     return ok({spec.one: spec.to_json(call.emulator, entity)}, status, headers)
@@ -344,8 +369,8 @@ def delete_entity(call: Call, spec: EntitySpec) -> Response:
     entity = _find(call, spec, call.params["id"])
     if entity is None:
         raise ApiError(404, NOT_FOUND)
-    body = spec.to_json(call.emulator, entity)
     spec.drop(call.emulator, entity)
+    body = spec.to_json(call.emulator, entity)
     body["id"] = None
     return ok({spec.one: body})
 
@@ -355,6 +380,9 @@ def batch_new(call: Call, spec: EntitySpec) -> Response:
 
     def create(item: Any) -> tuple[Any, int]:
         data = item if isinstance(item, dict) else {}
+        found = _identified(call, spec, data)
+        if found is not None:
+            return save(call, spec, found, data, put=False), 200
         return save(call, spec, None, data, put=False), 201
 
     return batch.run(call, spec.many, 201, create, lambda e: spec.to_json(call.emulator, e))

@@ -12,11 +12,13 @@
 | tags | /api/tags | tag/tags | by id | tag |
 | contact/company fields | /api/fields/{contact,company} | field/fields | by id | label, alias |
 | users | /api/users | user/users | list | username, names, email |
+| companies | /api/companies | company/companies | by id, {} | companyname, companyemail |
 
 Extra search commands: segments ``is:global``, ``name:`` (``LeadListRepository::
-addSearchCommandWhereClause``). Required-field texts: ``mautic.core.name.required`` "A name is
-required." (CoreBundle validators), the user texts of ``UserBundle/Translations/en_US/
-validators.ini``.
+addSearchCommandWhereClause``); companies every company field alias (``CompanyRepository``; the
+company form and contact links are in :mod:`.companies`). Required-field texts:
+``mautic.core.name.required`` "A name is required." (CoreBundle validators), the user texts of
+``UserBundle/Translations/en_US/validators.ini``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from scorebridge.sandbox.mautic import companies
 from scorebridge.sandbox.mautic.controller import (
     Attr,
     Binding,
@@ -42,6 +45,7 @@ from scorebridge.sandbox.mautic.routing import ApiError, Instance
 from scorebridge.sandbox.mautic.search import contains
 from scorebridge.sandbox.mautic.serialize import (
     ROLES,
+    company_json,
     field_json,
     note_json,
     point_action_json,
@@ -58,6 +62,7 @@ from scorebridge.sandbox.mautic.state import (
     Note,
     PointAction,
     PointGroup,
+    Publish,
     Segment,
     Stage,
     Tag,
@@ -531,6 +536,11 @@ def _field_rules(store: FieldStore) -> Callable[[Binding], None]:
 
 
 def _fields_spec(base: str, store: FieldStore, contact: bool) -> EntitySpec:
+    def new(inst: Instance, publish: Publish) -> FieldDef:
+        field_id = inst.state.next_id("field")
+        kind = "lead" if contact else "company"
+        return FieldDef(field_id, "", "", "text", "core", 0, publish, object=kind)
+
     def saved(inst: Instance, definition: FieldDef) -> None:
         store(inst)[definition.alias] = definition
         if contact:
@@ -571,9 +581,7 @@ def _fields_spec(base: str, store: FieldStore, contact: bool) -> EntitySpec:
             Attr("isVisible", "is_visible", boolean, True),
             Attr("isShortVisible", "is_short_visible", boolean, False),
         ),
-        new=lambda inst, publish: FieldDef(
-            inst.state.next_id("field"), "", "", "text", "core", 0, publish
-        ),
+        new=new,
         store=lambda inst, definition: None,  # keyed by alias: stored once named (saved)
         drop=drop,
         bind_extra=_field_rules(store),
@@ -676,6 +684,32 @@ USERS = EntitySpec(
 )
 
 
+# -- companies --------------------------------------------------------------------------------
+
+COMPANIES = EntitySpec(
+    base="/api/companies",
+    one="company",
+    many="companies",
+    keyed=True,
+    custom_fields=True,
+    items=lambda inst: inst.state.companies,
+    to_json=lambda inst, company: company_json(company, companies.company_fields(inst.state)),
+    text_columns=(
+        lambda company: company.values.get("companyname"),
+        lambda company: company.values.get("companyemail"),
+    ),
+    columns=_publish_columns(),
+    more_columns=companies.field_columns,
+    attrs=(Attr("score", "score", companies.score, 0),),
+    new=lambda inst, publish: companies.new_company(inst.state, publish),
+    store=lambda inst, company: inst.state.companies.__setitem__(company.id, company),
+    drop=companies.drop_company,
+    bind_extra=companies.bind_company,
+    commands=companies.field_commands,
+    existing=companies.existing_company,
+)
+
+
 # -- read-only catalogues ----------------------------------------------------------------------
 
 
@@ -728,5 +762,6 @@ ENTITIES: tuple[EntitySpec, ...] = (
     CONTACT_FIELDS,
     COMPANY_FIELDS,
     USERS,
+    COMPANIES,
     *CATALOGUES,
 )

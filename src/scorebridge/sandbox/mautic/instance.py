@@ -1,5 +1,5 @@
-"""How the emulated Mautic instance is set up: API settings, the core contact fields, and a
-configuration like a real B2B instance (point actions and point groups, triggers, stages,
+"""How the emulated Mautic instance is set up: API settings, the core contact and company fields,
+and a configuration like a real B2B instance (point actions and point groups, triggers, stages,
 segments, the API admin user and its OAuth2 client).
 
 Data and set-up only; nothing here records events or answers requests.
@@ -92,6 +92,40 @@ CORE_FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("twitter", "Twitter", "text", "social"),
 )
 
+#: ``companyindustry``'s options (``LeadBundle/Model/FieldModel.php`` ``$coreCompanyFields``).
+INDUSTRIES = (
+    "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications",
+    "Construction", "Education", "Electronics", "Energy", "Engineering", "Entertainment",
+    "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality",
+    "Insurance", "Machinery", "Manufacturing", "Media", "Not for Profit", "Recreation", "Retail",
+    "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other",
+)  # fmt: skip
+_INDUSTRY_LIST = {"list": [{"label": name, "value": name} for name in INDUSTRIES]}
+
+# Mautic 5's core company fields in field order (``FieldModel::$coreCompanyFields``, "listed
+# according to $order for installation"; labels from InstallBundle's fixtures.ini):
+# (alias, label, type, group, fixed, properties). ``companyname`` is required and the unique
+# identifier.
+CORE_COMPANY_FIELDS: tuple[tuple[str, str, str, str, bool, dict[str, Any]], ...] = (
+    ("companyaddress1", "Address 1", "text", "core", True, {}),
+    ("companyaddress2", "Address 2", "text", "core", True, {}),
+    ("companyemail", "Company Email", "email", "core", True, {}),
+    ("companyphone", "Phone", "tel", "core", True, {}),
+    ("companycity", "City", "text", "core", True, {}),
+    ("companystate", "State", "region", "core", True, {}),
+    ("companyzipcode", "Zip Code", "text", "core", True, {}),
+    ("companycountry", "Country", "country", "core", True, {}),
+    ("companyname", "Company Name", "text", "core", True, {}),
+    ("companywebsite", "Website", "url", "core", True, {}),
+    ("companynumber_of_employees", "Number of Employees", "number", "professional", False,
+     {"roundmode": 4, "scale": 0}),
+    ("companyfax", "Fax", "tel", "professional", False, {}),
+    ("companyannual_revenue", "Annual Revenue", "number", "professional", False,
+     {"roundmode": 4, "scale": 2}),
+    ("companyindustry", "Industry", "select", "professional", True, _INDUSTRY_LIST),
+    ("companydescription", "Description", "text", "professional", True, {}),
+)  # fmt: skip
+
 # Custom fields the instance's admins added for firmographics.
 CUSTOM_FIELDS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("company_size", "Company size", "number", "professional", {"scale": "", "roundmode": 4}),
@@ -169,6 +203,15 @@ def configure(state: MauticState, settings: MauticSettings, now: datetime) -> No
         order = len(state.fields) + 1
         _add_field(state, alias, label, kind, group, order, properties, publish(), fixed=False)
     state.fields["email"].is_unique = True
+    for order, (alias, label, kind, group, fixed, properties) in enumerate(
+        CORE_COMPANY_FIELDS, start=1
+    ):
+        _add_field(
+            state, alias, label, kind, group, order, dict(properties), publish(),
+            fixed=fixed, company=True,
+        )  # fmt: skip
+    state.company_fields["companyname"].is_required = True
+    state.company_fields["companyname"].is_unique = True
     for name, weight in STAGES:
         stage = Stage(state.next_id("stage"), name, weight, publish())
         state.stages[stage.id] = stage
@@ -225,6 +268,7 @@ def _add_field(
     publish: Publish,
     *,
     fixed: bool,
+    company: bool = False,
 ) -> FieldDef:
     definition = FieldDef(
         id=state.next_id("field"),
@@ -235,9 +279,10 @@ def _add_field(
         order=order,
         publish=publish,
         properties=properties,
+        object="company" if company else "lead",
         is_fixed=fixed,
     )
-    state.fields[alias] = definition
+    (state.company_fields if company else state.fields)[alias] = definition
     return definition
 
 

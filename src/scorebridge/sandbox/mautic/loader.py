@@ -5,16 +5,40 @@ mapped to the rep's user id) and every activity goes through :class:`Recorder`, 
 control path uses, so stats rows, point-log rows and ``date_modified`` come out as Mautic would
 record them. Contacts created by form/import have ``date_modified = null`` until something
 changes them.
+
+The companies of the world's Mautic contacts become Mautic companies (id = company id, created
+with their first contact) and each contact is linked to its company as primary with the
+``lead_companies_change_log`` row a form submission's company identification writes
+(:mod:`.companies`); a company's industry becomes the nearest ``companyindustry`` option.
 """
 
 from __future__ import annotations
 
 import gc
 
+from scorebridge.sandbox.mautic import companies
 from scorebridge.sandbox.mautic.instance import add_user
 from scorebridge.sandbox.mautic.recording import Recorder
-from scorebridge.sandbox.mautic.state import Contact, MauticState, Publish, db_time
+from scorebridge.sandbox.mautic.state import Company, Contact, MauticState, Publish, db_time
+from scorebridge.sandbox.world import Company as WorldCompany
 from scorebridge.sandbox.world import World
+
+#: The world's industries as ``companyindustry`` options (:data:`.instance.INDUSTRIES`).
+INDUSTRY_OPTIONS = {
+    "Logistics": "Transportation",
+    "Transport": "Transportation",
+    "Maritime": "Shipping",
+    "Energy": "Energy",
+    "Manufacturing": "Manufacturing",
+    "Food & Beverage": "Food & Beverage",
+    "Retail": "Retail",
+    "Construction": "Construction",
+    "Healthcare": "Healthcare",
+    "Software": "Technology",
+    "Finance": "Finance",
+    "Telecom": "Telecommunications",
+    "Utilities": "Utilities",
+}
 
 
 def load_world(state: MauticState, recorder: Recorder, world: World) -> dict[int, int]:
@@ -68,6 +92,7 @@ def load_world(state: MauticState, recorder: Recorder, world: World) -> dict[int
         state.contacts[contact.id] = contact
         state.index_email(contact, None)
     state.bump_id("contact", max(state.contacts, default=0))
+    _link_companies(state, world)
     contacts = state.contacts
     record = recorder.record
     collecting = gc.isenabled()
@@ -81,3 +106,38 @@ def load_world(state: MauticState, recorder: Recorder, world: World) -> dict[int
         if collecting:
             gc.enable()
     return users
+
+
+def _company(state: MauticState, source: WorldCompany, at: str) -> Company:
+    company = Company(
+        id=source.id,
+        publish=Publish(date_added=at),
+        values={
+            "companyname": source.name,
+            "companywebsite": f"https://{source.domain}",
+            "companynumber_of_employees": source.size,
+            "companyindustry": INDUSTRY_OPTIONS.get(source.industry, "Other"),
+            "companycity": source.city,
+            "companycountry": source.country,
+        },
+    )
+    state.companies[company.id] = company
+    return company
+
+
+def _link_companies(state: MauticState, world: World) -> None:
+    """Each Mautic contact's company, created with its first contact, linked as primary."""
+    sources = {c.id: c for c in world.companies}
+    members = sorted(
+        (p for p in world.persons if p.in_mautic and p.company_id in sources),
+        key=lambda p: (p.created_at, p.id),
+    )
+    for person in members:
+        contact = state.contacts[person.id]
+        at = db_time(person.created_at)
+        company = state.companies.get(person.company_id or 0)
+        if company is None:
+            company = _company(state, sources[person.company_id or 0], at)
+        companies.log_identified(state, contact, company, at)
+        companies.add_contact(state, company, contact, at)
+    state.bump_id("company", max(state.companies, default=0))

@@ -1,6 +1,6 @@
 """``/api/contacts`` routes (mautic-api.md §2): list (search, where/order, paging, minimal,
 select), single get, new (e-mail dedupe -> 200), PATCH/PUT edit, delete, and the contact
-sub-resources (segments, notes, owners, fields, DNC). Batch endpoints: ``routes_batch``.
+sub-resources (segments, companies, notes, owners, fields, DNC). Batch endpoints: ``routes_batch``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scorebridge.sandbox.base import Response
+from scorebridge.sandbox.mautic.companies import contact_company_rows
 from scorebridge.sandbox.mautic.contact_edit import apply_contact, new_contact
 from scorebridge.sandbox.mautic.query import (
     Getter,
@@ -59,6 +60,7 @@ def register(router: Router) -> None:
     router.add("GET", "/api/contacts/list/fields", list_contact_fields)
     router.add("GET", "/api/contacts/list/segments", list_user_segments)
     router.add("GET", "/api/contacts/{id}/segments", contact_segments)
+    router.add("GET", "/api/contacts/{id}/companies", contact_companies)
     router.add("GET", "/api/contacts/{id}/notes", contact_notes)
     router.add("POST", "/api/contacts/{id}/dnc/{channel}/add", dnc_add)
     router.add("POST", "/api/contacts/{id}/dnc/{channel}/remove", dnc_remove)
@@ -328,6 +330,13 @@ def contact_segments(call: Call) -> Response:
             "manuallyRemoved": str(row["manually_removed"]),
         }
     return ok({"total": len(lists), "lists": lists or []})
+
+
+def contact_companies(call: Call) -> Response:
+    """``GET /api/contacts/{id}/companies`` (``LeadApiController::getCompaniesAction``): an int
+    ``total`` and the repository's rows as a list."""
+    rows = contact_company_rows(call.emulator.state, _contact(call))
+    return ok({"total": len(rows), "companies": rows})
 
 
 def contact_notes(call: Call) -> Response:

@@ -1,9 +1,13 @@
-"""The non-CRUD routes of stages, segments and users (mautic-api.md §5; the CRUD is the
-standard controller's, :mod:`.controller` + :mod:`.entities`):
+"""The non-CRUD routes of stages, segments, companies and users (mautic-api.md §5; the CRUD is
+the standard controller's, :mod:`.controller` + :mod:`.entities`):
 
 - ``POST /api/stages/{id}/contact/{contact}/add|remove`` (``StageApiController``);
 - ``POST /api/segments/{id}/contact/{contact}/add|remove``, ``POST /api/segments/{id}/contacts/
   add`` (``ListApiController``);
+- ``POST /api/companies/{id}/contact/{contact}/add|remove`` (``CompanyApiController``): an unknown
+  company is "Item was not found."; an unknown contact on add goes through ``checkLeadAccess``
+  ("Contact not found.", ``postActionRedirect``), on remove through ``notFound()`` ("Item was not
+  found."); the links as :mod:`.companies` keeps them;
 - ``GET /api/users/self``: the caller at the top level, nulls left out (``UserApiController::
   getSelfAction`` serializes without the controller's context: no groups, ``serializeNull``
   off);
@@ -13,14 +17,17 @@ standard controller's, :mod:`.controller` + :mod:`.entities`):
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from scorebridge.sandbox.base import Response
+from scorebridge.sandbox.mautic import companies
 from scorebridge.sandbox.mautic.query import as_list, php_int
 from scorebridge.sandbox.mautic.routing import GENERIC_500, NOT_FOUND, ApiError, Call, Router, ok
 from scorebridge.sandbox.mautic.serialize import ROLES, role_json, user_json
 from scorebridge.sandbox.mautic.state import Contact, Segment
 
+T = TypeVar("T")
 #: ``mautic.api.call.permissionempty`` (``ApiBundle/Translations/en_US/flashes.ini``).
 PERMISSION_EMPTY = "At least one permission must be submitted."
 
@@ -34,15 +41,17 @@ def register(router: Router) -> None:
     router.add("POST", "/api/segments/{id}/contacts/add", segment_batch_add)
     router.add("POST", "/api/campaigns/{id}/contact/{contact}/add", campaign_add)
     router.add("POST", "/api/campaigns/{id}/contact/{contact}/remove", campaign_remove)
+    router.add("POST", "/api/companies/{id}/contact/{contact}/add", company_add)
+    router.add("POST", "/api/companies/{id}/contact/{contact}/remove", company_remove)
     router.add("GET", "/api/users/self", user_self)
     router.add("POST", "/api/users/{id}/permissioncheck", permission_check)
 
 
-def _contact(call: Call) -> Contact:
+def _contact(call: Call, message: str = "Contact not found.") -> Contact:
     value = call.params["contact"]
     contact = call.emulator.state.contacts.get(int(value)) if value.isdigit() else None
     if contact is None:
-        raise ApiError(404, "Contact not found.")
+        raise ApiError(404, message)
     return contact
 
 
@@ -78,11 +87,16 @@ def stage_remove(call: Call) -> Response:
 # -- segments -----------------------------------------------------------------------------------
 
 
-def _segment(call: Call) -> Segment:
-    segment = call.emulator.state.segments.get(call.id_param())
-    if segment is None:
+def _by_id(call: Call, items: Mapping[int, T]) -> T:
+    """The ``{id}`` entity of the path, else 404 "Item was not found."."""
+    found = items.get(call.id_param())
+    if found is None:
         raise ApiError(404, NOT_FOUND)
-    return segment
+    return found
+
+
+def _segment(call: Call) -> Segment:
+    return _by_id(call, call.emulator.state.segments)
 
 
 def segment_add(call: Call) -> Response:
@@ -151,6 +165,25 @@ def campaign_remove(call: Call) -> Response:
     for row in table.by_lead.get(contact.id, []):
         if row["campaign_id"] == campaign_id:
             row.update(manually_removed=1, date_last_exited=call.emulator.now_db())
+    return ok({"success": 1})
+
+
+# -- companies --------------------------------------------------------------------------------
+
+
+def company_add(call: Call) -> Response:
+    """``POST /api/companies/{id}/contact/{contact}/add``."""
+    company = _by_id(call, call.emulator.state.companies)
+    contact = _contact(call)
+    companies.add_contact(call.emulator.state, company, contact, call.emulator.now_db())
+    return ok({"success": 1})
+
+
+def company_remove(call: Call) -> Response:
+    """``POST /api/companies/{id}/contact/{contact}/remove``."""
+    company = _by_id(call, call.emulator.state.companies)
+    contact = _contact(call, NOT_FOUND)
+    companies.remove_contact(call.emulator.state, company, contact, call.emulator.now_db())
     return ok({"success": 1})
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from scorebridge.sandbox.mautic.php import php_serialize
 from scorebridge.sandbox.mautic.state import (
+    Company,
     Contact,
     FieldDef,
     MauticState,
@@ -30,6 +31,8 @@ from scorebridge.sandbox.mautic.state import (
 )
 
 GROUPS = ("core", "social", "personal", "professional")
+#: ``CompanyRepository::getFieldGroups``.
+COMPANY_GROUPS = ("core", "professional", "other")
 
 
 def publish_fields(publish: Publish) -> dict[str, Any]:
@@ -178,12 +181,34 @@ def _field_base(d: FieldDef) -> dict[str, Any]:
         "alias": d.alias,
         "type": d.type,
         "group": d.group,
-        "object": "lead",
+        "object": d.object,
         "is_fixed": "1" if d.is_fixed else "0",
         "properties": php_serialize(d.properties),
         "default_value": d.default_value,
         "field_order": str(d.order),
     }
+
+
+def company_json(company: Company, fields: list[FieldDef]) -> dict[str, Any]:
+    """A company (``Company::loadApiMetadata``, group ``companyDetails``: ``id, score,
+    fields`` only, no publish fields) with ``fields`` grouped core/professional/other (an empty
+    group is ``[]``) and ``fields.all`` (``CustomFieldsApiControllerTrait::preSerializeEntity``,
+    numbers fixed by scale; ``id`` an int, null once deleted). Field entries carry the
+    ``lead_fields`` columns without ``field_order`` (developer docs, "Get Company")."""
+    company_id = None if company.removed else company.id
+    groups: dict[str, dict[str, Any]] = {group: {} for group in COMPANY_GROUPS}
+    flat: dict[str, Any] = {"id": company_id}
+    for definition in fields:
+        raw = company.values.get(definition.alias)
+        value = None if raw is None else field_value(definition, raw, in_list=False)
+        entry = {k: v for k, v in _field_base(definition).items() if k != "field_order"}
+        entry["value"] = value
+        entry["normalizedValue"] = _normalized(definition, value)
+        groups.setdefault(definition.group, {})[definition.alias] = entry
+        flat[definition.alias] = value
+    grouped: dict[str, Any] = {group: entries or [] for group, entries in groups.items()}
+    grouped["all"] = flat
+    return {"id": company_id, "score": company.score, "fields": grouped}
 
 
 def _ip_details() -> dict[str, str]:
@@ -343,7 +368,7 @@ def note_json(note: Note, serializer: ContactSerializer) -> dict[str, Any]:
 
 
 def field_json(definition: FieldDef) -> dict[str, Any]:
-    """A contact field definition in ``/api/fields/contact``."""
+    """A field definition in ``/api/fields/{contact,company}``."""
     return {
         **publish_fields(definition.publish),
         "id": definition.id,
@@ -352,7 +377,7 @@ def field_json(definition: FieldDef) -> dict[str, Any]:
         "type": definition.type,
         "group": definition.group,
         "order": definition.order,
-        "object": "lead",
+        "object": definition.object,
         "defaultValue": definition.default_value,
         "isRequired": definition.is_required,
         "isFixed": definition.is_fixed,

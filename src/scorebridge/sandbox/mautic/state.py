@@ -1,7 +1,8 @@
 """The Mautic emulator's in-memory data model: what a Mautic 5 database would hold.
 
-Owns the entities (contacts with their field values, users, stages, segments, tags, notes, point
-actions, triggers, point groups and per-contact group scores, OAuth tokens) and the stats tables
+Owns the entities (contacts with their field values, companies, users, stages, segments, tags,
+notes, point actions, triggers, point groups and per-contact group scores, OAuth tokens) and the
+stats tables
 (see ``tables``). Times are stored the way MySQL holds them: UTC
 ``YYYY-MM-DD HH:MM:SS`` strings, which compare correctly as strings.
 
@@ -48,7 +49,7 @@ class Publish:
 
 @dataclass
 class FieldDef:
-    """A contact field (``lead_fields`` row)."""
+    """A contact or company field (``lead_fields`` row; ``object`` "lead" or "company")."""
 
     id: int
     label: str
@@ -58,6 +59,7 @@ class FieldDef:
     order: int
     publish: Publish
     properties: dict[str, Any] = field(default_factory=dict)
+    object: str = "lead"
     default_value: str | None = None
     is_fixed: bool = False
     is_required: bool = False
@@ -228,6 +230,26 @@ class Contact:
 
 
 @dataclass
+class Company:
+    """A ``companies`` row: field values by alias (``None`` when empty), score and owner.
+
+    Its contacts are ``companies_leads`` rows (see :mod:`.companies`)."""
+
+    id: int
+    publish: Publish
+    values: dict[str, Any]
+    score: int = 0
+    owner_id: int | None = None
+    removed: bool = False  # deleted: Doctrine has reset the id it serializes
+
+    @property
+    def name(self) -> str | None:
+        """``companyname``."""
+        value = self.values.get("companyname")
+        return None if value is None else str(value)
+
+
+@dataclass
 class Token:
     """An issued OAuth2 access token."""
 
@@ -256,6 +278,7 @@ class MauticState:
         self.triggers: dict[int, Trigger] = {}
         self.point_groups: dict[int, PointGroup] = {}
         self.contacts: dict[int, Contact] = {}
+        self.companies: dict[int, Company] = {}
         self.tables: dict[str, Table] = new_tables()
         self.tokens: dict[str, Token] = {}
         self.ip_ids: dict[str, int] = {}
