@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,37 @@ def kind_bridge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Brid
     world.sandbox.stop()
 
 
+def _make_converted_contacts_hot(bridge: Bridge) -> None:
+    """Buying behaviour for three people Salesforce holds as Contacts (converted Leads), so the
+    world surely has hot leads an Opportunity can be opened for, whatever its generated day."""
+    sandbox = bridge.world.sandbox
+    with sandbox.servers["salesforce"].lock:
+        emails = sorted(
+            str(r["Email"]).lower()
+            for r in sandbox.crms["salesforce"].org.rows("Lead")
+            if r["IsConverted"] and r.get("Email")
+        )
+    with sandbox.servers["mautic"].lock:
+        by_email = {
+            str(c.values.get("email") or "").lower(): c.id
+            for c in sandbox.mautic.state.contacts.values()
+        }
+    people = [by_email[e] for e in emails if e in by_email][:3]
+    assert people, "the world has converted Leads that are also Mautic contacts"
+    at = (bridge.now - timedelta(hours=2)).isoformat()
+    events = [
+        {"contact_id": person, "at": at, **event}
+        for person in people
+        for event in (
+            {"kind": "form.submit", "form_id": 3},
+            {"kind": "form.submit", "form_id": 4},
+            {"kind": "asset.download", "asset_id": 1},
+        )
+    ]
+    mautic = bridge.world.info["mautic"]["url"]
+    requests.post(f"{mautic}/_sandbox/events", json=events, timeout=10).raise_for_status()
+
+
 def _adapter(bridge: Bridge) -> CrmAdapter:
     writer = bridge.writers[1]
     assert isinstance(writer, CrmWriter)
@@ -95,6 +126,8 @@ def test_a_sync_writes_scores_tasks_and_deals_and_idle_syncs_write_nothing(
     bridge = kind_bridge
     kind = bridge.settings.crm.kind
     seeded = demo_probe.crm_counts(bridge.world.sandbox, kind)
+    if kind == "salesforce":
+        _make_converted_contacts_hot(bridge)
     _, pushed = bridge.sync()
     assert pushed.systems["crm"].outcomes["ok"] > 0
     bridge.sync(minutes=1)  # a task whose contact was created in the same claim goes now
