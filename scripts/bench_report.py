@@ -74,6 +74,32 @@ def _row(
     }
 
 
+#: all requests per synced contact of a 10,000-contact first sync, by group_scores mode
+PER_CONTACT_TARGETS = {"fields": 0.15, "point_groups": 1.5, "default": 1.5}
+
+
+def first_sync_row(f: dict[str, Any], contacts: int, days: int) -> dict[str, Any]:
+    """One extra first sync (a group_scores mode, or an added latency): all requests, point-group
+    sets included, against their minimum and the per-contact target of its mode."""
+    sent = f["requests"] + f["point_group_sets"]
+    floor = f["minimum"] + f["point_group_minimum"]
+    ratio = round(sent / floor, 3) if floor else None
+    target = PER_CONTACT_TARGETS.get(f["group_scores"])
+    full = contacts == 10_000
+    ok = ratio is not None and ratio <= 1.1
+    if target is not None and f["latency_ms"] == 0:
+        ok = ok and f["per_contact_all"] <= target
+    return _row(
+        f"1. first sync of {contacts} contacts ({days} days), group_scores = "
+        f"{f['group_scores']}, {f['latency_ms']:g} ms added latency: all requests",
+        f"{sent} ({f['per_contact_all']}/contact, {f['seconds']} s)",
+        f"minimum {floor}",
+        f"{ratio}x",
+        f"<= 1.1x, <= {target}/contact" if target is not None else "<= 1.1x",
+        ok if full else None,
+    )
+
+
 def sync_rows(sync: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of the sync figures (1, 2 and 4)."""
     f = sync["first_sync"]
@@ -97,6 +123,8 @@ def sync_rows(sync: dict[str, Any]) -> list[dict[str, Any]]:
             None,
         ),
     ]
+    for extra in sync.get("first_sync_modes", []) + sync.get("first_sync_latency", []):
+        rows.append(first_sync_row(extra, n, sync["world"]["days"]))
     for c in sync["throughput"]:
         b, v = c["bridge"], c["naive"]
         twenty = c["latency_ms"] == 20
@@ -261,6 +289,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--latencies", default="0,20", help="added latency in ms")
     parser.add_argument("--naive-sample", type=int, help="contacts the naive bridge writes")
+    parser.add_argument(
+        "--modes", default="fields", help="extra first syncs, one per [write.mautic] group_scores"
+    )
+    parser.add_argument(
+        "--first-sync-latencies", default="20", help="extra first syncs at these latencies (ms)"
+    )
     parser.add_argument("--scoring-contacts", type=int, help="1,000,000; quick 20,000")
     parser.add_argument("--scoring-events", type=int, help="20,000,000; quick 400,000")
     parser.add_argument("--scoring-phases", default="full,cycle")
@@ -277,6 +311,8 @@ def main() -> None:
             seed=args.seed,
             latencies=[float(x) for x in args.latencies.split(",") if x],
             naive_sample=args.naive_sample or (100 if quick else 500),
+            modes=[m for m in args.modes.split(",") if m],
+            first_sync_latencies=[float(x) for x in args.first_sync_latencies.split(",") if x],
         )
         result["sync"] = sync
         rows += sync_rows(sync)
