@@ -5,10 +5,11 @@ in the largest batches they allow — ``mautic.fields`` (score/band custom field
 missing) through ``PATCH /contacts/batch/edit`` (≤200, per-item results); ``mautic.groups``
 through point groups ``set`` (groups created when missing; logged with ``eventName``
 :data:`~scorebridge.mautic.streams.SCOREBRIDGE_EVENT_NAME` so the pull ignores the echo);
-``mautic.stage`` (by stage name; a stage of the rule file missing in Mautic is created, weight
-10, 20, ... in file order); ``mautic.segment.add|remove`` (batch add per segment, created
-when missing); ``mautic.tag.add|remove`` (batch edit with ``tags``); ``mautic.note`` (a note
-carrying a marker, looked up first when an earlier attempt may have created it).
+``mautic.stage`` (by stage name, through the batch contact edit with ``"stage": id``; a stage
+of the rule file missing in Mautic is created, weight 10, 20, ... in file order);
+``mautic.segment.add|remove`` (batch add per segment, created when missing);
+``mautic.tag.add|remove`` (batch edit with ``tags``); ``mautic.note`` (a note carrying a marker,
+looked up first when an earlier attempt may have created it).
 Never ``points/plus|minus`` and never PUT for a partial edit.
 
 Zero values: Mautic drops a number whose integer part is 0 on POST/PATCH (§2.3), so a score of
@@ -249,19 +250,19 @@ class MauticWriter:
         return self._stages[key]
 
     def _stage(self, items: list[Claimed]) -> list[Outcome]:
-        outcomes = []
+        """Stage moves through the batch contact edit (``"stage": id``, ≤200 per call; Mautic
+        logs each change as "Stage changed", §5.1)."""
+        outcomes: list[Outcome] = []
+        moves: dict[int, int] = {}
         for item in items:
             name = str(item.op.payload.get("stage") or "")
             stage_id = self._stage_id(name)
             if stage_id is None:
                 outcomes.append(_dead(item, f"Mautic has no stage named {name!r}; create it"))
-                continue
-            try:
-                self.client.add_contact_to_stage(stage_id, _mid(item))
-                outcomes.append(ok(item))
-            except Exception as exc:  # noqa: BLE001
-                outcomes.append(failed(item, exc))
-        return outcomes
+            else:
+                moves[item.op.id] = stage_id
+        ready = [i for i in items if i.op.id in moves]
+        return outcomes + self._patch(ready, lambda i: {"stage": moves[i.op.id]})
 
     # -- segments, tags, notes ----------------------------------------------------------------
 
