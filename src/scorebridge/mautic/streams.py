@@ -23,6 +23,7 @@ goes on.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -131,26 +132,39 @@ RowMapper = Callable[[Mapping[str, Any], Mapping[int, str]], PulledEvent | None]
 
 SCOREBRIDGE_EVENT_NAME = "scorebridge"
 """``eventName`` of the point-group scores scorebridge sets; their log rows are its own echo."""
+GROUP_SET = "mautic.group_set"
+"""Event kind of scorebridge's own point-group sets read back from the point log: never scored
+(no rule may name it), kept so the planner knows what Mautic holds per group."""
+_SET_TO = re.compile(r"set to (-?\d+)")
+
+
+def group_set_action(value: int) -> str:
+    """The ``actionName`` of a group set: it carries the value, so its log row says what Mautic
+    held right after it (the row itself only has the signed delta)."""
+    return f"scorebridge: set to {int(value)}"
 
 
 def _points(row: Mapping[str, Any], groups: Mapping[int, str]) -> PulledEvent | None:
-    if row.get("event_name") == SCOREBRIDGE_EVENT_NAME:
-        return None  # our own group-score write: counting its delta would feed back forever
     group_id = _opt_int(row, "group_id")
-    return _event(
-        row,
-        "points",
-        "mautic.points",
-        "date_added",
-        {
-            "delta": _int(row, "delta"),
-            "type": row.get("type") or "",
-            "event_name": row.get("event_name") or "",
-            "action_name": row.get("action_name") or "",
-            "group_id": group_id,
-            "group": groups.get(group_id) if group_id else None,
-        },
-    )
+    attributes: dict[str, Any] = {
+        "delta": _int(row, "delta"),
+        "group_id": group_id,
+        "group": groups.get(group_id) if group_id else None,
+    }
+    if row.get("event_name") == SCOREBRIDGE_EVENT_NAME:
+        # our own group-score write: scoring its delta would feed back forever; it is kept
+        # (kind GROUP_SET) as the baseline of what Mautic holds in that group
+        if group_id is None:
+            return None
+        found = _SET_TO.search(str(row.get("action_name") or ""))
+        attributes["value"] = int(found[1]) if found else None
+        return _event(row, "points", GROUP_SET, "date_added", attributes)
+    attributes |= {
+        "type": row.get("type") or "",
+        "event_name": row.get("event_name") or "",
+        "action_name": row.get("action_name") or "",
+    }
+    return _event(row, "points", "mautic.points", "date_added", attributes)
 
 
 def _page_hit(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent:

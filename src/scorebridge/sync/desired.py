@@ -16,7 +16,7 @@ Must not: read the clock (``now`` comes in), talk to remote systems, or decide w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.config import Settings
+from scorebridge.mautic.streams import GROUP_SET
 from scorebridge.scoring.engine import score
 from scorebridge.scoring.explain import top_reasons
 from scorebridge.scoring.matchers import CompiledRules
@@ -49,6 +50,7 @@ from scorebridge.sync.plan import (
     PlanConfig,
     PlannedOp,
     TriggerContext,
+    as_written,
     note_text,
     plan_contact,
     render_deal,
@@ -57,6 +59,7 @@ from scorebridge.sync.plan import (
 from scorebridge.sync.score_load import load_engine_inputs
 
 CHUNK = 2000
+POINTS_KIND = "mautic.points"
 WATERMARK = ("plan", "contacts")
 STATE_OPS = ("mautic.fields", "mautic.groups", "mautic.stage", "crm.update", "crm.create")
 REASONS = 5
@@ -157,7 +160,7 @@ def plan_changes(
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             ops: list[PlannedOp] = []
-            for desired, written in _load(conn, chunk, settings, now, persist=not dry_run):
+            for desired, written in _load(conn, chunk, settings, cfg, now, persist=not dry_run):
                 planned = plan_contact(desired, written, cfg)
                 ops += planned
                 if dry_run:
@@ -201,7 +204,13 @@ def _changed_contacts(conn: Connection, mark: str | None, cfg: PlanConfig) -> li
 
 
 def _load(
-    conn: Connection, ids: Sequence[int], settings: Settings, now: datetime, *, persist: bool
+    conn: Connection,
+    ids: Sequence[int],
+    settings: Settings,
+    cfg: PlanConfig,
+    now: datetime,
+    *,
+    persist: bool,
 ) -> Iterable[tuple[DesiredContact, dict[tuple[str, str], str]]]:
     scores: dict[int, dict[str, Any]] = {i: {"groups": {}} for i in ids}
     for row in conn.execute(sa.select(_score).where(_score.c.contact_id.in_(ids))):
@@ -219,6 +228,11 @@ def _load(
     manual = sa.select(_event).where(_event.c.contact_id.in_(ids), _event.c.kind == "manual")
     for row in conn.execute(manual.order_by(_event.c.occurred_at, _event.c.id)):
         notes[row.contact_id].append(ManualNote(row.external_id, _manual_text(row.attributes)))
+    held = (
+        mautic_group_scores(conn, ids, cfg.group_names, written)
+        if cfg.group_names and settings.pull.streams.points
+        else {}
+    )
     identity_map = settings.crm.identity_fields
     baselines: list[dict[str, Any]] = []
     for row in conn.execute(sa.select(_contact).where(_contact.c.id.in_(ids))):
@@ -249,6 +263,7 @@ def _load(
                     for alias, target in identity_map.items()
                     if str(fields.get(alias) or "").strip()
                 },
+                mautic_groups=held.get(row.id, {}),
             ),
             mine,
         )
@@ -263,6 +278,52 @@ def _load(
             ),
             baselines,
         )
+
+
+def mautic_group_scores(
+    conn: Connection,
+    ids: Sequence[int],
+    names: Mapping[str, str],
+    written: Mapping[int, Mapping[tuple[str, str], str]],
+) -> dict[int, dict[str, int]]:
+    """Per contact, topic group key -> the score Mautic's point group holds, from the pulled
+    point log: scorebridge's last set (its log row carries the value) plus every change Mautic's
+    own point actions made after it, or, for a group scorebridge never set, the sum of Mautic's
+    changes. A group whose last write has not come back through the log yet (or was written
+    before the log kept scorebridge's sets) is left out: the planner compares it with what was
+    written."""
+    key_of = {name.casefold(): key for key, name in names.items()}
+    e = _event.c
+    rows = conn.execute(
+        sa.select(e.contact_id, e.kind, e.external_id, e.attributes).where(
+            e.contact_id.in_(ids), e.kind.in_((POINTS_KIND, GROUP_SET))
+        )
+    )
+    logs: dict[tuple[int, str], list[tuple[int, str, Mapping[str, Any]]]] = {}
+    for row in rows:
+        attributes = row.attributes or {}
+        key = key_of.get(str(attributes.get("group") or "").casefold())
+        if key is not None:
+            entry = (int(row.external_id), row.kind, attributes)
+            logs.setdefault((row.contact_id, key), []).append(entry)
+    held: dict[int, dict[str, int]] = {}
+    for contact_id in ids:
+        mine = held.setdefault(contact_id, {})
+        for key in names:
+            value, last_set = 0, None
+            for _, kind, attributes in sorted(logs.get((contact_id, key), ()), key=_first):
+                if kind == GROUP_SET and attributes.get("value") is not None:
+                    value = last_set = int(attributes["value"])
+                else:
+                    value += int(attributes.get("delta") or 0)
+            wrote = written.get(contact_id, {}).get((MAUTIC, f"group:{key}"))
+            if wrote is None or wrote == as_written(last_set):
+                mine[key] = value
+    return held
+
+
+def _first(entry: tuple[int, str, Mapping[str, Any]]) -> int:
+    return entry[0]
 
 
 def _manual_text(attributes: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 from scorebridge.config import Settings
 from scorebridge.errors import ItemResult, TerminalError
 from scorebridge.mautic import MauticClient
-from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME
+from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME, group_set_action
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.sync.plan import MAUTIC, note_marker
 from scorebridge.sync.push import Claimed, Outcome, failed, ok
@@ -227,7 +227,7 @@ class MauticWriter:
                         ids[name],
                         int(value),
                         event_name=SCOREBRIDGE_EVENT_NAME,
-                        action_name="scorebridge sync",
+                        action_name=group_set_action(int(value)),
                     )
                 outcomes.append(ok(item))
             except Exception as exc:  # noqa: BLE001 - per item; failed() re-raises system errors

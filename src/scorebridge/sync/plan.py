@@ -97,6 +97,10 @@ class DesiredContact:
     """The score since the entry into a ``reset_score`` stage (None: the same as ``total``)."""
     identity: Mapping[str, str] = field(default_factory=dict)
     """CRM field -> value a new CRM contact is created with (names, company, title, ...)."""
+    mautic_groups: Mapping[str, int] = field(default_factory=dict)
+    """Topic group key -> the score Mautic's point group holds, where the pulled point log
+    tells (its own point actions add to groups); a group missing here is compared with what
+    was last written."""
 
 
 @dataclass(frozen=True)
@@ -181,8 +185,7 @@ def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> 
             "fields": {t.removeprefix("field:"): v for t, v in changed.items()}
         }
         ops.append(_op(MAUTIC, "mautic.fields", d, payload, changed))
-    groups = {f"group:{key}": d.groups[key] for key in cfg.group_names if key in d.groups}
-    changed = _changed(written, MAUTIC, groups)
+    changed = _groups_to_set(d, written, cfg)
     if changed:
         names = {cfg.group_names[t.removeprefix("group:")]: int(v) for t, v in changed.items()}
         ops.append(_op(MAUTIC, "mautic.groups", d, {"groups": names}, changed))
@@ -198,6 +201,22 @@ def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> 
                 note_payload = {"text": note.text, "type": "general", "event_id": note.event_id}
                 ops.append(_op(MAUTIC, "mautic.note", d, note_payload, {target: "1"}))
     return ops
+
+
+def _groups_to_set(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> dict[str, int]:
+    """The point groups whose score differs from what Mautic holds (or, where the point log
+    does not tell, from what was last written): one request each, so only those."""
+    changed: dict[str, int] = {}
+    for key in cfg.group_names:
+        if key not in d.groups:
+            continue
+        value, target = d.groups[key], f"group:{key}"
+        held = d.mautic_groups.get(key)
+        if (held is None and written.get((MAUTIC, target)) != as_written(value)) or (
+            held is not None and held != value
+        ):
+            changed[target] = value
+    return changed
 
 
 def _lifecycle_allowed(wanted: str, current: str | None) -> bool:

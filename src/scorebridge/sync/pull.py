@@ -24,6 +24,7 @@ from scorebridge.mautic.schemas import MauticContact
 from scorebridge.mautic.streams import (
     ALL_STREAMS,
     CONTACTS,
+    GROUP_SET,
     ID_STREAMS,
     TIME_STREAMS,
     ContactSource,
@@ -45,8 +46,8 @@ log = logging.getLogger(__name__)
 SOURCE = "mautic"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Event kinds that are history only: stored, but no reason to rescore (scorebridge's own stage
-#: writes come back as stage-log rows).
-PASSIVE_KINDS = frozenset({"mautic.stage"})
+#: writes come back as stage-log rows, its group-score sets as point-log rows).
+PASSIVE_KINDS = frozenset({"mautic.stage", GROUP_SET})
 #: Event kinds that count as the lead being active (for inactivity rules).
 ACTIVE_KINDS = frozenset({"page.hit", "email.open", "email.click", "form.submit", "asset.download"})
 

@@ -49,3 +49,55 @@ def test_stage_moves_go_through_the_batch_contact_edit_and_mautic_logs_them(
             if row["action_name"] == "Stage changed"
         )
     assert set(moved) <= set(logged)
+
+
+def test_point_groups_are_set_only_where_mautic_holds_another_score(bridge: Bridge) -> None:
+    mautic = bridge.world.sandbox.mautic.state
+    lock = bridge.world.sandbox.servers["mautic"].lock
+    with lock:
+        before = {cid: dict(c.group_scores) for cid, c in mautic.contacts.items()}
+        ids_before = {g.name.casefold(): g.id for g in mautic.point_groups.values()}
+    bridge.sync()
+    state = store_state(bridge)
+    names = {key: name for name, key in reversed(list(bridge.rules.mautic_groups.items()))}
+    differing = Counter()
+    untouched = None
+    for cid, entry in state["scores"].items():
+        mautic_id = state["contacts"][cid].mautic_id
+        if mautic_id is None:
+            continue
+        held = before.get(mautic_id, {})
+        for key in bridge.rules.groups:
+            gid = ids_before.get(names[key].casefold())
+            differing[key] += entry["groups"][key] != held.get(gid or 0, 0)
+        if all(entry["groups"][k] == 0 for k in bridge.rules.groups):
+            untouched = mautic_id
+    sets = bridge.counts()["mautic"]["POST /api/contacts/{id}/points/groups/{group}/{op}/{value}"]
+    assert sets == sum(differing.values())
+    assert sets < len(state["scores"]) * len(bridge.rules.groups) / 2  # most already agree
+    assert untouched is not None
+
+    # Mautic's own point action adds 3 to the untouched contact's "Product A" group; our rule
+    # gives that visit 4: only that contact's groups are set (the visit also counts for its
+    # engagement), nobody else's
+    log = mautic.table("lead_points_change_log")
+    with lock:
+        seen = len(log.rows)
+    bridge.world.control(
+        "POST",
+        "events",
+        {
+            "contact_id": untouched,
+            "kind": "page.hit",
+            "url": "https://www.nordlicht-analytics.example/products/product-a/features",
+            "at": bridge.now.isoformat(),
+        },
+    )
+    bridge.sync(minutes=0)
+    with lock:
+        ours = [r for r in log.rows[seen:] if r["event_name"] == "scorebridge"]
+        product_a = next(g.id for g in mautic.point_groups.values() if g.name == "Product A")
+        now_held = mautic.contacts[untouched].group_scores.get(product_a)
+    assert {r["lead_id"] for r in ours} == {untouched}
+    assert product_a in {r["group_id"] for r in ours}
+    assert now_held == 4

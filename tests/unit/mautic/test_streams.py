@@ -8,9 +8,12 @@ from typing import Any
 
 from scorebridge.mautic.schemas import ContactPage, MauticContact, StatsPage
 from scorebridge.mautic.streams import (
+    GROUP_SET,
     ID_STREAMS,
+    SCOREBRIDGE_EVENT_NAME,
     TIME_STREAMS,
     fmt,
+    group_set_action,
     read_contacts,
     read_id_stream,
     read_time_stream,
@@ -288,3 +291,20 @@ def test_email_opens_are_read_by_time_because_rows_change_in_place() -> None:
     (event,) = [e for p in pages for e in p.events]
     assert event.kind == "email.open"
     assert event.attributes["seconds_after_send"] == 3.0
+
+
+def test_scorebridge_group_sets_come_back_as_their_own_kind_with_the_value_set() -> None:
+    source = FakeMautic()
+    ours = point_row(2, 7, T0, delta="12") | {
+        "event_name": SCOREBRIDGE_EVENT_NAME,
+        "action_name": group_set_action(15),
+        "group_id": "1",
+    }
+    source.tables["lead_points_change_log"] = [point_row(1, 7, T0) | {"group_id": "1"}, ours]
+    (page,) = read_id_stream(
+        source, ID_STREAMS["points"], "", settle_before=T0, page_size=10, groups={1: "Product A"}
+    )
+    assert [(e.kind, e.attributes.get("value"), e.attributes["group"]) for e in page.events] == [
+        ("mautic.points", None, "Product A"),
+        (GROUP_SET, 15, "Product A"),  # never scored (no rule may name it), kept as a baseline
+    ]

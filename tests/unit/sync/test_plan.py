@@ -250,3 +250,28 @@ def test_a_deal_uses_the_action_or_the_settings() -> None:
     assert deal["stage"] == "s1"
     assert deal["owner_id"] == "r2"
     assert deal["name"] == "Ada Lovelace (scorebridge: warm)"
+
+
+def test_a_point_group_is_set_only_where_mautic_holds_another_score() -> None:
+    d = contact(groups={"product_a": 30, "product_b": 0})
+    cfg = replace(CFG, group_names={"product_a": "Product A", "product_b": "Product B"})
+    same = replace(d, mautic_groups={"product_a": 30, "product_b": 0})
+    assert [op.op for op in plan_contact(same, {}, cfg) if op.op == "mautic.groups"] == []
+    drifted = replace(d, mautic_groups={"product_a": 33, "product_b": 0})  # a point action
+    (op,) = [op for op in plan_contact(drifted, {}, cfg) if op.op == "mautic.groups"]
+    assert op.payload == {"groups": {"Product A": 30}}
+    assert op.written == {"group:product_a": "30"}
+
+
+def test_a_point_group_the_log_does_not_tell_is_compared_with_what_was_written() -> None:
+    d = contact(groups={"product_a": 30}, mautic_groups={})
+    assert "mautic.groups" not in ops_by_kind(d, {(MAUTIC, "group:product_a"): "30"})
+    assert ops_by_kind(d, {(MAUTIC, "group:product_a"): "29"})["mautic.groups"] == {
+        "groups": {"Product A": 30}
+    }
+
+
+def test_a_score_that_is_not_a_configured_topic_is_never_mirrored_as_a_point_group() -> None:
+    d = contact(groups={"product_a": 30, "general": 12, "total": 42})
+    ops = ops_by_kind(d, {})
+    assert ops["mautic.groups"] == {"groups": {"Product A": 30}}
