@@ -306,11 +306,26 @@ class ScoringSettings(_Section):
     notify_existing: bool = False
 
 
+def _group_scores_mode(value: Any) -> Any:
+    """``true``/``false`` (before the modes existed) mean "point_groups"/"off"."""
+    if value is True:
+        return "point_groups"
+    return "off" if value is False else value
+
+
+GroupScores = Literal["point_groups", "fields", "both", "off"]
+
+
 class MauticWrite(_Section):
-    """What is written back to Mautic (an empty field alias turns that write off)."""
+    """What is written back to Mautic (an empty field alias turns that write off).
+
+    ``group_scores``: "point_groups" (one Mautic point group per topic group: Mautic's own UI
+    and segment filters; one request per contact and group), "fields" (one custom number field
+    ``sb_<group>`` per topic group, written 200 contacts per request), "both", or "off".
+    """
 
     enabled: bool = True
-    group_scores: bool = True
+    group_scores: Annotated[GroupScores, BeforeValidator(_group_scores_mode)] = "point_groups"
     score_field: MauticAlias = "sb_score"
     stage_score_field: MauticAlias = "sb_stage_score"
     band_field: MauticAlias = "sb_band"

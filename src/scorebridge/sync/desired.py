@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.config import Settings
+from scorebridge.errors import ConfigError
 from scorebridge.mautic.streams import GROUP_SET
 from scorebridge.scoring.engine import score
 from scorebridge.scoring.explain import top_reasons
@@ -51,6 +52,7 @@ from scorebridge.sync.plan import (
     PlannedOp,
     TriggerContext,
     as_written,
+    group_fields,
     note_text,
     plan_contact,
     render_deal,
@@ -116,7 +118,10 @@ def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
         score_field=mw.score_field,
         stage_score_field=mw.stage_score_field,
         band_field=mw.band_field,
-        group_names={k: names.get(k, k) for k in rules.groups} if mw.group_scores else {},
+        group_names={k: names.get(k, k) for k in rules.groups}
+        if mw.group_scores in ("point_groups", "both")
+        else {},
+        group_fields=group_field_aliases(settings, rules),
         mautic_stages={s.key: s.mautic_stage for s in rules.stages if s.mautic_stage}
         if mw.stage
         else {},
@@ -134,6 +139,26 @@ def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
         stage_order={s.key: s.index for s in rules.stages},
         create_at_stage=settings.crm.create_at_stage or None,
     )
+
+
+def group_field_aliases(settings: Settings, rules: CompiledRules) -> dict[str, str]:
+    """Topic group key -> its Mautic custom number field when ``[write.mautic] group_scores``
+    writes fields ("fields" or "both"), else nothing."""
+    mw = settings.write.mautic
+    if mw.group_scores not in ("fields", "both"):
+        return {}
+    try:
+        aliases = group_fields(rules.groups)
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=str(settings.scoring.rules), key="groups") from exc
+    taken = {mw.score_field, mw.stage_score_field, mw.band_field} & set(aliases.values())
+    if taken:
+        raise ConfigError(
+            f"the group field {sorted(taken)[0]!r} is also a score field of [write.mautic]; "
+            "rename that group or the score field",
+            key="write.mautic.group_scores",
+        )
+    return aliases
 
 
 def plan_changes(

@@ -1,10 +1,12 @@
 """The Mautic writer: outbox operations of system ``mautic`` into Mautic 5 API calls.
 
 Owns: mapping each op to the calls ``reference/mautic-api.md`` §2.4, §3.4, §5, §8c prescribe,
-in the largest batches they allow — ``mautic.fields`` (score/band custom fields, created when
-missing) through ``PATCH /contacts/batch/edit`` (≤200, per-item results); ``mautic.groups``
-through point groups ``set`` (groups created when missing; logged with ``eventName``
-:data:`~scorebridge.mautic.streams.SCOREBRIDGE_EVENT_NAME` so the pull ignores the echo);
+in the largest batches they allow — ``mautic.fields`` (score, band and, with ``group_scores =
+"fields"``, group-score custom fields, created when missing) through
+``PATCH /contacts/batch/edit`` (≤200, per-item results); ``mautic.groups`` through point
+groups ``set`` (groups created when missing; logged with ``eventName``
+:data:`~scorebridge.mautic.streams.SCOREBRIDGE_EVENT_NAME` and the value in ``actionName``, so
+the pull knows its echo and what Mautic held after it);
 ``mautic.stage`` (by stage name, through the batch contact edit with ``"stage": id``; a stage
 of the rule file missing in Mautic is created, weight 10, 20, ... in file order);
 ``mautic.segment.add|remove`` (batch add per segment, created when missing);
@@ -33,6 +35,7 @@ from scorebridge.errors import ItemResult, TerminalError
 from scorebridge.mautic import MauticClient
 from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME, group_set_action
 from scorebridge.scoring.matchers import CompiledRules
+from scorebridge.sync.desired import group_field_aliases
 from scorebridge.sync.plan import MAUTIC, note_marker
 from scorebridge.sync.push import Claimed, Outcome, failed, ok
 
@@ -96,16 +99,19 @@ class MauticWriter:
         band_field: str,
         stage_score_field: str = "",
         stage_weights: Mapping[str, int] | None = None,
+        group_fields: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         #: Mautic stage name (case-folded) -> weight, for the stages it may create
         self.stage_weights = dict(stage_weights or {})
-        self._field_types = {
-            alias: kind
-            for alias, kind in (
-                (score_field, "number"),
-                (stage_score_field, "number"),
-                (band_field, "text"),
+        #: alias -> (label, type) of the custom fields it writes (created when missing)
+        self._field_specs = {
+            alias: spec
+            for alias, spec in (
+                (score_field, ("scorebridge score", "number")),
+                (stage_score_field, ("scorebridge stage score", "number")),
+                (band_field, ("scorebridge band", "text")),
+                *((a, (f"scorebridge {k}", "number")) for k, a in (group_fields or {}).items()),
             )
             if alias
         }
@@ -132,6 +138,7 @@ class MauticWriter:
             band_field=mw.band_field,
             stage_score_field=mw.stage_score_field,
             stage_weights=weights,
+            group_fields=group_field_aliases(settings, rules) if rules is not None else {},
         )
 
     def write(self, items: Sequence[Claimed]) -> list[Outcome]:
@@ -156,9 +163,8 @@ class MauticWriter:
         if self._fields_ready:
             return
         existing = {f.alias for f in self.client.list_contact_fields()}
-        for alias, kind in self._field_types.items():
+        for alias, (label, kind) in self._field_specs.items():
             if alias not in existing:
-                label = "scorebridge score" if kind == "number" else "scorebridge band"
                 self.client.create_contact_field(label, alias, kind)
         self._fields_ready = True
 

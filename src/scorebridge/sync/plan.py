@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,7 +55,9 @@ class PlanConfig:
     stage_score_field: str = "sb_stage_score"
     band_field: str = "sb_band"
     group_names: Mapping[str, str] = field(default_factory=dict)
-    """Scoring group key -> Mautic point group name (empty: no group-score writes)."""
+    """Scoring group key -> Mautic point group name (empty: no point-group writes)."""
+    group_fields: Mapping[str, str] = field(default_factory=dict)
+    """Scoring group key -> Mautic custom number field (empty: group scores not in fields)."""
     mautic_stages: Mapping[str, str] = field(default_factory=dict)
     """Stage key -> Mautic stage name (empty: no stage writes)."""
     notes: bool = True
@@ -139,6 +142,27 @@ def as_written(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+GROUP_FIELD_PREFIX = "sb_"
+_ALIAS_MAX = 25  # Mautic's field alias limit
+
+
+def group_fields(keys: Sequence[str]) -> dict[str, str]:
+    """Topic group key -> the Mautic custom field its score goes to with ``group_scores =
+    "fields"``: ``sb_<key>`` (lower-case letters, digits and ``_``, at most 25 characters).
+    Raises ValueError when two keys would share a field."""
+    aliases: dict[str, str] = {}
+    for key in keys:
+        alias = (GROUP_FIELD_PREFIX + re.sub(r"[^a-z0-9_]", "_", key.lower()))[:_ALIAS_MAX]
+        clash = next((k for k, a in aliases.items() if a == alias), None)
+        if clash is not None:
+            raise ValueError(
+                f"groups {clash!r} and {key!r} would both be written to the Mautic field "
+                f"{alias!r} (aliases are cut at {_ALIAS_MAX} characters); shorten one key"
+            )
+        aliases[key] = alias
+    return aliases
+
+
 def _changed(written: WrittenValues, system: str, wanted: Mapping[str, Any]) -> dict[str, Any]:
     return {t: v for t, v in wanted.items() if written.get((system, t)) != as_written(v)}
 
@@ -176,6 +200,7 @@ def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> 
             (cfg.score_field, d.total),
             (cfg.stage_score_field, stage_score),
             (cfg.band_field, d.band),
+            *((a, d.groups[k]) for k, a in cfg.group_fields.items() if k in d.groups),
         )
         if alias
     }

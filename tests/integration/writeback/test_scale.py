@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from pull.conftest import start_world
 
-from .conftest import Bridge
+from .conftest import Bridge, notify_existing, raise_hubspot_limits
 from .test_writeback import store_state
 
 pytestmark = pytest.mark.slow
@@ -101,3 +105,49 @@ def test_point_groups_are_set_only_where_mautic_holds_another_score(bridge: Brid
     assert {r["lead_id"] for r in ours} == {untouched}
     assert product_a in {r["group_id"] for r in ours}
     assert now_held == 4
+
+
+@pytest.fixture
+def fields_bridge(tmp_path: Path) -> Iterator[Bridge]:
+    """The bridge fixture's world with ``[write.mautic] group_scores = "fields"``."""
+    world = start_world(tmp_path, contacts=150, days=20, seed=11)
+    notify_existing(world)
+    raise_hubspot_limits(world)
+    with world.config.open("a") as config:
+        config.write('\n[write.mautic]\ngroup_scores = "fields"\n')
+    made = Bridge(world, datetime.now(UTC))
+    yield made
+    made.runtime.close()
+    world.sandbox.stop()
+
+
+def test_group_scores_as_fields_go_through_the_batch_edit_zeros_included(
+    fields_bridge: Bridge,
+) -> None:
+    bridge = fields_bridge
+    bridge.sync()
+    state = store_state(bridge)
+    routes = bridge.counts()["mautic"]
+    assert not [r for r in routes if "/points/groups/" in r]  # no point-group sets at all
+    aliases = {key: f"sb_{key}" for key in bridge.rules.groups}
+    mautic = bridge.world.sandbox.mautic.state
+    zeros = 0
+    with bridge.world.sandbox.servers["mautic"].lock:
+        types = {f.alias: f.type for f in mautic.fields.values()}
+        assert {types.get(a) for a in aliases.values()} == {"number"}  # created when missing
+        for cid, entry in state["scores"].items():
+            mautic_id = state["contacts"][cid].mautic_id
+            if mautic_id is None:
+                continue
+            values = mautic.contacts[mautic_id].values
+            for key, alias in aliases.items():
+                assert values[alias] == entry["groups"][key]
+                zeros += entry["groups"][key] == 0
+    assert zeros > 0  # written as 0, not dropped
+    contacts = sum(1 for c in state["contacts"].values() if c.mautic_id is not None)
+    writes = routes["PATCH /api/contacts/batch/edit"] + routes["PUT /api/contacts/batch/edit"]
+    assert writes <= 2 * math.ceil(contacts / 200) + 2  # fields, zero fields, stages, tags
+    before = bridge.counts()
+    plan, _ = bridge.sync(minutes=0)
+    assert plan.enqueued == 0
+    assert bridge.counts() == before  # echoes of the group fields are no change

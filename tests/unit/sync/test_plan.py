@@ -16,6 +16,7 @@ from scorebridge.sync.plan import (
     ManualNote,
     PlanConfig,
     TriggerContext,
+    group_fields,
     note_text,
     plan_contact,
     render_deal,
@@ -275,3 +276,20 @@ def test_a_score_that_is_not_a_configured_topic_is_never_mirrored_as_a_point_gro
     d = contact(groups={"product_a": 30, "general": 12, "total": 42})
     ops = ops_by_kind(d, {})
     assert ops["mautic.groups"] == {"groups": {"Product A": 30}}
+
+
+def test_group_scores_as_fields_travel_with_the_score_fields() -> None:
+    cfg = replace(CFG, group_names={}, group_fields=group_fields(["product_a"]))
+    ops = {op.op: op for op in plan_contact(contact(), {}, cfg)}
+    assert "mautic.groups" not in ops
+    assert ops["mautic.fields"].payload["fields"]["sb_product_a"] == 30
+    assert ops["mautic.fields"].written["field:sb_product_a"] == "30"
+
+
+def test_group_field_aliases_follow_mautics_rules_and_never_collide() -> None:
+    assert group_fields(["product_a", "Région-Nord"]) == {
+        "product_a": "sb_product_a",
+        "Région-Nord": "sb_r_gion_nord",
+    }
+    with pytest.raises(ValueError, match="shorten one key"):
+        group_fields(["a_very_long_topic_group_one", "a_very_long_topic_group_two"])
