@@ -109,7 +109,9 @@ def _short_window(settings: Settings) -> Settings:
     """The settings with a 1-second overlap and settle: stands in for waiting out the default
     10-minute overlap window (cycles that follow a write re-read what it touched)."""
     second = timedelta(seconds=1)
-    pull = settings.pull.model_copy(update={"overlap": second, "settle": second})
+    pull = settings.pull.model_copy(
+        update={"overlap": second, "settle": second, "commit_lag": second}
+    )
     return settings.model_copy(update={"pull": pull})
 
 
@@ -360,6 +362,8 @@ def run(
             print(f"sandbox ready in {info['seconds_to_ready']} s; first sync ...", file=sys.stderr)
             first = timed_cycle(cycle, sandbox)
             first_figures = {
+                "latency_ms": 0.0,
+                "group_scores": "default",
                 "seconds": first["seconds"],
                 "outbox_after": first["outbox_after"],
                 "pending_errors": first["pending_errors"],

@@ -293,6 +293,9 @@ class PullSettings(_Section):
 
     overlap: Duration = timedelta(minutes=10)
     settle: Duration = timedelta(minutes=2)
+    #: contacts changed this close to a read (on Mautic's clock) are read again next cycle (a
+    #: save may still be committing), and so are CRM records (the CRM's search may lag writes)
+    commit_lag: Duration = timedelta(seconds=10)
     streams: StreamSwitches = StreamSwitches()
     backfill_days: int = Field(default=90, ge=0)
 

@@ -74,6 +74,7 @@ def pull_options(settings: Settings) -> PullOptions:
         streams=tuple(s for s in ALL_STREAMS if getattr(switches, s)),
         overlap=settings.pull.overlap,
         settle=settings.pull.settle,
+        commit_lag=settings.pull.commit_lag,
         backfill_days=settings.pull.backfill_days,
         contacts_page_size=settings.mautic.page_size.contacts,
         stats_page_size=settings.mautic.page_size.stats,

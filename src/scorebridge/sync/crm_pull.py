@@ -95,8 +95,14 @@ def pull_crm(
     overlap: timedelta,
     ignore_properties: Collection[str] = (),
     should_stop: Callable[[], bool] | None = None,
+    lag: timedelta | None = None,
 ) -> CrmPullReport:
     """Pull owners, changed contacts and closed deals of the CRM ``kind`` into the store.
+
+    With ``lag``, each read starts where the last one ended (so an idle cycle right after a
+    large write-back reads one page), and a cursor never passes ``lag`` before the pull
+    started: what changed that recently may not be in the CRM's search yet and is read again.
+    Without it, each read starts ``overlap`` before the cursor.
 
     ``ignore_properties`` names the CRM properties scorebridge writes itself (score, band, group
     scores, stage): they are not stored as fit fields and never mark a contact for rescoring.
@@ -104,6 +110,7 @@ def pull_crm(
     """
     started = clock.now()
     report = CrmPullReport(kind, started)
+    back, cap = (overlap, started) if lag is None else (timedelta(0), started - lag)
     ignore = frozenset(ignore_properties) | _NOT_FIT
     with store.write() as conn:
         report.reconciled = len(identity.reconcile(conn, kind, started))
@@ -113,29 +120,29 @@ def pull_crm(
     report.owners = len(owners)
 
     contacts = report.streams.setdefault(CONTACTS, CrmStreamReport())
-    pages = adapter.contacts_changed_since(_since(store, kind, CONTACTS, overlap))
+    pages = adapter.contacts_changed_since(_since(store, kind, CONTACTS, back))
 
     def store_contacts(conn: Connection, items: Sequence[CrmContact], now: datetime) -> None:
         _store_contacts(conn, kind, items, ignore, now, contacts)
 
     if not _drain(
-        store, clock, started, (kind, CONTACTS), pages, store_contacts, contacts, should_stop
+        store, clock, cap, (kind, CONTACTS), pages, store_contacts, contacts, should_stop
     ):
         return report
     deals = report.streams.setdefault(DEALS, CrmStreamReport())
-    pages_of_deals = adapter.closed_deals_since(_since(store, kind, DEALS, overlap))
+    pages_of_deals = adapter.closed_deals_since(_since(store, kind, DEALS, back))
 
     def store_deals(conn: Connection, items: Sequence[ClosedDeal], now: datetime) -> None:
         _store_deals(conn, kind, items, now, deals)
 
-    _drain(store, clock, started, (kind, DEALS), pages_of_deals, store_deals, deals, should_stop)
+    _drain(store, clock, cap, (kind, DEALS), pages_of_deals, store_deals, deals, should_stop)
     return report
 
 
 def _drain(
     store: Store,
     clock: Clock,
-    started: datetime,
+    cap: datetime,
     bookmark: tuple[str, str],
     pages: Iterable[Page[T]],
     store_items: Callable[[Connection, Sequence[T], datetime], None],
@@ -143,13 +150,13 @@ def _drain(
     should_stop: Callable[[], bool] | None,
 ) -> bool:
     """Store every page with the cursor ``bookmark`` = (kind, stream) in one transaction (the
-    cursor never passes ``started``); ``False`` when told to stop."""
+    cursor never passes ``cap``); ``False`` when told to stop."""
     kind, stream = bookmark
     for page in pages:
         with store.write() as conn:
             store_items(conn, page.items, clock.now())
             crash_point("crm_pull.inside_page_transaction")
-            _move_cursor(conn, kind, stream, page.cursor, started, clock.now())
+            _move_cursor(conn, kind, stream, page.cursor, cap, clock.now())
         stats.pages += 1
         crash_point("crm_pull.after_page_commit")
         if should_stop is not None and should_stop():

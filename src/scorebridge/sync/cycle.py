@@ -268,6 +268,7 @@ class SyncCycle:
                     clock,
                     kind=settings.crm.kind,
                     overlap=settings.pull.overlap,
+                    lag=settings.pull.commit_lag,
                     ignore_properties=ignore,
                     should_stop=stop,
                 ).as_dict(),

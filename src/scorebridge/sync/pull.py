@@ -97,6 +97,7 @@ class PullOptions:
     streams: Sequence[str] = ALL_STREAMS
     overlap: timedelta = timedelta(minutes=10)
     settle: timedelta = timedelta(minutes=2)
+    commit_lag: timedelta = timedelta(seconds=10)
     backfill_days: int = 90
     contacts_page_size: int = 200
     stats_page_size: int = 1000
@@ -205,9 +206,10 @@ class Puller:
                 self.source,
                 cursor,
                 cycle_start=started,
-                overlap=opts.overlap,
+                commit_lag=opts.commit_lag,
                 backfill_from=EPOCH,
                 page_size=opts.contacts_page_size,
+                overlap=opts.overlap,
             )
         if name in TIME_STREAMS:
             return read_time_stream(

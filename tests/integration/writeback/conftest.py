@@ -94,6 +94,7 @@ class Bridge:
             self.runtime.clock,
             kind="hubspot",
             overlap=self.settings.pull.overlap,
+            lag=self.settings.pull.commit_lag,
             ignore_properties=[f.name for f in crm_field_specs(self.settings, self.rules)],
         )
         rescore(

@@ -151,3 +151,52 @@ def test_group_scores_as_fields_go_through_the_batch_edit_zeros_included(
     plan, _ = bridge.sync(minutes=0)
     assert plan.enqueued == 0
     assert bridge.counts() == before  # echoes of the group fields are no change
+
+
+@pytest.fixture
+def paged_bridge(tmp_path: Path) -> Iterator[Bridge]:
+    """The bridge fixture's world read 20 contacts per page: its 150 contacts take 8 pages."""
+    world = start_world(tmp_path, contacts=150, days=20, seed=11)
+    notify_existing(world)
+    raise_hubspot_limits(world)
+    text = world.config.read_text()
+    assert "[mautic]\n" in text
+    world.config.write_text(
+        text.replace("[mautic]\n", "[mautic.page_size]\ncontacts = 20\n\n[mautic]\n", 1)
+    )
+    made = Bridge(world, datetime.now(UTC))
+    yield made
+    made.runtime.close()
+    world.sandbox.stop()
+
+
+def all_requests(bridge: Bridge) -> Counter[str]:
+    return Counter(
+        {
+            f"{name} {route}": n
+            for name, server in bridge.world.sandbox.servers.items()
+            for route, n in server.request_counts().items()
+        }
+    )
+
+
+def test_the_idle_cycle_right_after_a_write_back_sends_one_request_per_stream(
+    paged_bridge: Bridge,
+) -> None:
+    bridge = paged_bridge
+    bridge.sync()  # the first write-back: every contact's fields, stages, groups
+    # Mautic's clock moves past the commit lag (a real cycle starts minutes later)
+    bridge.world.faults(clock_offset_seconds=60)
+    before = all_requests(bridge)
+    bridge.sync(minutes=0)  # reads the echo of the write-back once
+    echo = all_requests(bridge) - before
+    assert echo["mautic GET /api/contacts"] >= 8  # every contact was written: 8 pages
+    bridge.world.faults(clock_offset_seconds=120)
+    before = all_requests(bridge)
+    plan, pushed = bridge.sync(minutes=0)
+    idle = all_requests(bridge) - before
+    streams = len(bridge.runtime.pull_options().streams) + 3  # + HubSpot contacts, deals, owners
+    assert plan.enqueued == 0
+    assert sum(r.outcomes["ok"] for r in pushed.systems.values()) == 0
+    assert idle["mautic GET /api/contacts"] == 1  # no overlap window of echoes to re-read
+    assert sum(idle.values()) <= streams, idle
