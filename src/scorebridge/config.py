@@ -354,8 +354,11 @@ class CrmWrite(_Section):
 
 
 class WriteSettings(_Section):
-    """The ``[write.mautic]`` and ``[write.crm]`` tables."""
+    """The ``[write.mautic]`` and ``[write.crm]`` tables, and ``concurrency``: the per-item
+    requests (point-group sets, notes, tasks, deals) in flight at once, within the rate
+    limits."""
 
+    concurrency: int = Field(default=4, ge=1, le=16)
     mautic: MauticWrite = MauticWrite()
     crm: CrmWrite = CrmWrite()
 

@@ -88,9 +88,7 @@ class MauticClient(CatalogEndpoints):
                         record_id=record_id,
                     )
                 )
-        return ContactPage(
-            total=total, contacts=contacts, rejected=rejected, server_time=dated[0]
-        )
+        return ContactPage(total=total, contacts=contacts, rejected=rejected, server_time=dated[0])
 
     def get_contact(self, contact_id: int) -> MauticContact:
         """``GET /api/contacts/{id}``; a missing contact raises TerminalError (404)."""

@@ -297,7 +297,12 @@ class SyncCycle:
             if (w := backoff.waiting(s, now)) is not None
         }
         pushed = push(
-            store, self.writers(skip=waiting), clock.now(), dry_run=dry_run, should_stop=stop
+            store,
+            self.writers(skip=waiting),
+            clock.now(),
+            dry_run=dry_run,
+            should_stop=stop,
+            workers=settings.write.concurrency,
         )
         steps["push"] = pushed.as_dict() | ({"skipped": waiting} if waiting else {})
         for system, outcome in pushed.systems.items():

@@ -26,6 +26,7 @@ Must not: touch the store or decide what to write.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -90,6 +91,8 @@ class MauticWriter:
     system = MAUTIC
     batch_size = CLAIM
     link_kind = ""
+    #: one request each (Mautic has no batch for them): the pusher sends them over its pool
+    concurrent_ops = frozenset({"mautic.groups", "mautic.note"})
 
     def __init__(
         self,
@@ -116,6 +119,7 @@ class MauticWriter:
             if alias
         }
         self._fields_ready = False
+        self._setup = threading.Lock()  # point groups are created once, whichever thread asks
         self._groups: dict[str, int] | None = None
         self._stages: dict[str, int] | None = None
         self._segments: dict[str, int] | None = None
@@ -215,11 +219,13 @@ class MauticWriter:
     # -- point groups, stages -----------------------------------------------------------------
 
     def _group_ids(self, names: set[str]) -> dict[str, int]:
-        if self._groups is None:
-            self._groups = {g.name: g.id for g in self.client.list_point_groups()}
-        for name in sorted(names - set(self._groups)):
-            self._groups[name] = self.client.create_point_group(name, "kept by scorebridge").id
-        return self._groups
+        with self._setup:
+            if self._groups is None:
+                self._groups = {g.name: g.id for g in self.client.list_point_groups()}
+            for name in sorted(names - set(self._groups)):
+                created = self.client.create_point_group(name, "kept by scorebridge")
+                self._groups[name] = created.id
+            return dict(self._groups)
 
     def _group_scores(self, items: list[Claimed]) -> list[Outcome]:
         names = {n for i in items for n in (i.op.payload.get("groups") or {})}

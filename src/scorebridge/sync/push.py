@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -39,6 +40,8 @@ from scorebridge.sync import identity
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+DEFAULT_WORKERS = 4
+"""Per-item requests (point-group sets, notes, tasks, deals) in flight at once."""
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 QUOTA_PAUSE = timedelta(hours=1)
@@ -85,6 +88,10 @@ class Writer(Protocol):
     Per-item failures are outcomes. A whole-call failure may raise: ``QuotaExhausted`` (the
     system pauses), ``TransientError`` (every op of the batch is retried), or any error whose
     action is FAIL (auth, contract: the system stops for this push).
+
+    A writer may name ``concurrent_ops``: operations that cost one request each (the API has no
+    batch for them) and may be written one per call from a few threads at once. ``write`` must
+    then be safe to call concurrently for them, once a first call has set the writer up.
     """
 
     system: str
@@ -171,8 +178,10 @@ def push(
     *,
     dry_run: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> PushReport:
-    """Drain the due operations of every writer's system (see the module docstring)."""
+    """Drain the due operations of every writer's system (see the module docstring);
+    ``workers`` bounds the per-item requests in flight at once."""
     report = PushReport(now=now, dry_run=dry_run)
     for writer in writers:
         sys_report = report.systems.setdefault(writer.system, SystemReport())
@@ -181,8 +190,12 @@ def push(
                 report.planned.extend(_due(conn, writer.system, now))
             continue
         _reclaim(store, writer.system, now)
-        _drain(store, writer, now, sys_report, should_stop)
+        _drain(store, writer, now, sys_report, should_stop or _never, max(1, workers))
     return report
+
+
+def _never() -> bool:
+    return False
 
 
 def _reclaim(store: Store, system: str, now: datetime) -> None:
@@ -226,36 +239,145 @@ def _drain(
     writer: Writer,
     now: datetime,
     report: SystemReport,
-    should_stop: Callable[[], bool] | None,
+    should_stop: Callable[[], bool],
+    workers: int,
 ) -> None:
-    while not (should_stop is not None and should_stop()):
+    """Claim, write, record until nothing is due: the ops the API batches in one ``write``, then
+    the per-item ones (``writer.concurrent_ops``) over a pool of ``workers``."""
+    concurrent = frozenset(getattr(writer, "concurrent_ops", ()))
+    while not should_stop():
         with store.write() as conn:
             ops = outbox.claim_due(conn, writer.system, writer.batch_size, now=now)
             items = _with_targets(conn, ops)
         if not items:
             return
         report.batches += 1
-        try:
-            outcomes = writer.write(items)
-        except QuotaExhausted as exc:
-            until = exc.reset_at if exc.reset_at and exc.reset_at > now else now + QUOTA_PAUSE
-            _release(store, items, str(exc), until, report)
-            _pause(store, writer.system, until)
-            report.stopped, report.paused_until = "quota exhausted", until
-            log.warning("%s: daily quota spent; pushes wait until %s", writer.system, until)
+        batched = [i for i in items if i.op.op not in concurrent]
+        single = [i for i in items if i.op.op in concurrent]
+        if batched and not _send(store, writer, batched, now, report):
+            _release(store, single, UNSENT, report.paused_until or now, report)
             return
-        except TransientError as exc:
-            outcomes = [Outcome(i.op.id, "retry", redact(str(exc))[:500]) for i in items]
-        except BridgeError as exc:
-            if BridgeError.classify(exc) is not Action.FAIL:
-                raise
-            _release(store, items, str(exc), now + BACKOFF_BASE, report)
-            report.stopped, report.error = redact(str(exc))[:300], exc
-            log.error("%s: push stopped: %s", writer.system, report.stopped)
-            return
+        if single:
+            if batched:  # a CRM contact the batch just created is linked now
+                with store.read() as conn:
+                    single = _with_targets(conn, [i.op for i in single])
+            if not _send_each(store, writer, single, now, report, should_stop, workers):
+                return
+
+
+Sent = list[Outcome] | BaseException
+UNSENT = "not sent: the push stopped"
+
+
+def _attempt(writer: Writer, items: Sequence[Claimed]) -> Sent:
+    """``writer.write(items)``, or what it raised (to be handled by the recording thread)."""
+    try:
+        return writer.write(items)
+    except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+        return exc
+
+
+def _send(
+    store: Store, writer: Writer, items: Sequence[Claimed], now: datetime, report: SystemReport
+) -> bool:
+    """Write ``items`` in one call and record the outcomes; ``False`` when the system stops."""
+    sent = _attempt(writer, items)
+    return _settle(store, writer, [(items, sent)], now, report)
+
+
+def _send_each(
+    store: Store,
+    writer: Writer,
+    items: Sequence[Claimed],
+    now: datetime,
+    report: SystemReport,
+    should_stop: Callable[[], bool],
+    workers: int,
+) -> bool:
+    """One call per item, at most ``workers`` at a time (the rate limiters pace them). The
+    first goes alone so the writer sets itself up once (point groups, CRM properties); the
+    outcomes of those done are recorded while others are in flight, so each op is acked on its
+    own. On a stop (quota, credentials, SIGTERM) the calls in flight finish and are recorded;
+    the ones not sent go back to the queue as not attempted."""
+    first, *rest = items
+    if not _send(store, writer, [first], now, report):
+        _release(store, rest, UNSENT, report.paused_until or now, report)
+        return False
+    queue = iter(rest)
+    carry_on = True
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push") as pool:
+        running: dict[Future[Sent], Claimed] = {}
+
+        def submit() -> None:
+            item = next(queue, None)
+            if item is not None:
+                running[pool.submit(_attempt, writer, [item])] = item
+
+        for _ in range(workers):
+            submit()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished = [([running.pop(f)], f.result()) for f in done]
+            carry_on = _settle(store, writer, finished, now, report) and carry_on
+            if carry_on and not should_stop():
+                for _ in done:
+                    submit()
+    unsent = list(queue)
+    if unsent:
+        _release(store, unsent, UNSENT, report.paused_until or now, report)
+    return carry_on and not should_stop()
+
+
+def _settle(
+    store: Store,
+    writer: Writer,
+    sent: Sequence[tuple[Sequence[Claimed], Sent]],
+    now: datetime,
+    report: SystemReport,
+) -> bool:
+    """Record what came back from one or more calls in one transaction: outcomes are acked,
+    retried or dead-lettered; a raised quota or FAIL error releases that call's items and
+    stops the system (``False``); a transient error retries them."""
+    recorded: list[tuple[Sequence[Claimed], list[Outcome]]] = []
+    stop: BaseException | None = None
+    for items, result in sent:
+        if isinstance(result, list):
+            recorded.append((items, result))
+        elif isinstance(result, TransientError):
+            message = redact(str(result))[:500]
+            recorded.append((items, [Outcome(i.op.id, "retry", message) for i in items]))
+        elif isinstance(result, QuotaExhausted) or (
+            isinstance(result, BridgeError) and BridgeError.classify(result) is Action.FAIL
+        ):
+            stop = stop or result
+            _release(store, items, str(result), _resume_at(result, now), report)
+        else:
+            raise result
+    if recorded:
         crash_point("push.after_remote_write")
         with store.write() as conn:
-            _record(conn, writer, items, outcomes, now, report)
+            for items, outcomes in recorded:
+                _record(conn, writer, items, outcomes, now, report)
+    if stop is None:
+        return True
+    if isinstance(stop, QuotaExhausted):
+        until = _resume_at(stop, now)
+        _pause(store, writer.system, until)
+        report.stopped, report.paused_until = "quota exhausted", until
+        log.warning("%s: daily quota spent; pushes wait until %s", writer.system, until)
+    else:
+        assert isinstance(stop, BridgeError)
+        report.stopped, report.error = redact(str(stop))[:300], stop
+        log.error("%s: push stopped: %s", writer.system, report.stopped)
+    return False
+
+
+def _resume_at(exc: BaseException, now: datetime) -> datetime:
+    """When a stopped system's released ops are due again: a spent quota's reset (else an
+    hour), or after one backoff step for anything else."""
+    if isinstance(exc, QuotaExhausted):
+        return exc.reset_at if exc.reset_at and exc.reset_at > now else now + QUOTA_PAUSE
+    return now + BACKOFF_BASE
 
 
 def _with_targets(conn: Connection, ops: Sequence[outbox.Operation]) -> list[Claimed]:

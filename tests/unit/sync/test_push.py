@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -305,3 +306,74 @@ def test_a_207_update_acks_the_good_items_and_dead_letters_the_bad(store: Store)
     push(store, [CrmWriter(crm, [])], NOW)  # type: ignore[arg-type]
     assert (rows(store)["u1"].status, rows(store)["u3"].status) == ("done", "dead")
     assert written(store) == {("crm", 1, "prop:s"): "1"}
+
+
+class PerItem:
+    """A writer whose notes cost one call each: the first ``workers`` pool calls wait for one
+    another (so they must be in flight together); the ``quota_on``-th call says the quota is
+    spent."""
+
+    system = "mautic"
+    batch_size = 100
+    link_kind = ""
+    concurrent_ops = frozenset({"mautic.note"})
+
+    def __init__(self, workers: int, quota_on: int | None = None) -> None:
+        self.workers = workers
+        self.quota_on = quota_on
+        self.barrier = threading.Barrier(workers, timeout=10)
+        self.lock = threading.Lock()
+        self.calls = self.active = self.peak = 0
+        self.sent: list[str] = []
+
+    def write(self, items: Sequence[Claimed]) -> list[Outcome]:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            if 2 <= call <= 1 + self.workers:  # the first call goes alone; then a full pool
+                self.barrier.wait()
+            if call == self.quota_on:
+                raise QuotaExhausted("daily quota spent", system="mautic")
+            with self.lock:
+                self.sent += [i.op.idempotency_key for i in items]
+            return [Outcome(i.op.id, "ok") for i in items]
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def notes(store: Store, n: int) -> list[str]:
+    keys = [f"note:{k}" for k in range(n)]
+    enqueue(store, *((key, "mautic", "mautic.note", 1, {"text": key}) for key in keys))
+    return keys
+
+
+def test_per_item_ops_go_out_over_a_bounded_pool_each_exactly_once(store: Store) -> None:
+    keys = notes(store, 20)
+    writer = PerItem(workers=4)
+    report = push(store, [writer], NOW, workers=4)
+    assert writer.peak == 4  # four in flight at once, never more
+    assert sorted(writer.sent) == sorted(keys)  # each once
+    assert {r.status for r in rows(store).values()} == {"done"}
+    assert report.systems["mautic"].outcomes["ok"] == 20
+
+
+def test_a_quota_spent_mid_pool_keeps_what_was_sent_and_queues_the_rest_unattempted(
+    store: Store,
+) -> None:
+    keys = notes(store, 20)
+    writer = PerItem(workers=4, quota_on=6)
+    report = push(store, [writer], NOW, workers=4)
+    system = report.systems["mautic"]
+    assert system.stopped == "quota exhausted"
+    ops = rows(store)
+    done = {k for k in keys if ops[k].status == "done"}
+    assert done == set(writer.sent)  # every call that went out is recorded
+    assert len(done) >= 5  # the warm-up and the calls in flight with the failing one
+    waiting = [ops[k] for k in keys if k not in done]
+    assert waiting
+    assert {(r.status, r.attempts) for r in waiting} == {("pending", 0)}
+    assert {r.next_attempt_at for r in waiting} == {system.paused_until}
