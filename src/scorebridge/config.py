@@ -243,6 +243,9 @@ class CrmSettings(_Section):
         }
     )
     requests_per_10s: int = Field(default=100, ge=1, le=10_000)
+    #: requests a day (HubSpot private apps: 250,000 Free/Starter, 650,000 Professional,
+    #: 1,000,000 Enterprise); projections spread a larger write-back over days
+    daily_quota: int = Field(default=250_000, ge=1)
     read_properties: tuple[str, ...] = (
         "jobtitle",
         "company",

@@ -49,6 +49,7 @@ from scorebridge.sync.desired import dry_run_writes, plan_changes
 from scorebridge.sync.mautic_writer import MauticWriter
 from scorebridge.sync.owners import refresh_mautic_users
 from scorebridge.sync.plan import CRM, MAUTIC
+from scorebridge.sync.projection import limits_for, project_outbox
 from scorebridge.sync.pull import Puller
 from scorebridge.sync.push import Writer, push
 from scorebridge.sync.score import mark_first_sync, rescore
@@ -288,6 +289,10 @@ class SyncCycle:
         plan = plan_changes(store, self.rules, settings, clock.now(), as_of=as_of)
         steps["plan"] = plan.as_dict()
         checkpoint()
+        projection = project_outbox(store, limits_for(settings, self.crm))
+        steps["projection"] = projection.as_dict()
+        for line in projection.lines():
+            (log.warning if "daily quota" in line else log.info)("write-back: %s", line)
         if self.lease is not None and not dry_run:
             with store.read() as conn:
                 self.lease.check(conn)

@@ -138,7 +138,13 @@ def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
         else {},
         stage_order={s.key: s.index for s in rules.stages},
         create_at_stage=settings.crm.create_at_stage or None,
+        band_ranks=band_ranks(rules),
     )
+
+
+def band_ranks(rules: CompiledRules) -> dict[str, int]:
+    """Each band's place from the lowest (cold 0, warm 1, hot 2)."""
+    return {name: n for n, name in enumerate((rules.base_band, *(b for b, _ in rules.bands)))}
 
 
 def group_field_aliases(settings: Settings, rules: CompiledRules) -> dict[str, str]:
@@ -289,6 +295,7 @@ def _load(
                     if str(fields.get(alias) or "").strip()
                 },
                 mautic_groups=held.get(row.id, {}),
+                priority=cfg.band_ranks.get(str(entry.get("band") or ""), 0),
             ),
             mine,
         )
@@ -403,7 +410,7 @@ def _new(op: PlannedOp) -> outbox.NewOperation:
         idempotency_key=op.idempotency_key,
         system=op.system,
         op=op.op,
-        payload={**op.payload, "written": op.written},
+        payload={**op.payload, "written": op.written, "priority": op.priority},
         contact_id=op.contact_id,
     )
 
@@ -454,6 +461,7 @@ def _prepare_triggers(
     contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, as_of)
     owners = load_directory(conn, settings)
     labels = {t.id: t.label for t in rules.triggers}
+    ranks = band_ranks(rules)
     cw = settings.write.crm
     notes: list[outbox.NewOperation] = []
     for row in fresh:
@@ -491,6 +499,8 @@ def _prepare_triggers(
                     params, ctx, owner, pipeline=cw.pipeline, stage=cw.deal_stage or None
                 )
         payload["rendered"] = rendered
+        if ctx is not None:  # a hot lead's task or deal goes first when a quota is short
+            payload["priority"] = ranks.get(ctx.band, 0)
         conn.execute(sa.update(_outbox).where(_outbox.c.id == row.id).values(payload=payload))
         report.prepared += 1
         if off is not None:

@@ -71,6 +71,9 @@ class PlanConfig:
     """Stage key -> CRM lifecycle value (empty: lifecycle not written)."""
     stage_order: Mapping[str, int] = field(default_factory=dict)
     create_at_stage: str | None = "mql"
+    band_ranks: Mapping[str, int] = field(default_factory=dict)
+    """Band -> its place from the lowest (cold 0, warm 1, hot 2): the priority of a contact's
+    writes when a quota leaves room for only some (hot leads first)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class DesiredContact:
     """Topic group key -> the score Mautic's point group holds, where the pulled point log
     tells (its own point actions add to groups); a group missing here is compared with what
     was last written."""
+    priority: int = 0
+    """The rank of the contact's band (hot highest): its writes go first under a quota."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,8 @@ class PlannedOp:
     contact_id: int
     payload: dict[str, Any]
     written: dict[str, str]
+    priority: int = 0
+    """Higher is sent first (the contact's band rank); not part of the key."""
 
     @property
     def idempotency_key(self) -> str:
@@ -186,9 +193,8 @@ def _op(
     payload: dict[str, Any],
     targets: Mapping[str, Any],
 ) -> PlannedOp:
-    return PlannedOp(
-        system, op, desired.contact_id, payload, {t: as_written(v) for t, v in targets.items()}
-    )
+    written = {t: as_written(v) for t, v in targets.items()}
+    return PlannedOp(system, op, desired.contact_id, payload, written, desired.priority)
 
 
 def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> list[PlannedOp]:

@@ -11,7 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 from pull.conftest import start_world
+
+from scorebridge.sync.crm_writer import CrmWriter
+from scorebridge.sync.projection import limits_for, project_outbox
+from scorebridge.sync.push import push
 
 from .conftest import Bridge, notify_existing, raise_hubspot_limits
 from .test_writeback import store_state
@@ -200,3 +205,54 @@ def test_the_idle_cycle_right_after_a_write_back_sends_one_request_per_stream(
     assert sum(r.outcomes["ok"] for r in pushed.systems.values()) == 0
     assert idle["mautic GET /api/contacts"] == 1  # no overlap window of echoes to re-read
     assert sum(idle.values()) <= streams, idle
+
+
+_SETUP = ("/api/fields", "/api/points/groups", "/api/stages", "/api/segments", "/properties")
+
+
+def test_the_projection_says_how_many_requests_the_write_back_then_sends(bridge: Bridge) -> None:
+    bridge.pull_and_plan()
+    crm = bridge.writers[1]
+    assert isinstance(crm, CrmWriter)
+    projected = project_outbox(bridge.runtime.store, limits_for(bridge.settings, crm.adapter))
+    before = all_requests(bridge)
+    push(bridge.runtime.store, bridge.writers, bridge.now)
+    sent = all_requests(bridge) - before
+    for system, prefix in (("mautic", "mautic "), ("crm", "hubspot ")):
+        actual = sum(
+            n for route, n in sent.items() if route.startswith(prefix) and not route.endswith(
+                _SETUP) and "/properties/" not in route and "/owners" not in route
+        )  # fmt: skip
+        expected = projected.systems[system].requests
+        assert expected > 0
+        assert abs(actual - expected) <= max(2, expected // 10), (system, sent, projected)
+
+
+def test_a_write_back_beyond_the_crm_daily_quota_says_so_first_and_sends_hot_leads_first(
+    bridge: Bridge,
+) -> None:
+    hub = bridge.world.sandbox.crms["hubspot"]
+    url = str(bridge.world.info["hubspot"]["url"])
+    bridge.pull_and_plan()
+    crm = bridge.writers[1]
+    assert isinstance(crm, CrmWriter)
+    needed = project_outbox(bridge.runtime.store, limits_for(bridge.settings, crm.adapter))
+    half = needed.systems["crm"].requests // 2
+    used = hub.truth()["daily_usage"]["used"]
+    requests.post(f"{url}/_sandbox/limits", json={"daily": used + 1 + half}, timeout=10)
+    crm.adapter.owners()  # any answer tells the adapter today's remaining quota
+    projected = project_outbox(bridge.runtime.store, limits_for(bridge.settings, crm.adapter))
+    assert projected.systems["crm"].daily_remaining == half
+    assert projected.systems["crm"].days > 1
+    assert any("daily quota" in line for line in projected.lines())
+    crm.batch_size = 20  # small claims, so the order of the claims shows
+    pushed = push(bridge.runtime.store, [crm], bridge.now)
+    assert pushed.systems["crm"].stopped == "quota exhausted"
+    ops = [op for op in store_state(bridge)["ops"] if op.system == "crm"]
+    done = [op.payload.get("priority", 0) for op in ops if op.status == "done"]
+    waiting = [op for op in ops if op.status == "pending"]
+    assert done
+    assert waiting
+    assert {op.attempts for op in waiting} == {0}  # kept, not counted as failures
+    assert max(op.payload.get("priority", 0) for op in waiting) <= min(done)
+    assert max(done) == 2  # hot leads went first
