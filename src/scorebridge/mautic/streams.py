@@ -67,6 +67,8 @@ class Page:
     contacts: list[MauticContact] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     rows: int = 0
+    total: int | None = None
+    """Rows the read matched when this page was served (Mautic's ``total``), if it said."""
 
 
 class StatsSource(Protocol):
@@ -344,7 +346,8 @@ def read_id_stream(
             after = row_id
             if settled:
                 stored = row_id
-        yield Page(stream.name, json.dumps({"after": stored}), events, [], rejects, len(rows))
+        cursor_now = json.dumps({"after": stored})
+        yield Page(stream.name, cursor_now, events, [], rejects, len(rows), page.total)
         if len(rows) < page_size:
             return
 
@@ -559,7 +562,10 @@ def read_contacts(
             break
         state = _key_state(key) | {"after": after, "cap": cap.isoformat()}
         state |= {f"top_{k}": v for k, v in _key_state(top).items()}
-        yield Page(CONTACTS, json.dumps(state), [], contacts, rejected[:], len(contacts))
+        yield Page(
+            CONTACTS, json.dumps(state), [], contacts, rejected[:], len(contacts), page.total
+        )
         rejected.clear()
     done = max(key, min(top, (cap, 0)))
-    yield Page(CONTACTS, json.dumps(_key_state(done)), [], contacts, rejected, len(contacts))
+    final = json.dumps(_key_state(done))
+    yield Page(CONTACTS, final, [], contacts, rejected, len(contacts), page.total)

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from scorebridge.clock import Clock
 from scorebridge.crashpoints import crash_point
 from scorebridge.crm.base import ClosedDeal, CrmAdapter, CrmContact, Owner, Page
+from scorebridge.progress import track
 from scorebridge.store import cursors, digests
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
@@ -152,15 +153,17 @@ def _drain(
     """Store every page with the cursor ``bookmark`` = (kind, stream) in one transaction (the
     cursor never passes ``cap``); ``False`` when told to stop."""
     kind, stream = bookmark
-    for page in pages:
-        with store.write() as conn:
-            store_items(conn, page.items, clock.now())
-            crash_point("crm_pull.inside_page_transaction")
-            _move_cursor(conn, kind, stream, page.cursor, cap, clock.now())
-        stats.pages += 1
-        crash_point("crm_pull.after_page_commit")
-        if should_stop is not None and should_stop():
-            return False
+    with track(f"pull {kind} {stream}") as bar:
+        for page in pages:
+            with store.write() as conn:
+                store_items(conn, page.items, clock.now())
+                crash_point("crm_pull.inside_page_transaction")
+                _move_cursor(conn, kind, stream, page.cursor, cap, clock.now())
+            stats.pages += 1
+            bar.advance(len(page.items))
+            crash_point("crm_pull.after_page_commit")
+            if should_stop is not None and should_stop():
+                return False
     return True
 
 

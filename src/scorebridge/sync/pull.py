@@ -37,6 +37,7 @@ from scorebridge.mautic.streams import (
     read_id_stream,
     read_time_stream,
 )
+from scorebridge.progress import track
 from scorebridge.store import cursors, deadletter, digests
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
@@ -162,11 +163,15 @@ class Puller:
         self.replay_dead_letters(report, groups)
         for name in self.options.streams:
             stats = report.streams.setdefault(name, StreamReport())
-            for page in self._pages(name, started, groups):
-                self.store_page(page, stats)
-                crash_point("pull.after_page_commit")
-                if should_stop is not None and should_stop():
-                    return report
+            with track(f"pull mautic {name}") as bar:
+                for page in self._pages(name, started, groups):
+                    if bar.done == 0 and page.total is not None:
+                        bar.total(page.total)  # rows after the cursor when the read began
+                    self.store_page(page, stats)
+                    bar.advance(page.rows)
+                    crash_point("pull.after_page_commit")
+                    if should_stop is not None and should_stop():
+                        return report
         return report
 
     def replay_dead_letters(self, report: PullReport, groups: Mapping[int, str]) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from scorebridge.crashpoints import crash_point
 from scorebridge.errors import Action, BridgeError, QuotaExhausted, TransientError
 from scorebridge.logging import redact
+from scorebridge.progress import track
 from scorebridge.store import outbox
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Outbox, Written
@@ -190,7 +191,11 @@ def push(
                 report.planned.extend(_due(conn, writer.system, now))
             continue
         _reclaim(store, writer.system, now)
-        _drain(store, writer, now, sys_report, should_stop or _never, max(1, workers))
+        with store.read() as conn:
+            queued = sum(outbox.depth(conn, writer.system).values())
+        with track(f"push {writer.system}", total=queued, unit="writes") as bar:
+            sending = _Sending(store, writer, now, sys_report, bar.advance)
+            _drain(sending, should_stop or _never, max(1, workers))
     return report
 
 
@@ -234,34 +239,40 @@ def _due(conn: Connection, system: str, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def _drain(
-    store: Store,
-    writer: Writer,
-    now: datetime,
-    report: SystemReport,
-    should_stop: Callable[[], bool],
-    workers: int,
-) -> None:
+@dataclass(frozen=True)
+class _Sending:
+    """One system's push: where outcomes are recorded and reported."""
+
+    store: Store
+    writer: Writer
+    now: datetime
+    report: SystemReport
+    done: Callable[[int], None]
+    """Told how many ops were recorded (the progress display)."""
+
+
+def _drain(push: _Sending, should_stop: Callable[[], bool], workers: int) -> None:
     """Claim, write, record until nothing is due: the ops the API batches in one ``write``, then
     the per-item ones (``writer.concurrent_ops``) over a pool of ``workers``."""
+    store, writer, report = push.store, push.writer, push.report
     concurrent = frozenset(getattr(writer, "concurrent_ops", ()))
     while not should_stop():
         with store.write() as conn:
-            ops = outbox.claim_due(conn, writer.system, writer.batch_size, now=now)
+            ops = outbox.claim_due(conn, writer.system, writer.batch_size, now=push.now)
             items = _with_targets(conn, ops)
         if not items:
             return
         report.batches += 1
         batched = [i for i in items if i.op.op not in concurrent]
         single = [i for i in items if i.op.op in concurrent]
-        if batched and not _send(store, writer, batched, now, report):
-            _release(store, single, UNSENT, report.paused_until or now, report)
+        if batched and not _send(push, batched):
+            _release(store, single, UNSENT, report.paused_until or push.now, report)
             return
         if single:
             if batched:  # a CRM contact the batch just created is linked now
                 with store.read() as conn:
                     single = _with_targets(conn, [i.op for i in single])
-            if not _send_each(store, writer, single, now, report, should_stop, workers):
+            if not _send_each(push, single, should_stop, workers):
                 return
 
 
@@ -277,20 +288,14 @@ def _attempt(writer: Writer, items: Sequence[Claimed]) -> Sent:
         return exc
 
 
-def _send(
-    store: Store, writer: Writer, items: Sequence[Claimed], now: datetime, report: SystemReport
-) -> bool:
+def _send(push: _Sending, items: Sequence[Claimed]) -> bool:
     """Write ``items`` in one call and record the outcomes; ``False`` when the system stops."""
-    sent = _attempt(writer, items)
-    return _settle(store, writer, [(items, sent)], now, report)
+    return _settle(push, [(items, _attempt(push.writer, items))])
 
 
 def _send_each(
-    store: Store,
-    writer: Writer,
+    push: _Sending,
     items: Sequence[Claimed],
-    now: datetime,
-    report: SystemReport,
     should_stop: Callable[[], bool],
     workers: int,
 ) -> bool:
@@ -299,9 +304,10 @@ def _send_each(
     outcomes of those done are recorded while others are in flight, so each op is acked on its
     own. On a stop (quota, credentials, SIGTERM) the calls in flight finish and are recorded;
     the ones not sent go back to the queue as not attempted."""
+    store, writer, report = push.store, push.writer, push.report
     first, *rest = items
-    if not _send(store, writer, [first], now, report):
-        _release(store, rest, UNSENT, report.paused_until or now, report)
+    if not _send(push, [first]):
+        _release(store, rest, UNSENT, report.paused_until or push.now, report)
         return False
     queue = iter(rest)
     carry_on = True
@@ -316,28 +322,23 @@ def _send_each(
         for _ in range(workers):
             submit()
         while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            finished = [([running.pop(f)], f.result()) for f in done]
-            carry_on = _settle(store, writer, finished, now, report) and carry_on
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            results = [([running.pop(f)], f.result()) for f in finished]
+            carry_on = _settle(push, results) and carry_on
             if carry_on and not should_stop():
-                for _ in done:
+                for _ in finished:
                     submit()
     unsent = list(queue)
     if unsent:
-        _release(store, unsent, UNSENT, report.paused_until or now, report)
+        _release(store, unsent, UNSENT, report.paused_until or push.now, report)
     return carry_on and not should_stop()
 
 
-def _settle(
-    store: Store,
-    writer: Writer,
-    sent: Sequence[tuple[Sequence[Claimed], Sent]],
-    now: datetime,
-    report: SystemReport,
-) -> bool:
+def _settle(push: _Sending, sent: Sequence[tuple[Sequence[Claimed], Sent]]) -> bool:
     """Record what came back from one or more calls in one transaction: outcomes are acked,
     retried or dead-lettered; a raised quota or FAIL error releases that call's items and
     stops the system (``False``); a transient error retries them."""
+    store, writer, report, now = push.store, push.writer, push.report, push.now
     recorded: list[tuple[Sequence[Claimed], list[Outcome]]] = []
     stop: BaseException | None = None
     for items, result in sent:
@@ -358,6 +359,7 @@ def _settle(
         with store.write() as conn:
             for items, outcomes in recorded:
                 _record(conn, writer, items, outcomes, now, report)
+        push.done(sum(len(items) for items, _ in recorded))
     if stop is None:
         return True
     if isinstance(stop, QuotaExhausted):
