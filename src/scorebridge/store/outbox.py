@@ -105,12 +105,10 @@ def enqueue(conn: Connection, ops: Iterable[NewOperation], *, now: datetime) -> 
 def claim_due(
     conn: Connection, system: str, limit: int, *, now: datetime, hold: timedelta = DEFAULT_HOLD
 ) -> list[Operation]:
-    """Claim up to ``limit`` due operations of ``system``, highest ``payload["priority"]``
-    first (the planner ranks a contact's writes by its band), then oldest first, for ``hold``.
+    """Claim up to ``limit`` due operations of ``system``, oldest first, for ``hold``.
 
     Due means pending (or in flight with an expired hold) and ``next_attempt_at <= now``.
     """
-    priority = sa.func.coalesce(_outbox.c.payload["priority"].as_integer(), 0)
     due = (
         sa.select(_outbox)
         .where(
@@ -118,7 +116,7 @@ def claim_due(
             _outbox.c.status.in_((PENDING, IN_FLIGHT)),
             _outbox.c.next_attempt_at <= now,
         )
-        .order_by(priority.desc(), _outbox.c.next_attempt_at, _outbox.c.id)
+        .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
         .limit(limit)
     )
     claimed = [_operation(r) for r in conn.execute(due)]

@@ -51,7 +51,7 @@ from scorebridge.sync.owners import refresh_mautic_users
 from scorebridge.sync.plan import CRM, MAUTIC
 from scorebridge.sync.projection import limits_for, project_outbox
 from scorebridge.sync.pull import Puller
-from scorebridge.sync.push import Writer, push
+from scorebridge.sync.push import Writer, prioritize, push
 from scorebridge.sync.score import mark_first_sync, rescore
 
 log = logging.getLogger(__name__)
@@ -293,6 +293,9 @@ class SyncCycle:
         steps["projection"] = projection.as_dict()
         for line in projection.lines():
             (log.warning if "daily quota" in line else log.info)("write-back: %s", line)
+        for system, projected in projection.systems.items():
+            if projected.days > 1:  # today's quota takes only part: hot leads first
+                prioritize(store, system, clock.now())
         if self.lease is not None and not dry_run:
             with store.read() as conn:
                 self.lease.check(conn)

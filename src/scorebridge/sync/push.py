@@ -404,17 +404,34 @@ def _release(
 
 
 def _pause(store: Store, system: str, until: datetime) -> None:
-    """Hold every queued op of ``system`` until ``until`` (no attempt counted)."""
+    """Hold every queued op of ``system`` until ``until`` (no attempt counted), highest
+    priority first after it."""
+    prioritize(store, system, until)
+
+
+PRIORITY_STEP = timedelta(milliseconds=1)
+
+
+def prioritize(store: Store, system: str, at: datetime) -> None:
+    """Order the pending ops of ``system`` due by ``at`` by their ``priority`` (the planner
+    ranks a contact's writes by its band): the highest become due at ``at``, each lower rank a
+    millisecond later, each rank in its queue order. The pusher claims by due time, so when a
+    quota leaves room for only part of the queue (known up front, or after a pause), hot
+    leads' writes, tasks and deals go first and the rest keeps its order."""
+    rank = sa.func.coalesce(_outbox.c.payload["priority"].as_integer(), 0)
+    mine = sa.and_(
+        _outbox.c.system == system,
+        _outbox.c.status == outbox.PENDING,
+        _outbox.c.next_attempt_at <= at,
+    )
     with store.write() as conn:
-        conn.execute(
-            sa.update(_outbox)
-            .where(
-                _outbox.c.system == system,
-                _outbox.c.status == outbox.PENDING,
-                _outbox.c.next_attempt_at < until,
+        ranks = sorted(set(conn.execute(sa.select(rank).where(mine).distinct()).scalars()))
+        for step, value in enumerate(reversed(ranks)):
+            conn.execute(
+                sa.update(_outbox)
+                .where(mine, rank == value)
+                .values(next_attempt_at=at + PRIORITY_STEP * step)
             )
-            .values(next_attempt_at=until)
-        )
 
 
 def _record(

@@ -16,7 +16,7 @@ from pull.conftest import start_world
 
 from scorebridge.sync.crm_writer import CrmWriter
 from scorebridge.sync.projection import limits_for, project_outbox
-from scorebridge.sync.push import push
+from scorebridge.sync.push import prioritize, push
 
 from .conftest import Bridge, notify_existing, raise_hubspot_limits
 from .test_writeback import store_state
@@ -245,6 +245,7 @@ def test_a_write_back_beyond_the_crm_daily_quota_says_so_first_and_sends_hot_lea
     assert projected.systems["crm"].daily_remaining == half
     assert projected.systems["crm"].days > 1
     assert any("daily quota" in line for line in projected.lines())
+    prioritize(bridge.runtime.store, "crm", bridge.now)  # as the cycle does on such news
     crm.batch_size = 20  # small claims, so the order of the claims shows
     pushed = push(bridge.runtime.store, [crm], bridge.now)
     assert pushed.systems["crm"].stopped == "quota exhausted"

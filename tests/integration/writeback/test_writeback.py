@@ -4,6 +4,7 @@ and a crash between HubSpot accepting tasks and the store recording them (issue 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -199,7 +200,9 @@ def test_hubspot_daily_quota_stops_hubspot_only_and_keeps_its_queue(bridge: Brid
     assert crm.paused_until > bridge.now
     ops = store_state(bridge)["ops"]
     assert {(op.status, op.attempts) for op in ops if op.system == "crm"} == {("pending", 0)}
-    assert {op.next_attempt_at for op in ops if op.system == "crm"} == {crm.paused_until}
+    held = {op.next_attempt_at for op in ops if op.system == "crm"}
+    assert min(held) == crm.paused_until  # hot leads' ops first, then a millisecond per band
+    assert max(held) - min(held) < timedelta(seconds=1)
     assert {op.status for op in ops if op.system == "mautic"} == {"done"}
     assert pushed.systems["mautic"].outcomes["ok"] > 0
 

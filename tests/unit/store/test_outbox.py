@@ -123,14 +123,3 @@ def test_claim_never_returns_more_than_the_limit(store, clock, limit: int) -> No
     with store.write() as conn:
         outbox.enqueue(conn, [op(str(i)) for i in range(7)], now=clock.now())
         assert len(outbox.claim_due(conn, "mautic", limit, now=clock.now())) == limit
-
-
-def test_a_higher_priority_is_claimed_first_then_the_oldest(store, clock) -> None:
-    with store.write() as conn:
-        outbox.enqueue(
-            conn,
-            [op("cold1", priority=0), op("warm", priority=1), op("old"), op("hot", priority=2)],
-            now=clock.now(),
-        )
-        order = [o.idempotency_key for o in outbox.claim_due(conn, "mautic", 10, now=clock.now())]
-    assert order == ["hot", "warm", "cold1", "old"]  # no priority counts as 0

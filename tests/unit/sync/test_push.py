@@ -17,7 +17,7 @@ from scorebridge.errors import AuthError, ItemResult, QuotaExhausted, TransientE
 from scorebridge.store import Store, open_store, outbox
 from scorebridge.store.tables import Contact, DeadLetter, Outbox, Written
 from scorebridge.sync.crm_writer import CrmWriter
-from scorebridge.sync.push import MAX_ATTEMPTS, Claimed, Outcome, push
+from scorebridge.sync.push import MAX_ATTEMPTS, Claimed, Outcome, prioritize, push
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -377,3 +377,20 @@ def test_a_quota_spent_mid_pool_keeps_what_was_sent_and_queues_the_rest_unattemp
     assert waiting
     assert {(r.status, r.attempts) for r in waiting} == {("pending", 0)}
     assert {r.next_attempt_at for r in waiting} == {system.paused_until}
+
+
+def test_prioritized_ops_are_claimed_hot_first_and_in_queue_order_within_a_rank(
+    store: Store,
+) -> None:
+    enqueue(
+        store,
+        *(
+            (key, "crm", "crm.update", 1, {"properties": {}, "priority": rank})
+            for key, rank in (("cold1", 0), ("hot1", 2), ("warm", 1), ("cold2", 0), ("hot2", 2))
+        ),
+        ("old", "crm", "crm.update", 1, {"properties": {}}),  # no priority: the lowest
+    )
+    prioritize(store, "crm", NOW)
+    with store.write() as conn:
+        claimed = outbox.claim_due(conn, "crm", 10, now=NOW + timedelta(seconds=1))
+    assert [o.idempotency_key for o in claimed] == ["hot1", "hot2", "warm", "cold1", "cold2", "old"]
