@@ -16,7 +16,7 @@ Must not: read the clock (``now`` comes in), talk to remote systems, or decide w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -25,8 +25,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scorebridge.config import Settings
-from scorebridge.errors import ConfigError
-from scorebridge.mautic.streams import GROUP_SET
 from scorebridge.scoring.engine import score
 from scorebridge.scoring.explain import top_reasons
 from scorebridge.scoring.matchers import CompiledRules
@@ -41,6 +39,7 @@ from scorebridge.store.tables import (
     Score,
     Written,
 )
+from scorebridge.sync.mautic_held import mautic_group_scores
 from scorebridge.sync.owners import load_directory
 from scorebridge.sync.plan import (
     CRM,
@@ -51,17 +50,15 @@ from scorebridge.sync.plan import (
     PlanConfig,
     PlannedOp,
     TriggerContext,
-    as_written,
-    group_fields,
     note_text,
     plan_contact,
     render_deal,
     render_task,
 )
+from scorebridge.sync.plan_config import band_ranks, plan_config
 from scorebridge.sync.score_load import load_engine_inputs
 
 CHUNK = 2000
-POINTS_KIND = "mautic.points"
 WATERMARK = ("plan", "contacts")
 STATE_OPS = ("mautic.fields", "mautic.groups", "mautic.stage", "crm.update", "crm.create")
 REASONS = 5
@@ -104,67 +101,6 @@ class PlanReport:
         if self.dry_run:
             out["ops"] = self.ops
         return out
-
-
-def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
-    """The planner's view of ``[write]``, ``[crm]`` and the rules (mirror names, stages)."""
-    mw, cw = settings.write.mautic, settings.write.crm
-    names: dict[str, str] = {}
-    for name, key in rules.mautic_groups.items():
-        names.setdefault(key, name)
-    crm_on = cw.enabled and settings.crm.kind != "none"
-    return PlanConfig(
-        mautic=mw.enabled,
-        score_field=mw.score_field,
-        stage_score_field=mw.stage_score_field,
-        band_field=mw.band_field,
-        group_names={k: names.get(k, k) for k in rules.groups}
-        if mw.group_scores in ("point_groups", "both")
-        else {},
-        group_fields=group_field_aliases(settings, rules),
-        mautic_stages={s.key: s.mautic_stage for s in rules.stages if s.mautic_stage}
-        if mw.stage
-        else {},
-        notes=mw.notes,
-        crm=crm_on,
-        score_property=cw.score_property,
-        stage_score_property=cw.stage_score_property,
-        band_property=cw.band_property,
-        group_properties={k: f"scorebridge_{k}" for k in rules.groups}
-        if cw.group_properties
-        else {},
-        lifecycles={s.key: s.crm_lifecycle for s in rules.stages if s.crm_lifecycle}
-        if cw.lifecycle
-        else {},
-        stage_order={s.key: s.index for s in rules.stages},
-        create_at_stage=settings.crm.create_at_stage or None,
-        band_ranks=band_ranks(rules),
-    )
-
-
-def band_ranks(rules: CompiledRules) -> dict[str, int]:
-    """Each band's place from the lowest (cold 0, warm 1, hot 2)."""
-    return {name: n for n, name in enumerate((rules.base_band, *(b for b, _ in rules.bands)))}
-
-
-def group_field_aliases(settings: Settings, rules: CompiledRules) -> dict[str, str]:
-    """Topic group key -> its Mautic custom number field when ``[write.mautic] group_scores``
-    writes fields ("fields" or "both"), else nothing."""
-    mw = settings.write.mautic
-    if mw.group_scores not in ("fields", "both"):
-        return {}
-    try:
-        aliases = group_fields(rules.groups)
-    except ValueError as exc:
-        raise ConfigError(str(exc), file=str(settings.scoring.rules), key="groups") from exc
-    taken = {mw.score_field, mw.stage_score_field, mw.band_field} & set(aliases.values())
-    if taken:
-        raise ConfigError(
-            f"the group field {sorted(taken)[0]!r} is also a score field of [write.mautic]; "
-            "rename that group or the score field",
-            key="write.mautic.group_scores",
-        )
-    return aliases
 
 
 def plan_changes(
@@ -310,52 +246,6 @@ def _load(
             ),
             baselines,
         )
-
-
-def mautic_group_scores(
-    conn: Connection,
-    ids: Sequence[int],
-    names: Mapping[str, str],
-    written: Mapping[int, Mapping[tuple[str, str], str]],
-) -> dict[int, dict[str, int]]:
-    """Per contact, topic group key -> the score Mautic's point group holds, from the pulled
-    point log: scorebridge's last set (its log row carries the value) plus every change Mautic's
-    own point actions made after it, or, for a group scorebridge never set, the sum of Mautic's
-    changes. A group whose last write has not come back through the log yet (or was written
-    before the log kept scorebridge's sets) is left out: the planner compares it with what was
-    written."""
-    key_of = {name.casefold(): key for key, name in names.items()}
-    e = _event.c
-    rows = conn.execute(
-        sa.select(e.contact_id, e.kind, e.external_id, e.attributes).where(
-            e.contact_id.in_(ids), e.kind.in_((POINTS_KIND, GROUP_SET))
-        )
-    )
-    logs: dict[tuple[int, str], list[tuple[int, str, Mapping[str, Any]]]] = {}
-    for row in rows:
-        attributes = row.attributes or {}
-        key = key_of.get(str(attributes.get("group") or "").casefold())
-        if key is not None:
-            entry = (int(row.external_id), row.kind, attributes)
-            logs.setdefault((row.contact_id, key), []).append(entry)
-    held: dict[int, dict[str, int]] = {}
-    for contact_id in ids:
-        mine = held.setdefault(contact_id, {})
-        for key in names:
-            value, last_set = 0, None
-            for _, kind, attributes in sorted(logs.get((contact_id, key), ()), key=_first):
-                if kind == GROUP_SET and attributes.get("value") is not None:
-                    value = last_set = int(attributes["value"])
-                else:
-                    value += int(attributes.get("delta") or 0)
-            wrote = written.get(contact_id, {}).get((MAUTIC, f"group:{key}"))
-            if wrote is None or wrote == as_written(last_set):
-                mine[key] = value
-    return held
-
-
-def _first(entry: tuple[int, str, Mapping[str, Any]]) -> int:
-    return entry[0]
 
 
 def _manual_text(attributes: dict[str, Any]) -> str:

@@ -36,8 +36,8 @@ from scorebridge.errors import ItemResult, TerminalError
 from scorebridge.mautic import MauticClient
 from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME, group_set_action
 from scorebridge.scoring.matchers import CompiledRules
-from scorebridge.sync.desired import group_field_aliases
 from scorebridge.sync.plan import MAUTIC, note_marker
+from scorebridge.sync.plan_config import group_field_aliases
 from scorebridge.sync.push import Claimed, Outcome, failed, ok
 
 BATCH = 200

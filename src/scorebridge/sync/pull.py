@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from scorebridge.clock import Clock
 from scorebridge.crashpoints import crash_point
+from scorebridge.mautic.contacts_stream import ContactSource, read_contacts
 from scorebridge.mautic.schemas import MauticContact
 from scorebridge.mautic.streams import (
     ALL_STREAMS,
@@ -27,13 +28,11 @@ from scorebridge.mautic.streams import (
     GROUP_SET,
     ID_STREAMS,
     TIME_STREAMS,
-    ContactSource,
     Page,
     PulledEvent,
     Reject,
     StatsSource,
     map_rows,
-    read_contacts,
     read_id_stream,
     read_time_stream,
 )

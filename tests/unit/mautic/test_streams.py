@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scorebridge.mautic.contacts_stream import read_contacts
 from scorebridge.mautic.schemas import ContactPage, MauticContact, StatsPage
 from scorebridge.mautic.streams import (
     GROUP_SET,
@@ -14,7 +15,6 @@ from scorebridge.mautic.streams import (
     TIME_STREAMS,
     fmt,
     group_set_action,
-    read_contacts,
     read_id_stream,
     read_time_stream,
 )

@@ -16,7 +16,8 @@ from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Contact, Event, Outbox
 from scorebridge.sync.adjust import adjust
-from scorebridge.sync.desired import dry_run_writes, mautic_group_scores, plan_changes
+from scorebridge.sync.desired import dry_run_writes, plan_changes
+from scorebridge.sync.mautic_held import mautic_group_scores
 from scorebridge.sync.push import Claimed, Outcome, push
 from scorebridge.sync.score import rescore
 
