@@ -7,7 +7,6 @@ Must not: write anything, or decide what to write (the planner compares).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -34,33 +33,37 @@ def mautic_group_scores(
     written."""
     key_of = {name.casefold(): key for key, name in names.items()}
     e = _event.c
+    group = e.attributes["group"].as_string()
     rows = conn.execute(
-        sa.select(e.contact_id, e.kind, e.external_id, e.attributes).where(
-            e.contact_id.in_(ids), e.kind.in_((POINTS_KIND, GROUP_SET))
-        )
+        sa.select(
+            e.contact_id,
+            e.kind,
+            e.external_id,
+            group,
+            e.attributes["delta"].as_string(),
+            e.attributes["value"].as_string(),
+        ).where(
+            e.contact_id.in_(ids), e.kind.in_((POINTS_KIND, GROUP_SET)), group.is_not(None)
+        )  # the database picks the group rows out of the whole point log
     )
-    logs: dict[tuple[int, str], list[tuple[int, str, Mapping[str, Any]]]] = {}
-    for row in rows:
-        attributes = row.attributes or {}
-        key = key_of.get(str(attributes.get("group") or "").casefold())
+    logs: dict[tuple[int, str], list[tuple[int, int | None, int]]] = {}
+    for contact_id, kind, external_id, name, delta, value in rows:
+        key = key_of.get(str(name).casefold())
         if key is not None:
-            entry = (int(row.external_id), row.kind, attributes)
-            logs.setdefault((row.contact_id, key), []).append(entry)
+            set_to = int(value) if kind == GROUP_SET and value is not None else None
+            entry = (int(external_id), set_to, int(delta or 0))
+            logs.setdefault((contact_id, key), []).append(entry)
     held: dict[int, dict[str, int]] = {}
     for contact_id in ids:
         mine = held.setdefault(contact_id, {})
         for key in names:
             value, last_set = 0, None
-            for _, kind, attributes in sorted(logs.get((contact_id, key), ()), key=_first):
-                if kind == GROUP_SET and attributes.get("value") is not None:
-                    value = last_set = int(attributes["value"])
+            for _, set_to, delta in sorted(logs.get((contact_id, key), ())):
+                if set_to is not None:
+                    value = last_set = set_to
                 else:
-                    value += int(attributes.get("delta") or 0)
+                    value += delta
             wrote = written.get(contact_id, {}).get((MAUTIC, f"group:{key}"))
             if wrote is None or wrote == as_written(last_set):
                 mine[key] = value
     return held
-
-
-def _first(entry: tuple[int, str, Mapping[str, Any]]) -> int:
-    return entry[0]
