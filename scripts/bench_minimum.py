@@ -174,6 +174,10 @@ def minimum_requests(run: dict[str, Any], cycle: Any) -> dict[str, Any]:
         rows.append(
             {"system": key[0], "category": key[1], "requests": actual[key], "minimum": floor}
         )
+    by_group: Counter[str] = Counter()
+    for op, _, payload in _done_ops(cycle):
+        if op == "mautic.groups":
+            by_group.update(list(payload.get("groups") or {}))  # one set per group named
     apart = [r for r in rows if r["category"] == "point-group sets"]
     counted = [r for r in rows if r["category"] != "point-group sets"]
     sent = sum(r["requests"] for r in counted)
@@ -186,6 +190,7 @@ def minimum_requests(run: dict[str, Any], cycle: Any) -> dict[str, Any]:
         "ratio": round(sent / floor, 3) if floor else None,
         "point_group_sets": sets,
         "point_group_minimum": sum(r["minimum"] for r in apart),
+        "point_group_sets_by_group": dict(sorted(by_group.items())),
         "per_contact": round(sent / max(1, synced), 4),
         "per_contact_all": round((sent + sets) / max(1, synced), 4),
         "per_contact_minimum": round(floor / max(1, synced), 4),

@@ -216,6 +216,16 @@ def notes(result: dict[str, Any]) -> list[str]:
                 f"- requests {f['ratio']}x the minimum; the largest excess is {worst['system']} "
                 f"{worst['category']}: {worst['requests']} sent, {worst['minimum']} needed."
             )
+        for f in [sync["first_sync"], *sync.get("first_sync_modes", [])]:
+            target = PER_CONTACT_TARGETS.get(f.get("group_scores", "default"))
+            if target is not None and f["per_contact_all"] > target:
+                out.append(
+                    f"- group_scores = {f.get('group_scores', 'default')}: "
+                    f"{f['per_contact_all']} requests per contact (target {target}), of which "
+                    f"{round(f['point_group_sets'] / max(1, f['contacts_synced']), 3)} are "
+                    f"point-group sets, each needed (minimum {f['point_group_minimum']}); sets "
+                    f"by group: {f.get('point_group_sets_by_group', {})}."
+                )
         for c in sync["throughput"]:
             if c["latency_ms"] == 20 and (c["speedup"] or 0) < 30:
                 b = c["bridge"]

@@ -9,6 +9,7 @@ understood, and the cursor moves. Must not: score, plan or write to any remote.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from scorebridge.mautic.streams import (
     read_time_stream,
 )
 from scorebridge.progress import track
-from scorebridge.store import cursors, deadletter, digests
+from scorebridge.store import cursors, deadletter, digests, runs
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
 
@@ -67,27 +68,44 @@ class MauticSource(StatsSource, ContactSource, Protocol):
         ...
 
 
+GROUP_NAMES = "point_groups"
+"""The cursor row (``mautic``, this) that keeps Mautic's point-group names by id."""
+
+
 class PointGroupNames(Mapping[int, str]):
-    """Mautic's point-group names by id, listed on first use: a cycle whose point log has no
-    group rows (an idle one) never asks."""
+    """Mautic's point-group names by id, kept in the store: Mautic is asked (at most once per
+    pull) only when the point log names a group not known yet, so a cycle reading group rows
+    of known groups (the echo of scorebridge's own sets) sends no extra request."""
 
-    def __init__(self, source: MauticSource) -> None:
+    def __init__(self, source: MauticSource, store: Store, clock: Clock) -> None:
         self._source = source
-        self._names: dict[int, str] | None = None
+        self._store = store
+        self._clock = clock
+        with store.read() as conn:
+            stored = cursors.get(conn, SOURCE, GROUP_NAMES)
+        self._names = {int(k): str(v) for k, v in json.loads(stored or "{}").items()}
+        self._listed = False
 
-    def _loaded(self) -> dict[int, str]:
-        if self._names is None:
-            self._names = {g.id: g.name for g in self._source.list_point_groups()}
-        return self._names
+    def _list(self) -> None:
+        self._listed = True
+        self._names = {g.id: g.name for g in self._source.list_point_groups()}
+        with self._store.write() as conn:
+            cursors.set(conn, SOURCE, GROUP_NAMES, json.dumps(self._names), self._clock.now())
 
     def __getitem__(self, group_id: int) -> str:
-        return self._loaded()[group_id]
+        if group_id not in self._names and not self._listed:
+            self._list()
+        return self._names[group_id]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._loaded())
+        if not self._listed:
+            self._list()
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._loaded())
+        if not self._listed:
+            self._list()
+        return len(self._names)
 
 
 @dataclass(frozen=True)
@@ -156,9 +174,10 @@ class Puller:
 
     def pull(self, should_stop: Any = None) -> PullReport:
         """Pull every enabled stream to its end (or until ``should_stop()`` between pages)."""
+        self.let_echoes_settle(should_stop)
         started = self.clock.now()
         report = PullReport(started)
-        groups = PointGroupNames(self.source)
+        groups = PointGroupNames(self.source, self.store, self.clock)
         self.replay_dead_letters(report, groups)
         for name in self.options.streams:
             stats = report.streams.setdefault(name, StreamReport())
@@ -172,6 +191,26 @@ class Puller:
                     if should_stop is not None and should_stop():
                         return report
         return report
+
+    def let_echoes_settle(self, should_stop: Any = None) -> None:
+        """Right after a cycle that wrote (it finished less than ``commit_lag`` ago), wait out
+        the rest of the lag: the echo of those writes is then older than this read's commit lag
+        and is passed by it, instead of being read again by the next cycle. Cycles an interval
+        apart never wait."""
+        with self.store.read() as conn:
+            last = next(
+                (r for r in runs.recent_runs(conn, 3, "cycle") if r.finished_at is not None), None
+            )
+        if last is None or last.finished_at is None:
+            return
+        systems = last.counts.get("steps", {}).get("push", {}).get("systems", {})
+        if not any(s.get("ok") for s in systems.values()):
+            return
+        left = (last.finished_at + self.options.commit_lag - self.clock.now()).total_seconds()
+        while left > 0 and not (should_stop is not None and should_stop()):
+            step = min(1.0, left)
+            self.clock.sleep(step)
+            left -= step
 
     def replay_dead_letters(self, report: PullReport, groups: Mapping[int, str]) -> None:
         """Fetch again each record an operator asked to replay (``deadletter replay``); one
