@@ -218,7 +218,8 @@ def notes(result: dict[str, Any]) -> list[str]:
             )
         for f in [sync["first_sync"], *sync.get("first_sync_modes", [])]:
             target = PER_CONTACT_TARGETS.get(f.get("group_scores", "default"))
-            if target is not None and f["per_contact_all"] > target:
+            full = sync["world"]["contacts"] == 10_000
+            if full and target is not None and f["per_contact_all"] > target:
                 out.append(
                     f"- group_scores = {f.get('group_scores', 'default')}: "
                     f"{f['per_contact_all']} requests per contact (target {target}), of which "
