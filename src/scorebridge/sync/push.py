@@ -13,6 +13,12 @@ until the reset (every queued op waits, no attempt counted) while other systems 
 authentication or contract failure stops that system for this push and is reported
 (``SystemReport.error``; the cycle fails on an auth error once every system was pushed).
 ``dry_run`` lists the due operations and sends nothing.
+
+Per-item operations (a writer's ``concurrent_ops``: point-group sets, notes, tasks, deals) go
+out after the batched ones over a bounded pool (``workers``, ``[write] concurrency``) within the
+rate limiters, one call each, each recorded as soon as it comes back; a crash leaves the calls
+in flight in flight, and the writers look those up before resending. :func:`prioritize` orders
+the queue by the planner's ``priority`` (hot leads first) when a quota takes only part of it.
 Must not: know what an operation means (writers do) or decide what to write (the planner does).
 """
 
