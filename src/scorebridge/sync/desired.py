@@ -295,12 +295,19 @@ def _enqueue(conn: Connection, ops: Sequence[PlannedOp], now: datetime, report: 
             report.enqueued += 1
 
 
+def priority(band_rank: int, state: bool) -> int:
+    """An op's place when a quota takes only part of the queue: by the contact's band (hot
+    first), and within a band a contact's scores and CRM record before its tasks and deals
+    (which need the record)."""
+    return 2 * band_rank + (1 if state else 0)
+
+
 def _new(op: PlannedOp) -> outbox.NewOperation:
     return outbox.NewOperation(
         idempotency_key=op.idempotency_key,
         system=op.system,
         op=op.op,
-        payload={**op.payload, "written": op.written, "priority": op.priority},
+        payload={**op.payload, "written": op.written, "priority": priority(op.priority, True)},
         contact_id=op.contact_id,
     )
 
@@ -390,7 +397,7 @@ def _prepare_triggers(
                 )
         payload["rendered"] = rendered
         if ctx is not None:  # a hot lead's task or deal goes first when a quota is short
-            payload["priority"] = ranks.get(ctx.band, 0)
+            payload["priority"] = priority(ranks.get(ctx.band, 0), False)
         conn.execute(sa.update(_outbox).where(_outbox.c.id == row.id).values(payload=payload))
         report.prepared += 1
         if off is not None:

@@ -420,9 +420,9 @@ PRIORITY_STEP = timedelta(milliseconds=1)
 
 def prioritize(store: Store, system: str, at: datetime) -> None:
     """Order the pending ops of ``system`` due by ``at`` by their ``priority`` (the planner
-    ranks a contact's writes by its band): the highest become due at ``at``, each lower rank a
-    millisecond later, each rank in its queue order. The pusher claims by due time, so when a
-    quota leaves room for only part of the queue (known up front, or after a pause), hot
+    ranks a contact's writes by its band): all stay due at ``at``, the highest a millisecond
+    earlier than the next, each rank in its queue order. The pusher claims by due time, so when
+    a quota leaves room for only part of the queue (known up front, or after a pause), hot
     leads' writes, tasks and deals go first and the rest keeps its order."""
     rank = sa.func.coalesce(_outbox.c.payload["priority"].as_integer(), 0)
     mine = sa.and_(
@@ -432,11 +432,11 @@ def prioritize(store: Store, system: str, at: datetime) -> None:
     )
     with store.write() as conn:
         ranks = sorted(set(conn.execute(sa.select(rank).where(mine).distinct()).scalars()))
-        for step, value in enumerate(reversed(ranks)):
+        for earlier, value in enumerate(ranks):  # the lowest rank at `at`, higher ones before
             conn.execute(
                 sa.update(_outbox)
                 .where(mine, rank == value)
-                .values(next_attempt_at=at + PRIORITY_STEP * step)
+                .values(next_attempt_at=at - PRIORITY_STEP * earlier)
             )
 
 
