@@ -9,9 +9,11 @@ what the cycle read (rows per stream, from its report) and wrote (its acked outb
   associations ``ceil(deals / 100)``; Mautic zero-score writes one ``ids:`` read per 200;
 - batch writes: ``ceil(items / 200)`` per Mautic batch edit (PATCH; the zero-score PUT path
   apart), per segment for segment adds; ``ceil(items / 100)`` per HubSpot batch action;
-- per item (the API has no batch): Mautic stage changes and notes, HubSpot tasks and deals;
-  lookups before a create are not in the minimum (a first attempt need not look);
-- point-group sets: one per contact per changed group (Mautic has no batch) — counted apart;
+- stage moves: ``ceil(moves / 200)`` batch edits (the contact edit takes ``"stage": id``);
+- per item (the API has no batch): Mautic notes, HubSpot tasks and deals; lookups before a
+  create are not in the minimum (a first attempt need not look);
+- point-group sets: one per contact and topic group whose computed score differs from what
+  Mautic held before the sync (the sum of its point log for that group; Mautic has no batch);
 - setup (field/property/group/segment/stage lists and creates): a fixed cost per run, counted
   at its measured value on both sides; anything else: minimum 0.
 """
@@ -36,7 +38,7 @@ _MAUTIC = {
     "PUT /api/contacts/batch/edit": "batch writes",
     "POST /api/segments/{id}/contacts/add": "batch writes",
     "POST /api/segments/{id}/contacts/remove": "batch writes",
-    "POST /api/stages/{id}/contact/{contact}/add": "per item",
+    "POST /api/stages/{id}/contact/{contact}/add": "per item",  # before stage moves were batched
     "POST /api/notes/new": "per item",
     "GET /api/contacts/{id}/notes": "per item",
     "POST /api/contacts/{id}/points/groups/{group}/{op}/{value}": "point-group sets",
@@ -93,7 +95,7 @@ def _minimums(run: dict[str, Any], cycle: Any) -> tuple[dict[tuple[str, str], in
         for op, _, p in ops
         if op.startswith("mautic.segment.")
     )
-    groups = sum(len(p.get("groups") or {}) for op, _, p in ops if op == "mautic.groups")
+    groups = _differing_groups(cycle)
     minimum: dict[tuple[str, str], int] = Counter()
     for name, stream in steps["pull"]["streams"].items():
         size = (
@@ -109,7 +111,8 @@ def _minimums(run: dict[str, Any], cycle: Any) -> tuple[dict[tuple[str, str], in
         math.ceil(n / MAUTIC_BATCH) for n in (nonzero, zero, tags)
     )
     minimum["mautic", "batch writes"] += sum(math.ceil(n / MAUTIC_BATCH) for n in segments.values())
-    minimum["mautic", "per item"] = kinds["mautic.stage"] + kinds["mautic.note"]
+    minimum["mautic", "batch writes"] += math.ceil(kinds["mautic.stage"] / MAUTIC_BATCH)
+    minimum["mautic", "per item"] = kinds["mautic.note"]
     minimum["mautic", "point-group sets"] = groups
     crm = steps.get("crm_pull", {})
     for stream in crm.get("streams", {}).values():
@@ -128,6 +131,36 @@ def _minimums(run: dict[str, Any], cycle: Any) -> tuple[dict[tuple[str, str], in
     return dict(minimum), len(written)
 
 
+def _differing_groups(cycle: Any) -> int:
+    """(contact, topic group) pairs whose computed score differs from what Mautic's point group
+    held before the first sync: the sum of the pulled point log's deltas for that group (no
+    scorebridge set had been made yet). Zero unless the groups go to point groups."""
+    mode = cycle.settings.write.mautic.group_scores
+    if mode not in ("point_groups", "both", True):
+        return 0
+    names = {k: n for n, k in reversed(list(cycle.rules.mautic_groups.items()))}
+    with cycle.store.read() as conn:
+        scores = conn.execute(
+            sa.text(
+                "SELECT s.contact_id, s.group_key, s.value FROM score s JOIN contact c"
+                " ON c.id = s.contact_id WHERE c.mautic_id IS NOT NULL"
+            )
+        ).all()
+        log = conn.execute(
+            sa.text("SELECT contact_id, attributes FROM event WHERE kind = 'mautic.points'")
+        ).all()
+    held: Counter[tuple[int, str]] = Counter()
+    for cid, attributes in log:
+        attrs = attributes if isinstance(attributes, dict) else json.loads(attributes or "{}")
+        if attrs.get("group"):
+            held[cid, str(attrs["group"]).casefold()] += int(attrs.get("delta") or 0)
+    return sum(
+        1
+        for cid, key, value in scores
+        if key in names and value != held[cid, names[key].casefold()]
+    )
+
+
 def minimum_requests(run: dict[str, Any], cycle: Any) -> dict[str, Any]:
     """Requests sent against the minimum, per (system, category), for a first full sync."""
     actual: Counter[tuple[str, str]] = Counter()
@@ -141,6 +174,10 @@ def minimum_requests(run: dict[str, Any], cycle: Any) -> dict[str, Any]:
         rows.append(
             {"system": key[0], "category": key[1], "requests": actual[key], "minimum": floor}
         )
+    by_group: Counter[str] = Counter()
+    for op, _, payload in _done_ops(cycle):
+        if op == "mautic.groups":
+            by_group.update(list(payload.get("groups") or {}))  # one set per group named
     apart = [r for r in rows if r["category"] == "point-group sets"]
     counted = [r for r in rows if r["category"] != "point-group sets"]
     sent = sum(r["requests"] for r in counted)
@@ -153,6 +190,7 @@ def minimum_requests(run: dict[str, Any], cycle: Any) -> dict[str, Any]:
         "ratio": round(sent / floor, 3) if floor else None,
         "point_group_sets": sets,
         "point_group_minimum": sum(r["minimum"] for r in apart),
+        "point_group_sets_by_group": dict(sorted(by_group.items())),
         "per_contact": round(sent / max(1, synced), 4),
         "per_contact_all": round((sent + sets) / max(1, synced), 4),
         "per_contact_minimum": round(floor / max(1, synced), 4),

@@ -109,7 +109,9 @@ def _short_window(settings: Settings) -> Settings:
     """The settings with a 1-second overlap and settle: stands in for waiting out the default
     10-minute overlap window (cycles that follow a write re-read what it touched)."""
     second = timedelta(seconds=1)
-    pull = settings.pull.model_copy(update={"overlap": second, "settle": second})
+    pull = settings.pull.model_copy(
+        update={"overlap": second, "settle": second, "commit_lag": second}
+    )
     return settings.model_copy(update={"pull": pull})
 
 
@@ -281,10 +283,73 @@ def compare(cycle: SyncCycle, sandbox: Sandbox, latency_ms: float, sample: int) 
     }
 
 
-def run(
-    *, contacts: int, days: int, seed: int, latencies: list[float], naive_sample: int
+def _with_group_scores(settings: Settings, mode: str | None) -> Settings:
+    """The settings with ``[write.mautic] group_scores = mode`` (None: as configured)."""
+    if mode is None:
+        return settings
+    mautic = settings.write.mautic.model_copy(update={"group_scores": mode})
+    return settings.model_copy(
+        update={"write": settings.write.model_copy(update={"mautic": mautic})}
+    )
+
+
+def first_sync_only(
+    *, contacts: int, days: int, seed: int, latency_ms: float, group_scores: str | None
 ) -> dict[str, Any]:
-    """The whole sync benchmark; returns its figures."""
+    """A first sync of a fresh world (its own sandbox) at ``latency_ms`` added latency, with
+    ``group_scores`` (None: the default); its wall time, requests and minimum."""
+    with tempfile.TemporaryDirectory(prefix="bench-first-") as tmp:
+        workdir = Path(tmp)
+        process, info = start_sandbox(workdir, contacts, days, seed)
+        try:
+            sandbox = Sandbox(info)
+            sandbox.control("hubspot", "POST", "limits", RAISED_LIMITS)
+            settings = _with_group_scores(load_config(workdir / "scorebridge.toml"), group_scores)
+            store = open_store(settings.store.url)
+            cycle = build_cycle(settings, store)
+            sandbox.latency(latency_ms)
+            label = group_scores or "default"
+            print(f"first sync ({label}) at {latency_ms:g} ms ...", file=sys.stderr)
+            first = timed_cycle(cycle, sandbox)
+            figures = {
+                "latency_ms": latency_ms,
+                "group_scores": label,
+                "seconds": first["seconds"],
+                "outbox_after": first["outbox_after"],
+                "pending_errors": first["pending_errors"],
+                "routes": first["routes"],
+                **minimum_requests(first, cycle),
+            }
+            store.close()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+    return figures
+
+
+def run(
+    *,
+    contacts: int,
+    days: int,
+    seed: int,
+    latencies: list[float],
+    naive_sample: int,
+    modes: list[str] | None = None,
+    first_sync_latencies: list[float] | None = None,
+) -> dict[str, Any]:
+    """The whole sync benchmark; returns its figures. ``modes``: further first syncs, one per
+    ``group_scores`` mode, each on a fresh world; ``first_sync_latencies``: further first syncs
+    (default mode) at these added latencies."""
+    extra_modes = [
+        first_sync_only(contacts=contacts, days=days, seed=seed, latency_ms=0, group_scores=mode)
+        for mode in modes or []
+    ]
+    slow = [
+        first_sync_only(
+            contacts=contacts, days=days, seed=seed, latency_ms=latency, group_scores=None
+        )
+        for latency in first_sync_latencies or []
+    ]
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         workdir = Path(tmp)
         process, info = start_sandbox(workdir, contacts, days, seed)
@@ -297,6 +362,8 @@ def run(
             print(f"sandbox ready in {info['seconds_to_ready']} s; first sync ...", file=sys.stderr)
             first = timed_cycle(cycle, sandbox)
             first_figures = {
+                "latency_ms": 0.0,
+                "group_scores": "default",
                 "seconds": first["seconds"],
                 "outbox_after": first["outbox_after"],
                 "pending_errors": first["pending_errors"],
@@ -330,6 +397,8 @@ def run(
         "idle_cycle_after_window": cycle_figures(quiet),
         "throughput": comparisons,
         "naive_sample": naive_sample,
+        "first_sync_modes": extra_modes,
+        "first_sync_latency": slow,
     }
 
 
@@ -374,6 +443,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--latencies", default="0,20", help="added latency in ms, comma-separated")
     parser.add_argument("--naive-sample", type=int, default=500)
+    parser.add_argument("--modes", default="", help="extra first syncs: group_scores modes")
+    parser.add_argument(
+        "--first-sync-latencies", default="", help="extra first syncs at these latencies (ms)"
+    )
     args = parser.parse_args()
     result = run(
         contacts=args.contacts,
@@ -381,6 +454,8 @@ def main() -> None:
         seed=args.seed,
         latencies=[float(x) for x in args.latencies.split(",") if x],
         naive_sample=args.naive_sample,
+        modes=[m for m in args.modes.split(",") if m],
+        first_sync_latencies=[float(x) for x in args.first_sync_latencies.split(",") if x],
     )
     out = ROOT / "bench" / "results" / f"sync-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -282,6 +282,9 @@ class CrmSettings(_Section):
     daily_reserve_percent: int = Field(default=10, ge=0, le=90)
     #: Pipedrive: the activity type of follow-up tasks (``key_string``: task, call, ...)
     activity_type: str = "task"
+    #: requests a day (HubSpot private apps: 250,000 Free/Starter, 650,000 Professional,
+    #: 1,000,000 Enterprise); projections spread a larger write-back over days
+    daily_quota: int = Field(default=250_000, ge=1)
     read_properties: tuple[str, ...] = (
         "jobtitle",
         "company",
@@ -375,6 +378,9 @@ class PullSettings(_Section):
 
     overlap: Duration = timedelta(minutes=10)
     settle: Duration = timedelta(minutes=2)
+    #: contacts changed this close to a read (on Mautic's clock) are read again next cycle (a
+    #: save may still be committing), and so are CRM records (the CRM's search may lag writes)
+    commit_lag: Duration = timedelta(seconds=10)
     streams: StreamSwitches = StreamSwitches()
     backfill_days: int = Field(default=90, ge=0)
 
@@ -402,11 +408,26 @@ class PredictSettings(_Section):
     crm_property: CrmProperty = "scorebridge_win_probability"
 
 
+def _group_scores_mode(value: Any) -> Any:
+    """``true``/``false`` (before the modes existed) mean "point_groups"/"off"."""
+    if value is True:
+        return "point_groups"
+    return "off" if value is False else value
+
+
+GroupScores = Literal["point_groups", "fields", "both", "off"]
+
+
 class MauticWrite(_Section):
-    """What is written back to Mautic (an empty field alias turns that write off)."""
+    """What is written back to Mautic (an empty field alias turns that write off).
+
+    ``group_scores``: "point_groups" (one Mautic point group per topic group: Mautic's own UI
+    and segment filters; one request per contact and group), "fields" (one custom number field
+    ``sb_<group>`` per topic group, written 200 contacts per request), "both", or "off".
+    """
 
     enabled: bool = True
-    group_scores: bool = True
+    group_scores: Annotated[GroupScores, BeforeValidator(_group_scores_mode)] = "point_groups"
     score_field: MauticAlias = "sb_score"
     stage_score_field: MauticAlias = "sb_stage_score"
     band_field: MauticAlias = "sb_band"
@@ -434,8 +455,11 @@ class CrmWrite(_Section):
 
 
 class WriteSettings(_Section):
-    """The ``[write.mautic]`` and ``[write.crm]`` tables."""
+    """The ``[write.mautic]`` and ``[write.crm]`` tables, and ``concurrency``: the per-item
+    requests (point-group sets, notes, tasks, deals) in flight at once, within the rate
+    limits."""
 
+    concurrency: int = Field(default=4, ge=1, le=16)
     mautic: MauticWrite = MauticWrite()
     crm: CrmWrite = CrmWrite()
 

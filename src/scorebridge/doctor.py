@@ -294,6 +294,23 @@ def _owner_checks(runtime: Runtime) -> list[Check]:
     return checks
 
 
+def _projection_check(runtime: Runtime) -> Check:
+    """How many requests the queued write-back needs per system, and how long it takes under
+    the configured limits (a CRM daily quota it exceeds is a warning)."""
+    from scorebridge.sync.projection import limits_for, project_outbox
+
+    def projection() -> Check:
+        found = project_outbox(runtime.store, limits_for(runtime.settings, runtime.crm_adapter()))
+        lines = found.lines() or ["nothing queued"]
+        over = any(p.days > 1 for p in found.systems.values())
+        fix = "raise [crm] daily_quota to your tier's, or let it run over the days shown"
+        return Check(
+            "queued write-back", WARN if over else OK, "; ".join(lines), fix if over else ""
+        )
+
+    return _run("queued write-back", projection, "check the store")
+
+
 def run_checks(runtime: Runtime) -> list[Check]:
     """Every check, in the order an operator would fix them (texts redacted: a URL in the
     config may carry credentials)."""
@@ -302,6 +319,7 @@ def run_checks(runtime: Runtime) -> list[Check]:
         _rules_check(runtime),
         *_mautic_checks(runtime),
         *_crm_checks(runtime),
+        _projection_check(runtime),
     ]
     if all(c.status == OK for c in checks if c.name.startswith("mautic reachable")):
         checks += _lint_checks(runtime)

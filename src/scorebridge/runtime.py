@@ -11,12 +11,15 @@ from typing import Any
 from scorebridge import __version__
 from scorebridge.clock import Clock, SystemClock
 from scorebridge.config import Settings, load_config
+from scorebridge.errors import ConfigError
 from scorebridge.http import RateLimit, Timeouts, make_session
 from scorebridge.http.bounds import request_bounds
 from scorebridge.logging import configure_logging
 from scorebridge.mautic import BasicAuth, MauticClient, OAuth2ClientCredentials
 from scorebridge.mautic.streams import ALL_STREAMS
+from scorebridge.scoring import load_rules
 from scorebridge.store.engine import Store, open_store
+from scorebridge.sync.plan import group_fields
 from scorebridge.sync.pull import PullOptions
 
 USER_AGENT_SYSTEMS = ("mautic", "crm")
@@ -67,18 +70,36 @@ def pull_options(settings: Settings) -> PullOptions:
     writes itself (ignored when comparing contacts, so our own writes are no change)."""
     switches = settings.pull.streams
     mw = settings.write.mautic
-    written: tuple[str, ...] = (mw.score_field, mw.stage_score_field, mw.band_field)
+    written: tuple[str, ...] = (
+        mw.score_field,
+        mw.stage_score_field,
+        mw.band_field,
+        *_group_fields(settings),
+    )
     if settings.predict.enabled:
         written += (settings.predict.mautic_field,)
     return PullOptions(
         streams=tuple(s for s in ALL_STREAMS if getattr(switches, s)),
         overlap=settings.pull.overlap,
         settle=settings.pull.settle,
+        commit_lag=settings.pull.commit_lag,
         backfill_days=settings.pull.backfill_days,
         contacts_page_size=settings.mautic.page_size.contacts,
         stats_page_size=settings.mautic.page_size.stats,
         ignore_fields=frozenset(a for a in written if a),
     )
+
+
+def _group_fields(settings: Settings) -> list[str]:
+    """The group-score fields scorebridge writes (``group_scores = "fields"``/"both"); none when
+    the rule file cannot be read (the rescore reports that)."""
+    if settings.write.mautic.group_scores not in ("fields", "both"):
+        return []
+    try:
+        keys = load_rules(settings.scoring.rules).group_keys()
+        return list(group_fields(keys).values())
+    except (ConfigError, ValueError):
+        return []
 
 
 def build_mautic_client(settings: Settings, clock: Clock) -> MauticClient:

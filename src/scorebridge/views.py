@@ -110,6 +110,10 @@ def print_cycle(report: Any, details: bool = False) -> None:
         )
     if "plan" in steps:
         lines.append(f"plan: {steps['plan'].get('enqueued', 0)} write(s) queued")
+    for system, p in steps.get("projection", {}).items():
+        pace = f", about {p['seconds_at_limit']} s at {p['limit']}" if p.get("limit") else ""
+        days = f", spread over {p['days']} days by the daily quota" if p.get("days", 1) > 1 else ""
+        lines.append(f"write-back {system}: {p['requests']} request(s){pace}{days}")
     for system, outcome in steps.get("push", {}).get("systems", {}).items():
         extra = f", stopped: {outcome['stopped']}" if outcome.get("stopped") else ""
         lines.append(

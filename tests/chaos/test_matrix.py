@@ -73,7 +73,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "field_batch": Kind("mautic", "PATCH /api/contacts/batch/edit"),
     "group_set": Kind("mautic", "POST /api/contacts/{id}/points/groups/{group}/{op}/{value}"),
-    "stage": Kind("mautic", "POST /api/stages/{id}/contact/{contact}/add"),
+    "stage": Kind("mautic", "PATCH /api/contacts/batch/edit", body_contains='"stage":'),
     "segment": Kind("mautic", "POST /api/segments/{id}/contacts/add"),
     "note": Kind("mautic", "POST /api/notes/new"),
     "crm_property_batch": Kind("hubspot", BATCH, "/crm/v3/objects/contacts/batch/update"),

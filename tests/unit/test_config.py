@@ -188,3 +188,14 @@ def test_a_postgresql_password_in_the_store_url_is_treated_as_a_secret(tmp_path:
     assert settings.store.url == "postgresql+psycopg://sb:db-pass-99@db.internal/sb"
     assert "db-pass-99" in settings.secret_values()
     assert redact("connect failed: db-pass-99") == "connect failed: ***"
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [('"fields"', "fields"), ('"both"', "both"), ("true", "point_groups"), ("false", "off")],
+)
+def test_group_scores_modes(tmp_path: Path, value: str, mode: str) -> None:
+    path = write(tmp_path, BASIC + f'password = "x"\n[write.mautic]\ngroup_scores = {value}\n')
+    assert load_config(path, environ={}).write.mautic.group_scores == mode
+    wrong = write(tmp_path, BASIC + 'password = "x"\n[write.mautic]\ngroup_scores = "groups"\n')
+    assert "write.mautic.group_scores" in error_of(wrong)

@@ -41,6 +41,10 @@ class BasicAuth:
         return False
 
 
+REFUSAL_MEMORY = 60.0
+"""Seconds a refused token request is answered from memory instead of being sent again."""
+
+
 class OAuth2ClientCredentials:
     """OAuth2 ``client_credentials`` grant; the access token lives only in memory."""
 
@@ -59,6 +63,8 @@ class OAuth2ClientCredentials:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
+        self._refused: tuple[AuthError, float] | None = None
+        self._sent = threading.local()  # the token this thread last sent
         self.tokens_fetched = 0
 
     def __repr__(self) -> str:
@@ -69,14 +75,27 @@ class OAuth2ClientCredentials:
         http.secrets.add(self._client_secret)
         with self._lock:
             if self._token is None or http.clock.monotonic() >= self._renew_at:
-                self._fetch(http)
+                refused = self._refused
+                if refused is not None and http.clock.monotonic() < refused[1]:
+                    # the token endpoint just said no: the other threads of a pool (and the
+                    # resends of this run) hear the same answer without asking again
+                    raise refused[0]
+                try:
+                    self._fetch(http)
+                except AuthError as exc:
+                    self._refused = (exc, http.clock.monotonic() + REFUSAL_MEMORY)
+                    raise
+                self._refused = None
             assert self._token is not None  # set by _fetch or it raised
+            self._sent.token = self._token
             return {"Authorization": f"Bearer {self._token}"}
 
     def renew(self, http: HttpClient) -> bool:
-        """Forget the token after a 401; the resend fetches a new one."""
+        """Forget the token after a 401 (unless another thread already replaced the one this
+        thread sent); the resend fetches a new one."""
         with self._lock:
-            self._token = None
+            if self._token == getattr(self._sent, "token", None):
+                self._token = None
         return True
 
     def _fetch(self, http: HttpClient) -> None:

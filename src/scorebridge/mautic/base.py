@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -87,7 +89,10 @@ class MauticBase:
         params: Any = None,
         json: Any = None,
         idempotent: bool | None = None,
+        dated: list[datetime | None] | None = None,
     ) -> Any:
+        """Send and read the JSON answer; ``dated`` receives Mautic's clock when it answered
+        (its ``Date`` header), if given."""
         response = self.http.request(
             method,
             f"/api{path}",
@@ -96,6 +101,8 @@ class MauticBase:
             json=json,
             idempotent=idempotent,
         )
+        if dated is not None:
+            dated.append(_server_time(response))
         return read_json(self.http, response, method)
 
     def _parse(self, method: str, path: str, parse: Callable[[], T]) -> T:
@@ -118,3 +125,11 @@ class MauticBase:
 
 def _page_of(body: Any, key: str, parse: Callable[[Any], T]) -> tuple[list[T], int]:
     return [parse(r) for r in items(body.get(key))], as_int(body.get("total", 0))
+
+
+def _server_time(response: requests.Response) -> datetime | None:
+    try:
+        stamp = parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return None
+    return stamp.astimezone(UTC) if stamp.tzinfo is not None else None

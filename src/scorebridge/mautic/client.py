@@ -10,6 +10,7 @@ JSON out of this package.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -69,7 +70,8 @@ class MauticClient(CatalogEndpoints):
         if minimal:
             params.append(("minimal", "1"))
         params += where_params(where)
-        body = self._call("GET", "/contacts", "/contacts", params=params)
+        dated: list[datetime | None] = []
+        body = self._call("GET", "/contacts", "/contacts", params=params, dated=dated)
         total = self._parse("GET", "/contacts", lambda: as_int(body["total"]))
         raw_contacts = self._parse("GET", "/contacts", lambda: items(body.get("contacts")))
         contacts: list[MauticContact] = []
@@ -86,7 +88,7 @@ class MauticClient(CatalogEndpoints):
                         record_id=record_id,
                     )
                 )
-        return ContactPage(total=total, contacts=contacts, rejected=rejected)
+        return ContactPage(total=total, contacts=contacts, rejected=rejected, server_time=dated[0])
 
     def get_contact(self, contact_id: int) -> MauticContact:
         """``GET /api/contacts/{id}``; a missing contact raises TerminalError (404)."""

@@ -95,6 +95,8 @@ class ContactPage:
     total: int
     contacts: list[MauticContact]
     rejected: list[RecordError] = field(default_factory=list)
+    server_time: datetime | None = None
+    """Mautic's clock when it answered (the ``Date`` header), if it said."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ Cursors are JSON text so that a crash in the middle of a window resumes inside t
   ``settle_before`` (cycle start minus ``[pull] settle``) stops the stored cursor before the
   gap, and the rows after it are read again next cycle (harmless: events are unique by id).
   Contiguous ids, and old gaps (deleted rows), move the cursor at once.
-- time streams (contacts by ``date_modified``/``date_added``, e-mail opens by
-  ``date_read``/``last_opened``, rows that change in place) read the window
-  ``[since - overlap, ...)`` with keyset paging on id inside it (``{"since", "after"}``); when
-  the window is done the next ``since`` is the newest server timestamp seen, never later than
-  the cycle start.
+- time streams (e-mail opens by ``date_read``/``last_opened``, rows that change in place) read
+  the window ``[since - overlap, ...)`` with keyset paging on id inside it
+  (``{"since", "after"}``); when the window is done the next ``since`` is the newest server
+  timestamp seen, never later than the cycle start.
+- contacts keep a keyset cursor on (``date_modified`` or ``date_added``, id) instead:
+  :mod:`scorebridge.mautic.contacts_stream`.
 
 Rows that cannot be understood become :class:`Reject` entries (dead letters) and the stream
 goes on.
@@ -23,6 +24,7 @@ goes on.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,6 +67,8 @@ class Page:
     contacts: list[MauticContact] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     rows: int = 0
+    total: int | None = None
+    """Rows the read matched when this page was served (Mautic's ``total``), if it said."""
 
 
 class StatsSource(Protocol):
@@ -131,26 +135,39 @@ RowMapper = Callable[[Mapping[str, Any], Mapping[int, str]], PulledEvent | None]
 
 SCOREBRIDGE_EVENT_NAME = "scorebridge"
 """``eventName`` of the point-group scores scorebridge sets; their log rows are its own echo."""
+GROUP_SET = "mautic.group_set"
+"""Event kind of scorebridge's own point-group sets read back from the point log: never scored
+(no rule may name it), kept so the planner knows what Mautic holds per group."""
+_SET_TO = re.compile(r"set to (-?\d+)")
+
+
+def group_set_action(value: int) -> str:
+    """The ``actionName`` of a group set: it carries the value, so its log row says what Mautic
+    held right after it (the row itself only has the signed delta)."""
+    return f"scorebridge: set to {int(value)}"
 
 
 def _points(row: Mapping[str, Any], groups: Mapping[int, str]) -> PulledEvent | None:
-    if row.get("event_name") == SCOREBRIDGE_EVENT_NAME:
-        return None  # our own group-score write: counting its delta would feed back forever
     group_id = _opt_int(row, "group_id")
-    return _event(
-        row,
-        "points",
-        "mautic.points",
-        "date_added",
-        {
-            "delta": _int(row, "delta"),
-            "type": row.get("type") or "",
-            "event_name": row.get("event_name") or "",
-            "action_name": row.get("action_name") or "",
-            "group_id": group_id,
-            "group": groups.get(group_id) if group_id else None,
-        },
-    )
+    attributes: dict[str, Any] = {
+        "delta": _int(row, "delta"),
+        "group_id": group_id,
+        "group": groups.get(group_id) if group_id else None,
+    }
+    if row.get("event_name") == SCOREBRIDGE_EVENT_NAME:
+        # our own group-score write: scoring its delta would feed back forever; it is kept
+        # (kind GROUP_SET) as the baseline of what Mautic holds in that group
+        if group_id is None:
+            return None
+        found = _SET_TO.search(str(row.get("action_name") or ""))
+        attributes["value"] = int(found[1]) if found else None
+        return _event(row, "points", GROUP_SET, "date_added", attributes)
+    attributes |= {
+        "type": row.get("type") or "",
+        "event_name": row.get("event_name") or "",
+        "action_name": row.get("action_name") or "",
+    }
+    return _event(row, "points", "mautic.points", "date_added", attributes)
 
 
 def _page_hit(row: Mapping[str, Any], _: Mapping[int, str]) -> PulledEvent:
@@ -329,7 +346,8 @@ def read_id_stream(
             after = row_id
             if settled:
                 stored = row_id
-        yield Page(stream.name, json.dumps({"after": stored}), events, [], rejects, len(rows))
+        cursor_now = json.dumps({"after": stored})
+        yield Page(stream.name, cursor_now, events, [], rejects, len(rows), page.total)
         if len(rows) < page_size:
             return
 
@@ -425,55 +443,3 @@ def read_time_stream(
     ):
         events, rejects = map_rows(stream.name, rows, stream.mapper, {})
         yield Page(stream.name, state, events, [], rejects, len(rows))
-
-
-class ContactSource(Protocol):
-    """The part of the Mautic client the contact stream uses."""
-
-    def list_contacts(
-        self,
-        *,
-        where: list[dict[str, Any]] | None = ...,
-        order_by: str | None = ...,
-        order_dir: str | None = ...,
-        start: int = ...,
-        limit: int = ...,
-    ) -> Any:
-        """One page of ``GET /api/contacts``."""
-        ...
-
-
-def read_contacts(
-    source: ContactSource,
-    cursor: str,
-    *,
-    cycle_start: datetime,
-    overlap: timedelta,
-    backfill_from: datetime,
-    page_size: int,
-) -> Iterator[Page]:
-    """Yield pages of contacts added or modified since the cursor (new ones have no
-    ``date_modified``, hence the ``orX`` on ``date_added``)."""
-
-    def fetch(where: list[dict[str, Any]], limit: int) -> tuple[list[Any], list[int], list[Any]]:
-        page = source.list_contacts(
-            where=where, order_by="id", order_dir="ASC", start=0, limit=limit
-        )
-        rejected.extend(
-            Reject(CONTACTS, r.record_id, str(r), {"id": r.record_id}) for r in page.rejected
-        )
-        contacts = list(page.contacts)
-        return contacts, [c.id for c in contacts], [c.changed_at for c in contacts]
-
-    rejected: list[Reject] = []
-    for contacts, state in read_window(
-        fetch,
-        cursor,
-        ("date_modified", "date_added"),
-        cycle_start=cycle_start,
-        overlap=overlap,
-        backfill_from=backfill_from,
-        page_size=page_size,
-    ):
-        yield Page(CONTACTS, state, [], contacts, rejected[:], len(contacts))
-        rejected.clear()

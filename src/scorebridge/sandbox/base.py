@@ -28,6 +28,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -216,6 +217,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Quiet: the request counter is the log."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header from the emulated server's clock (``clock_offset`` included), as
+        a real server's Date and its database timestamps come from one host clock."""
+        moment = self.server.emulator.clock.now().timestamp() if timestamp is None else timestamp
+        return formatdate(moment, usegmt=True)
 
     def do_GET(self) -> None:
         self._dispatch()

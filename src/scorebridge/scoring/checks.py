@@ -36,7 +36,11 @@ def check_references(rs: RuleSet) -> None:
     for index, g in enumerate(rs.groups):
         if g.key in _RESERVED_GROUPS:
             raise RuleProblem("groups", index, "key", f"{g.key!r} is a reserved name")
-    _unique("groups", [g.mautic_group or g.key for g in rs.groups], "mautic_group")
+    _unique(
+        "groups",
+        [g.mautic_group or g.key for g in rs.groups if g.mautic_group != ""],
+        "mautic_group",
+    )
     _unique("rules", [r.id for r in rs.rules], "id")
     _unique("fit", [f.id for f in rs.fit], "id", taken={r.id for r in rs.rules})
     _unique("stages", [s.key for s in rs.stages], "key")

@@ -112,6 +112,8 @@ class CompiledRules:
     group_max: dict[str, float]
     group_weight: dict[str, float]
     mautic_groups: dict[str, str]
+    """Mautic point group name (and its case-folded form) -> the topic group mirrored to it;
+    a group with ``mautic_group = ""`` is not mirrored."""
     rules: tuple[CompiledRule, ...]
     fit: tuple[CompiledFit, ...]
     inactivity: InactivityRule | None
@@ -254,6 +256,8 @@ def compile_rules(ruleset: RuleSet) -> CompiledRules:
     group_max = {k: min(ruleset.scale.max, by_key[k].max or ruleset.scale.max) for k in groups}
     mautic: dict[str, str] = {}
     for g in ruleset.groups:
+        if g.mautic_group == "":
+            continue  # not mirrored to a Mautic point group
         name = g.mautic_group or g.key
         mautic[name] = g.key
         mautic.setdefault(name.casefold(), g.key)

@@ -10,8 +10,8 @@ be used in a per-event loop (pydantic objects are too slow there).
 Vocabulary decisions (where DESIGN §5 leaves a gap):
 - ``group`` omitted means "no topic": the points go straight into the total (DESIGN §5);
   ``from_mautic`` routes each Mautic point-log row to the configured group whose
-  ``mautic_group`` (default: its key) equals the row's ``attributes["group"]``, else straight
-  into the total.
+  ``mautic_group`` (default: its key; ``""``: not mirrored to Mautic) equals the row's
+  ``attributes["group"]``, else straight into the total.
 - ``max_per_day`` / ``max_total`` count *events* per contact (``max_total = 1`` is Mautic's
   non-repeatable action); point ceilings are the groups' ``max``.
 - Mautic point-log filters are ``point_type``, ``point_action``, ``point_group`` (exact strings)

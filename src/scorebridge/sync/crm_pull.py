@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from scorebridge.clock import Clock
 from scorebridge.crashpoints import crash_point
 from scorebridge.crm.base import ClosedDeal, CrmAdapter, CrmContact, Owner, Page
+from scorebridge.progress import track
 from scorebridge.store import cursors, digests
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
@@ -96,8 +97,14 @@ def pull_crm(
     overlap: timedelta,
     ignore_properties: Collection[str] = (),
     should_stop: Callable[[], bool] | None = None,
+    lag: timedelta | None = None,
 ) -> CrmPullReport:
     """Pull owners, changed contacts and closed deals of the CRM ``kind`` into the store.
+
+    With ``lag``, each read starts where the last one ended (so an idle cycle right after a
+    large write-back reads one page), and a cursor never passes ``lag`` before the pull
+    started: what changed that recently may not be in the CRM's search yet and is read again.
+    Without it, each read starts ``overlap`` before the cursor.
 
     ``ignore_properties`` names the CRM properties scorebridge writes itself (score, band, group
     scores, stage): they are not stored as fit fields and never mark a contact for rescoring.
@@ -105,6 +112,7 @@ def pull_crm(
     """
     started = clock.now()
     report = CrmPullReport(kind, started)
+    back, cap = (overlap, started) if lag is None else (timedelta(0), started - lag)
     ignore = frozenset(ignore_properties) | _NOT_FIT
     with store.write() as conn:
         clamp_future_cursors(conn, kind, started)
@@ -115,29 +123,29 @@ def pull_crm(
     report.owners = len(owners)
 
     contacts = report.streams.setdefault(CONTACTS, CrmStreamReport())
-    pages = adapter.contacts_changed_since(_since(store, kind, CONTACTS, overlap))
+    pages = adapter.contacts_changed_since(_since(store, kind, CONTACTS, back))
 
     def store_contacts(conn: Connection, items: Sequence[CrmContact], now: datetime) -> None:
         _store_contacts(conn, kind, items, ignore, now, contacts)
 
     if not _drain(
-        store, clock, started, (kind, CONTACTS), pages, store_contacts, contacts, should_stop
+        store, clock, cap, (kind, CONTACTS), pages, store_contacts, contacts, should_stop
     ):
         return report
     deals = report.streams.setdefault(DEALS, CrmStreamReport())
-    pages_of_deals = adapter.closed_deals_since(_since(store, kind, DEALS, overlap))
+    pages_of_deals = adapter.closed_deals_since(_since(store, kind, DEALS, back))
 
     def store_deals(conn: Connection, items: Sequence[ClosedDeal], now: datetime) -> None:
         _store_deals(conn, kind, items, now, deals)
 
-    _drain(store, clock, started, (kind, DEALS), pages_of_deals, store_deals, deals, should_stop)
+    _drain(store, clock, cap, (kind, DEALS), pages_of_deals, store_deals, deals, should_stop)
     return report
 
 
 def _drain(
     store: Store,
     clock: Clock,
-    started: datetime,
+    cap: datetime,
     bookmark: tuple[str, str],
     pages: Iterable[Page[T]],
     store_items: Callable[[Connection, Sequence[T], datetime], None],
@@ -145,17 +153,19 @@ def _drain(
     should_stop: Callable[[], bool] | None,
 ) -> bool:
     """Store every page with the cursor ``bookmark`` = (kind, stream) in one transaction (the
-    cursor never passes ``started``); ``False`` when told to stop."""
+    cursor never passes ``cap``); ``False`` when told to stop."""
     kind, stream = bookmark
-    for page in pages:
-        with store.write() as conn:
-            store_items(conn, page.items, clock.now())
-            crash_point("crm_pull.inside_page_transaction")
-            _move_cursor(conn, kind, stream, page.cursor, started, clock.now())
-        stats.pages += 1
-        crash_point("crm_pull.after_page_commit")
-        if should_stop is not None and should_stop():
-            return False
+    with track(f"pull {kind} {stream}") as bar:
+        for page in pages:
+            with store.write() as conn:
+                store_items(conn, page.items, clock.now())
+                crash_point("crm_pull.inside_page_transaction")
+                _move_cursor(conn, kind, stream, page.cursor, cap, clock.now())
+            stats.pages += 1
+            bar.advance(len(page.items))
+            crash_point("crm_pull.after_page_commit")
+            if should_stop is not None and should_stop():
+                return False
     return True
 
 

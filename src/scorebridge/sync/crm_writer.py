@@ -83,6 +83,8 @@ class CrmWriter:
     """Implements :class:`~scorebridge.sync.push.Writer` for the configured CRM."""
 
     system = CRM
+    #: one request each (looked up, then created): the pusher sends them over its pool
+    concurrent_ops = frozenset({"crm.task", "crm.deal"})
 
     def __init__(
         self, adapter: CrmAdapter, fields: Sequence[FieldSpec], clock: Clock | None = None

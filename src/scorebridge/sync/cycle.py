@@ -51,8 +51,9 @@ from scorebridge.sync.desired import dry_run_writes, plan_changes
 from scorebridge.sync.mautic_writer import MauticWriter
 from scorebridge.sync.owners import refresh_mautic_users
 from scorebridge.sync.plan import CRM, MAUTIC
+from scorebridge.sync.projection import limits_for, project_outbox
 from scorebridge.sync.pull import Puller
-from scorebridge.sync.push import Writer, push
+from scorebridge.sync.push import Writer, prioritize, push
 from scorebridge.sync.score import mark_first_sync, rescore
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,7 @@ class SyncCycle:
                     clock,
                     kind=settings.crm.kind,
                     overlap=settings.pull.overlap,
+                    lag=settings.pull.commit_lag,
                     ignore_properties=ignore,
                     should_stop=stop,
                 ).as_dict(),
@@ -310,6 +312,13 @@ class SyncCycle:
         plan = plan_changes(store, self.rules, settings, clock.now(), as_of=as_of)
         steps["plan"] = plan.as_dict()
         checkpoint()
+        projection = project_outbox(store, limits_for(settings, self.crm))
+        steps["projection"] = projection.as_dict()
+        for line in projection.lines():
+            (log.warning if "daily quota" in line else log.info)("write-back: %s", line)
+        for system, projected in projection.systems.items():
+            if projected.days > 1:  # today's quota takes only part: hot leads first
+                prioritize(store, system, clock.now())
         if self.lease is not None and not dry_run:
             with store.read() as conn:
                 self.lease.check(conn)
@@ -319,7 +328,12 @@ class SyncCycle:
             if (w := backoff.waiting(s, now)) is not None
         }
         pushed = push(
-            store, self.writers(skip=waiting), clock.now(), dry_run=dry_run, should_stop=stop
+            store,
+            self.writers(skip=waiting),
+            clock.now(),
+            dry_run=dry_run,
+            should_stop=stop,
+            workers=settings.write.concurrency,
         )
         steps["push"] = pushed.as_dict() | ({"skipped": waiting} if waiting else {})
         for system, outcome in pushed.systems.items():

@@ -39,6 +39,7 @@ from scorebridge.store.tables import (
     Score,
     Written,
 )
+from scorebridge.sync.mautic_held import mautic_group_scores
 from scorebridge.sync.owners import load_directory
 from scorebridge.sync.plan import (
     CRM,
@@ -55,6 +56,7 @@ from scorebridge.sync.plan import (
     render_deal,
     render_task,
 )
+from scorebridge.sync.plan_config import band_ranks, plan_config
 from scorebridge.sync.score_load import load_engine_inputs
 
 CHUNK = 2000
@@ -103,40 +105,6 @@ class PlanReport:
         return out
 
 
-def plan_config(settings: Settings, rules: CompiledRules) -> PlanConfig:
-    """The planner's view of ``[write]``, ``[crm]`` and the rules (mirror names, stages)."""
-    mw, cw = settings.write.mautic, settings.write.crm
-    names: dict[str, str] = {}
-    for name, key in rules.mautic_groups.items():
-        names.setdefault(key, name)
-    crm_on = cw.enabled and settings.crm.kind != "none"
-    return PlanConfig(
-        mautic=mw.enabled,
-        score_field=mw.score_field,
-        stage_score_field=mw.stage_score_field,
-        band_field=mw.band_field,
-        win_field=settings.predict.mautic_field if settings.predict.enabled else "",
-        group_names={k: names.get(k, k) for k in rules.groups} if mw.group_scores else {},
-        mautic_stages={s.key: s.mautic_stage for s in rules.stages if s.mautic_stage}
-        if mw.stage
-        else {},
-        notes=mw.notes,
-        crm=crm_on,
-        score_property=cw.score_property,
-        stage_score_property=cw.stage_score_property,
-        band_property=cw.band_property,
-        win_property=settings.predict.crm_property if settings.predict.enabled else "",
-        group_properties={k: f"scorebridge_{k}" for k in rules.groups}
-        if cw.group_properties
-        else {},
-        lifecycles={s.key: s.crm_lifecycle for s in rules.stages if s.crm_lifecycle}
-        if cw.lifecycle
-        else {},
-        stage_order={s.key: s.index for s in rules.stages},
-        create_at_stage=settings.crm.create_at_stage or None,
-    )
-
-
 def plan_changes(
     store: Store,
     rules: CompiledRules,
@@ -165,7 +133,7 @@ def plan_changes(
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             ops: list[PlannedOp] = []
-            for desired, written in _load(conn, chunk, settings, now, persist=not dry_run):
+            for desired, written in _load(conn, chunk, settings, cfg, now, persist=not dry_run):
                 planned = plan_contact(desired, written, cfg)
                 ops += planned
                 if dry_run:
@@ -209,7 +177,13 @@ def _changed_contacts(conn: Connection, mark: str | None, cfg: PlanConfig) -> li
 
 
 def _load(
-    conn: Connection, ids: Sequence[int], settings: Settings, now: datetime, *, persist: bool
+    conn: Connection,
+    ids: Sequence[int],
+    settings: Settings,
+    cfg: PlanConfig,
+    now: datetime,
+    *,
+    persist: bool,
 ) -> Iterable[tuple[DesiredContact, dict[tuple[str, str], str]]]:
     scores: dict[int, dict[str, Any]] = {i: {"groups": {}} for i in ids}
     for row in conn.execute(sa.select(_score).where(_score.c.contact_id.in_(ids))):
@@ -240,6 +214,11 @@ def _load(
                 _outbox.c.status.in_((outbox.PENDING, outbox.IN_FLIGHT)),
             )
         ).scalars()
+    )
+    held = (
+        mautic_group_scores(conn, ids, cfg.group_names, written)
+        if cfg.group_names and settings.pull.streams.points
+        else {}
     )
     identity_map = settings.crm.identity_fields
     baselines: list[dict[str, Any]] = []
@@ -273,6 +252,8 @@ def _load(
                     for alias, target in identity_map.items()
                     if str(fields.get(alias) or "").strip()
                 },
+                mautic_groups=held.get(row.id, {}),
+                priority=cfg.band_ranks.get(str(entry.get("band") or ""), 0),
             ),
             mine,
         )
@@ -336,12 +317,19 @@ def _enqueue(conn: Connection, ops: Sequence[PlannedOp], now: datetime, report: 
             report.enqueued += 1
 
 
+def priority(band_rank: int, state: bool) -> int:
+    """An op's place when a quota takes only part of the queue: by the contact's band (hot
+    first), and within a band a contact's scores and CRM record before its tasks and deals
+    (which need the record)."""
+    return 2 * band_rank + (1 if state else 0)
+
+
 def _new(op: PlannedOp) -> outbox.NewOperation:
     return outbox.NewOperation(
         idempotency_key=op.idempotency_key,
         system=op.system,
         op=op.op,
-        payload={**op.payload, "written": op.written},
+        payload={**op.payload, "written": op.written, "priority": priority(op.priority, True)},
         contact_id=op.contact_id,
     )
 
@@ -396,6 +384,7 @@ def _prepare_triggers(
         return
     contexts = _trigger_contexts(conn, rules, {r.contact_id for r in fresh}, as_of)
     labels = {t.id: t.label for t in rules.triggers}
+    ranks = band_ranks(rules)
     cw = settings.write.crm
     notes: list[outbox.NewOperation] = []
     for row in fresh:
@@ -438,6 +427,8 @@ def _prepare_triggers(
                 # the task the deal's owner gets instead when the contact's deal is still open
                 rendered["task"] = render_task(HOT_AGAIN, ctx, owner, now)
         payload["rendered"] = rendered
+        if ctx is not None:  # a hot lead's task or deal goes first when a quota is short
+            payload["priority"] = priority(ranks.get(ctx.band, 0), False)
         conn.execute(sa.update(_outbox).where(_outbox.c.id == row.id).values(payload=payload))
         report.prepared += 1
         if off is not None:

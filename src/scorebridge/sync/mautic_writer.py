@@ -1,14 +1,17 @@
 """The Mautic writer: outbox operations of system ``mautic`` into Mautic 5 API calls.
 
 Owns: mapping each op to the calls ``reference/mautic-api.md`` §2.4, §3.4, §5, §8c prescribe,
-in the largest batches they allow — ``mautic.fields`` (score/band custom fields, created when
-missing) through ``PATCH /contacts/batch/edit`` (≤200, per-item results); ``mautic.groups``
-through point groups ``set`` (groups created when missing; logged with ``eventName``
-:data:`~scorebridge.mautic.streams.SCOREBRIDGE_EVENT_NAME` so the pull ignores the echo);
-``mautic.stage`` (by stage name; a stage of the rule file missing in Mautic is created, weight
-10, 20, ... in file order); ``mautic.segment.add|remove`` (batch add per segment, created
-when missing); ``mautic.tag.add|remove`` (batch edit with ``tags``); ``mautic.note`` (a note
-carrying a marker, looked up first when an earlier attempt may have created it).
+in the largest batches they allow — ``mautic.fields`` (score, band and, with ``group_scores =
+"fields"``, group-score custom fields, created when missing) through
+``PATCH /contacts/batch/edit`` (≤200, per-item results); ``mautic.groups`` through point
+groups ``set`` (groups created when missing; logged with ``eventName``
+:data:`~scorebridge.mautic.streams.SCOREBRIDGE_EVENT_NAME` and the value in ``actionName``, so
+the pull knows its echo and what Mautic held after it);
+``mautic.stage`` (by stage name, through the batch contact edit with ``"stage": id``; a stage
+of the rule file missing in Mautic is created, weight 10, 20, ... in file order);
+``mautic.segment.add|remove`` (batch add per segment, created when missing);
+``mautic.tag.add|remove`` (batch edit with ``tags``); ``mautic.note`` (a note carrying a marker,
+looked up first when an earlier attempt may have created it).
 Never ``points/plus|minus`` and never PUT for a partial edit.
 
 Zero values: Mautic drops a number whose integer part is 0 on POST/PATCH (§2.3), so a score of
@@ -23,6 +26,7 @@ Must not: touch the store or decide what to write.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -30,9 +34,10 @@ from typing import Any
 from scorebridge.config import Settings
 from scorebridge.errors import ItemResult, ShutdownRequested, TerminalError
 from scorebridge.mautic import MauticClient
-from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME
+from scorebridge.mautic.streams import SCOREBRIDGE_EVENT_NAME, group_set_action
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.sync.plan import MAUTIC, note_marker
+from scorebridge.sync.plan_config import group_field_aliases
 from scorebridge.sync.push import Claimed, Outcome, failed, maybe_sent, ok
 
 BATCH = 200
@@ -86,6 +91,8 @@ class MauticWriter:
     system = MAUTIC
     batch_size = CLAIM
     link_kind = ""
+    #: one request each (Mautic has no batch for them): the pusher sends them over its pool
+    concurrent_ops = frozenset({"mautic.groups", "mautic.note"})
 
     def __init__(
         self,
@@ -96,21 +103,25 @@ class MauticWriter:
         stage_score_field: str = "",
         win_field: str = "",
         stage_weights: Mapping[str, int] | None = None,
+        group_fields: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         #: Mautic stage name (case-folded) -> weight, for the stages it may create
         self.stage_weights = dict(stage_weights or {})
-        self._field_types = {
-            alias: kind
-            for alias, kind in (
-                (score_field, "number"),
-                (stage_score_field, "number"),
-                (win_field, "number"),
-                (band_field, "text"),
+        #: alias -> (label, type) of the custom fields it writes (created when missing)
+        self._field_specs = {
+            alias: spec
+            for alias, spec in (
+                (score_field, ("scorebridge score", "number")),
+                (stage_score_field, ("scorebridge stage score", "number")),
+                (win_field, ("scorebridge win probability (%)", "number")),
+                (band_field, ("scorebridge band", "text")),
+                *((a, (f"scorebridge {k}", "number")) for k, a in (group_fields or {}).items()),
             )
             if alias
         }
         self._fields_ready = False
+        self._setup = threading.Lock()  # point groups are created once, whichever thread asks
         self._groups: dict[str, int] | None = None
         self._stages: dict[str, int] | None = None
         self._segments: dict[str, int] | None = None
@@ -134,6 +145,7 @@ class MauticWriter:
             stage_score_field=mw.stage_score_field,
             win_field=settings.predict.mautic_field if settings.predict.enabled else "",
             stage_weights=weights,
+            group_fields=group_field_aliases(settings, rules) if rules is not None else {},
         )
 
     def write(self, items: Sequence[Claimed]) -> list[Outcome]:
@@ -165,9 +177,8 @@ class MauticWriter:
         if self._fields_ready:
             return
         existing = {f.alias for f in self.client.list_contact_fields()}
-        for alias, kind in self._field_types.items():
+        for alias, (label, kind) in self._field_specs.items():
             if alias not in existing:
-                label = "scorebridge score" if kind == "number" else "scorebridge band"
                 self.client.create_contact_field(label, alias, kind)
         self._fields_ready = True
 
@@ -218,11 +229,13 @@ class MauticWriter:
     # -- point groups, stages -----------------------------------------------------------------
 
     def _group_ids(self, names: set[str]) -> dict[str, int]:
-        if self._groups is None:
-            self._groups = {g.name: g.id for g in self.client.list_point_groups()}
-        for name in sorted(names - set(self._groups)):
-            self._groups[name] = self.client.create_point_group(name, "kept by scorebridge").id
-        return self._groups
+        with self._setup:
+            if self._groups is None:
+                self._groups = {g.name: g.id for g in self.client.list_point_groups()}
+            for name in sorted(names - set(self._groups)):
+                created = self.client.create_point_group(name, "kept by scorebridge")
+                self._groups[name] = created.id
+            return dict(self._groups)
 
     def _group_scores(self, items: list[Claimed]) -> list[Outcome]:
         names = {n for i in items for n in (i.op.payload.get("groups") or {})}
@@ -236,7 +249,7 @@ class MauticWriter:
                         ids[name],
                         int(value),
                         event_name=SCOREBRIDGE_EVENT_NAME,
-                        action_name="scorebridge sync",
+                        action_name=group_set_action(int(value)),
                     )
                 outcomes.append(ok(item))
             except Exception as exc:  # noqa: BLE001 - per item; failed() re-raises system errors
@@ -259,19 +272,19 @@ class MauticWriter:
         return self._stages[key]
 
     def _stage(self, items: list[Claimed]) -> list[Outcome]:
-        outcomes = []
+        """Stage moves through the batch contact edit (``"stage": id``, ≤200 per call; Mautic
+        logs each change as "Stage changed", §5.1)."""
+        outcomes: list[Outcome] = []
+        moves: dict[int, int] = {}
         for item in items:
             name = str(item.op.payload.get("stage") or "")
             stage_id = self._stage_id(name)
             if stage_id is None:
                 outcomes.append(_dead(item, f"Mautic has no stage named {name!r}; create it"))
-                continue
-            try:
-                self.client.add_contact_to_stage(stage_id, _mid(item))
-                outcomes.append(ok(item))
-            except Exception as exc:  # noqa: BLE001
-                outcomes.append(failed(item, exc))
-        return outcomes
+            else:
+                moves[item.op.id] = stage_id
+        ready = [i for i in items if i.op.id in moves]
+        return outcomes + self._patch(ready, lambda i: {"stage": moves[i.op.id]})
 
     # -- segments, tags, notes ----------------------------------------------------------------
 

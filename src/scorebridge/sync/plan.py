@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,7 +68,9 @@ class PlanConfig:
     win_field: str = ""
     """Mautic field of the predictive score ("": not written, ``[predict]`` off)."""
     group_names: Mapping[str, str] = field(default_factory=dict)
-    """Scoring group key -> Mautic point group name (empty: no group-score writes)."""
+    """Scoring group key -> Mautic point group name (empty: no point-group writes)."""
+    group_fields: Mapping[str, str] = field(default_factory=dict)
+    """Scoring group key -> Mautic custom number field (empty: group scores not in fields)."""
     mautic_stages: Mapping[str, str] = field(default_factory=dict)
     """Stage key -> Mautic stage name (empty: no stage writes)."""
     notes: bool = True
@@ -83,6 +86,9 @@ class PlanConfig:
     """Stage key -> CRM lifecycle value (empty: lifecycle not written)."""
     stage_order: Mapping[str, int] = field(default_factory=dict)
     create_at_stage: str | None = "mql"
+    band_ranks: Mapping[str, int] = field(default_factory=dict)
+    """Band -> its place from the lowest (cold 0, warm 1, hot 2): the priority of a contact's
+    writes when a quota leaves room for only some (hot leads first)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,12 @@ class DesiredContact:
     crm_actions: bool = False
     """A fired trigger waits to create a task or deal for this contact in the CRM: the contact is
     created there even before it reaches ``create_at_stage`` (a task needs its contact)."""
+    mautic_groups: Mapping[str, int] = field(default_factory=dict)
+    """Topic group key -> the score Mautic's point group holds, where the pulled point log
+    tells (its own point actions add to groups); a group missing here is compared with what
+    was last written."""
+    priority: int = 0
+    """The rank of the contact's band (hot highest): its writes go first under a quota."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,8 @@ class PlannedOp:
     contact_id: int
     payload: dict[str, Any]
     written: dict[str, str]
+    priority: int = 0
+    """Higher is sent first (the contact's band rank); not part of the key."""
 
     @property
     def idempotency_key(self) -> str:
@@ -155,6 +169,27 @@ def as_written(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+GROUP_FIELD_PREFIX = "sb_"
+_ALIAS_MAX = 25  # Mautic's field alias limit
+
+
+def group_fields(keys: Sequence[str]) -> dict[str, str]:
+    """Topic group key -> the Mautic custom field its score goes to with ``group_scores =
+    "fields"``: ``sb_<key>`` (lower-case letters, digits and ``_``, at most 25 characters).
+    Raises ValueError when two keys would share a field."""
+    aliases: dict[str, str] = {}
+    for key in keys:
+        alias = (GROUP_FIELD_PREFIX + re.sub(r"[^a-z0-9_]", "_", key.lower()))[:_ALIAS_MAX]
+        clash = next((k for k, a in aliases.items() if a == alias), None)
+        if clash is not None:
+            raise ValueError(
+                f"groups {clash!r} and {key!r} would both be written to the Mautic field "
+                f"{alias!r} (aliases are cut at {_ALIAS_MAX} characters); shorten one key"
+            )
+        aliases[key] = alias
+    return aliases
+
+
 def _changed(written: WrittenValues, system: str, wanted: Mapping[str, Any]) -> dict[str, Any]:
     return {t: v for t, v in wanted.items() if written.get((system, t)) != as_written(v)}
 
@@ -178,9 +213,8 @@ def _op(
     payload: dict[str, Any],
     targets: Mapping[str, Any],
 ) -> PlannedOp:
-    return PlannedOp(
-        system, op, desired.contact_id, payload, {t: as_written(v) for t, v in targets.items()}
-    )
+    written = {t: as_written(v) for t, v in targets.items()}
+    return PlannedOp(system, op, desired.contact_id, payload, written, desired.priority)
 
 
 def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> list[PlannedOp]:
@@ -193,6 +227,7 @@ def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> 
             (cfg.stage_score_field, stage_score),
             (cfg.band_field, d.band),
             (cfg.win_field, d.win_probability),
+            *((a, d.groups[k]) for k, a in cfg.group_fields.items() if k in d.groups),
         )
         if alias and value is not None
     }
@@ -202,8 +237,7 @@ def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> 
             "fields": {t.removeprefix("field:"): v for t, v in changed.items()}
         }
         ops.append(_op(MAUTIC, "mautic.fields", d, payload, changed))
-    groups = {f"group:{key}": d.groups[key] for key in cfg.group_names if key in d.groups}
-    changed = _changed(written, MAUTIC, groups)
+    changed = _groups_to_set(d, written, cfg)
     if changed:
         names = {cfg.group_names[t.removeprefix("group:")]: int(v) for t, v in changed.items()}
         ops.append(_op(MAUTIC, "mautic.groups", d, {"groups": names}, changed))
@@ -219,6 +253,22 @@ def _plan_mautic(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> 
                 note_payload = {"text": note.text, "type": "general", "event_id": note.event_id}
                 ops.append(_op(MAUTIC, "mautic.note", d, note_payload, {target: "1"}))
     return ops
+
+
+def _groups_to_set(d: DesiredContact, written: WrittenValues, cfg: PlanConfig) -> dict[str, int]:
+    """The point groups whose score differs from what Mautic holds (or, where the point log
+    does not tell, from what was last written): one request each, so only those."""
+    changed: dict[str, int] = {}
+    for key in cfg.group_names:
+        if key not in d.groups:
+            continue
+        value, target = d.groups[key], f"group:{key}"
+        held = d.mautic_groups.get(key)
+        if (held is None and written.get((MAUTIC, target)) != as_written(value)) or (
+            held is not None and held != value
+        ):
+            changed[target] = value
+    return changed
 
 
 def _lifecycle_allowed(wanted: str, current: str | None) -> bool:

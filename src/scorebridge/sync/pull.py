@@ -9,6 +9,7 @@ understood, and the cursor moves. Must not: score, plan or write to any remote.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,23 +21,24 @@ from sqlalchemy.engine import Connection
 
 from scorebridge.clock import Clock
 from scorebridge.crashpoints import crash_point
+from scorebridge.mautic.contacts_stream import ContactSource, read_contacts
 from scorebridge.mautic.schemas import MauticContact
 from scorebridge.mautic.streams import (
     ALL_STREAMS,
     CONTACTS,
+    GROUP_SET,
     ID_STREAMS,
     TIME_STREAMS,
-    ContactSource,
     Page,
     PulledEvent,
     Reject,
     StatsSource,
     map_rows,
-    read_contacts,
     read_id_stream,
     read_time_stream,
 )
-from scorebridge.store import cursors, deadletter, digests
+from scorebridge.progress import track
+from scorebridge.store import cursors, deadletter, digests, runs
 from scorebridge.store.engine import Store, insert
 from scorebridge.store.tables import Contact, Event
 from scorebridge.sync.cursor_guard import clamp_future_cursors
@@ -46,8 +48,8 @@ log = logging.getLogger(__name__)
 SOURCE = "mautic"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Event kinds that are history only: stored, but no reason to rescore (scorebridge's own stage
-#: writes come back as stage-log rows).
-PASSIVE_KINDS = frozenset({"mautic.stage"})
+#: writes come back as stage-log rows, its group-score sets as point-log rows).
+PASSIVE_KINDS = frozenset({"mautic.stage", GROUP_SET})
 #: Event kinds that count as the lead being active (for inactivity rules).
 ACTIVE_KINDS = frozenset({"page.hit", "email.open", "email.click", "form.submit", "asset.download"})
 
@@ -67,27 +69,44 @@ class MauticSource(StatsSource, ContactSource, Protocol):
         ...
 
 
+GROUP_NAMES = "point_groups"
+"""The cursor row (``mautic``, this) that keeps Mautic's point-group names by id."""
+
+
 class PointGroupNames(Mapping[int, str]):
-    """Mautic's point-group names by id, listed on first use: a cycle whose point log has no
-    group rows (an idle one) never asks."""
+    """Mautic's point-group names by id, kept in the store: Mautic is asked (at most once per
+    pull) only when the point log names a group not known yet, so a cycle reading group rows
+    of known groups (the echo of scorebridge's own sets) sends no extra request."""
 
-    def __init__(self, source: MauticSource) -> None:
+    def __init__(self, source: MauticSource, store: Store, clock: Clock) -> None:
         self._source = source
-        self._names: dict[int, str] | None = None
+        self._store = store
+        self._clock = clock
+        with store.read() as conn:
+            stored = cursors.get(conn, SOURCE, GROUP_NAMES)
+        self._names = {int(k): str(v) for k, v in json.loads(stored or "{}").items()}
+        self._listed = False
 
-    def _loaded(self) -> dict[int, str]:
-        if self._names is None:
-            self._names = {g.id: g.name for g in self._source.list_point_groups()}
-        return self._names
+    def _list(self) -> None:
+        self._listed = True
+        self._names = {g.id: g.name for g in self._source.list_point_groups()}
+        with self._store.write() as conn:
+            cursors.set(conn, SOURCE, GROUP_NAMES, json.dumps(self._names), self._clock.now())
 
     def __getitem__(self, group_id: int) -> str:
-        return self._loaded()[group_id]
+        if group_id not in self._names and not self._listed:
+            self._list()
+        return self._names[group_id]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._loaded())
+        if not self._listed:
+            self._list()
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._loaded())
+        if not self._listed:
+            self._list()
+        return len(self._names)
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,7 @@ class PullOptions:
     streams: Sequence[str] = ALL_STREAMS
     overlap: timedelta = timedelta(minutes=10)
     settle: timedelta = timedelta(minutes=2)
+    commit_lag: timedelta = timedelta(seconds=10)
     backfill_days: int = 90
     contacts_page_size: int = 200
     stats_page_size: int = 1000
@@ -155,20 +175,45 @@ class Puller:
 
     def pull(self, should_stop: Any = None) -> PullReport:
         """Pull every enabled stream to its end (or until ``should_stop()`` between pages)."""
+        self.let_echoes_settle(should_stop)
         started = self.clock.now()
         report = PullReport(started)
         with self.store.write() as conn:
             clamp_future_cursors(conn, SOURCE, started)
-        groups = PointGroupNames(self.source)
+        groups = PointGroupNames(self.source, self.store, self.clock)
         self.replay_dead_letters(report, groups)
         for name in self.options.streams:
             stats = report.streams.setdefault(name, StreamReport())
-            for page in self._pages(name, started, groups):
-                self.store_page(page, stats)
-                crash_point("pull.after_page_commit")
-                if should_stop is not None and should_stop():
-                    return report
+            with track(f"pull mautic {name}") as bar:
+                for page in self._pages(name, started, groups):
+                    if bar.done == 0 and page.total is not None:
+                        bar.total(page.total)  # rows after the cursor when the read began
+                    self.store_page(page, stats)
+                    bar.advance(page.rows)
+                    crash_point("pull.after_page_commit")
+                    if should_stop is not None and should_stop():
+                        return report
         return report
+
+    def let_echoes_settle(self, should_stop: Any = None) -> None:
+        """Right after a cycle that wrote (it finished less than ``commit_lag`` ago), wait out
+        the rest of the lag: the echo of those writes is then older than this read's commit lag
+        and is passed by it, instead of being read again by the next cycle. Cycles an interval
+        apart never wait."""
+        with self.store.read() as conn:
+            last = next(
+                (r for r in runs.recent_runs(conn, 3, "cycle") if r.finished_at is not None), None
+            )
+        if last is None or last.finished_at is None:
+            return
+        systems = last.counts.get("steps", {}).get("push", {}).get("systems", {})
+        if not any(s.get("ok") for s in systems.values()):
+            return
+        left = (last.finished_at + self.options.commit_lag - self.clock.now()).total_seconds()
+        while left > 0 and not (should_stop is not None and should_stop()):
+            step = min(1.0, left)
+            self.clock.sleep(step)
+            left -= step
 
     def replay_dead_letters(self, report: PullReport, groups: Mapping[int, str]) -> None:
         """Fetch again each record an operator asked to replay (``deadletter replay``); one
@@ -207,9 +252,10 @@ class Puller:
                 self.source,
                 cursor,
                 cycle_start=started,
-                overlap=opts.overlap,
+                commit_lag=opts.commit_lag,
                 backfill_from=EPOCH,
                 page_size=opts.contacts_page_size,
+                overlap=opts.overlap,
             )
         if name in TIME_STREAMS:
             return read_time_stream(

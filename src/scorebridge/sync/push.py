@@ -20,14 +20,21 @@ A stop request (SIGTERM) is checked before every request, not only between batch
 what was sent are recorded as usual; a writer that cannot say which of its ops were sent raises
 :class:`~scorebridge.errors.ShutdownRequested` and the whole batch is put back the same way
 (every write is absolute or looked up before it is created, so resending is safe).
+Per-item operations (a writer's ``concurrent_ops``: point-group sets, notes, tasks, deals) go
+out after the batched ones over a bounded pool (``workers``, ``[write] concurrency``) within the
+rate limiters, one call each, each recorded as soon as it comes back; a crash leaves the calls
+in flight in flight, and the writers look those up before resending. :func:`prioritize` orders
+the queue by the planner's ``priority`` (hot leads first) when a quota takes only part of it.
 Must not: know what an operation means (writers do) or decide what to write (the planner does).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -43,6 +50,7 @@ from scorebridge.errors import (
     ShutdownRequested,
     TransientError,
 )
+from scorebridge.progress import track
 from scorebridge.redaction import redact
 from scorebridge.store import outbox
 from scorebridge.store.engine import Store, insert
@@ -52,6 +60,8 @@ from scorebridge.sync import identity
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+DEFAULT_WORKERS = 4
+"""Per-item requests (point-group sets, notes, tasks, deals) in flight at once."""
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 QUOTA_PAUSE = timedelta(hours=1)
@@ -104,6 +114,10 @@ class Writer(Protocol):
     Per-item failures are outcomes. A whole-call failure may raise: ``QuotaExhausted`` (the
     system pauses), ``TransientError`` (every op of the batch is retried), or any error whose
     action is FAIL (auth, contract: the system stops for this push).
+
+    A writer may name ``concurrent_ops``: operations that cost one request each (the API has no
+    batch for them) and may be written one per call from a few threads at once. ``write`` must
+    then be safe to call concurrently for them, once a first call has set the writer up.
     """
 
     system: str
@@ -207,8 +221,10 @@ def push(
     *,
     dry_run: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> PushReport:
-    """Drain the due operations of every writer's system (see the module docstring)."""
+    """Drain the due operations of every writer's system (see the module docstring);
+    ``workers`` bounds the per-item requests in flight at once."""
     report = PushReport(now=now, dry_run=dry_run)
     for writer in writers:
         sys_report = report.systems.setdefault(writer.system, SystemReport())
@@ -217,8 +233,16 @@ def push(
                 report.planned.extend(_due(conn, writer.system, now))
             continue
         _reclaim(store, writer.system, now)
-        _drain(store, writer, now, sys_report, should_stop)
+        with store.read() as conn:
+            queued = sum(outbox.depth(conn, writer.system).values())
+        with track(f"push {writer.system}", total=queued, unit="writes") as bar:
+            sending = _Sending(store, writer, now, sys_report, bar.advance)
+            _drain(sending, should_stop or _never, max(1, workers))
     return report
+
+
+def _never() -> bool:
+    return False
 
 
 def _reclaim(store: Store, system: str, now: datetime) -> None:
@@ -257,44 +281,155 @@ def _due(conn: Connection, system: str, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def _drain(
-    store: Store,
-    writer: Writer,
-    now: datetime,
-    report: SystemReport,
-    should_stop: Callable[[], bool] | None,
-) -> None:
-    while not (should_stop is not None and should_stop()):
+@dataclass(frozen=True)
+class _Sending:
+    """One system's push: where outcomes are recorded and reported."""
+
+    store: Store
+    writer: Writer
+    now: datetime
+    report: SystemReport
+    done: Callable[[int], None]
+    """Told how many ops were recorded (the progress display)."""
+
+
+def _drain(push: _Sending, should_stop: Callable[[], bool], workers: int) -> None:
+    """Claim, write, record until nothing is due: the ops the API batches in one ``write``, then
+    the per-item ones (``writer.concurrent_ops``) over a pool of ``workers``."""
+    store, writer, report = push.store, push.writer, push.report
+    concurrent = frozenset(getattr(writer, "concurrent_ops", ()))
+    while not should_stop():
         with store.write() as conn:
-            ops = outbox.claim_due(conn, writer.system, writer.batch_size, now=now)
+            ops = outbox.claim_due(conn, writer.system, writer.batch_size, now=push.now)
             items = _with_targets(conn, ops)
         if not items:
             return
         report.batches += 1
-        try:
-            outcomes = writer.write(items)
-        except QuotaExhausted as exc:
-            until = exc.reset_at if exc.reset_at and exc.reset_at > now else now + QUOTA_PAUSE
-            _release(store, items, str(exc), until, report)
-            _pause(store, writer.system, until)
-            report.stopped, report.paused_until = "quota exhausted", until
-            log.warning("%s: daily quota spent; pushes wait until %s", writer.system, until)
+        batched = [i for i in items if i.op.op not in concurrent]
+        single = [i for i in items if i.op.op in concurrent]
+        if batched and not _send(push, batched):
+            _release(store, single, UNSENT, report.paused_until or push.now, report)
             return
-        except TransientError as exc:
-            outcomes = [Outcome(i.op.id, "retry", redact(str(exc))[:500]) for i in items]
-        except ShutdownRequested:
+        if single:
+            if batched:  # a CRM contact the batch just created is linked now
+                with store.read() as conn:
+                    single = _with_targets(conn, [i.op for i in single])
+            if not _send_each(push, single, should_stop, workers):
+                return
+
+
+Sent = list[Outcome] | BaseException
+UNSENT = "not sent: the push stopped"
+
+
+def _attempt(writer: Writer, items: Sequence[Claimed]) -> Sent:
+    """``writer.write(items)``, or what it raised (to be handled by the recording thread)."""
+    try:
+        return writer.write(items)
+    except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+        return exc
+
+
+def _send(push: _Sending, items: Sequence[Claimed]) -> bool:
+    """Write ``items`` in one call and record the outcomes; ``False`` when the system stops."""
+    return _settle(push, [(items, _attempt(push.writer, items))])
+
+
+def _send_each(
+    push: _Sending,
+    items: Sequence[Claimed],
+    should_stop: Callable[[], bool],
+    workers: int,
+) -> bool:
+    """One call per item, at most ``workers`` at a time (the rate limiters pace them). The
+    first goes alone so the writer sets itself up once (point groups, CRM properties); the
+    outcomes of those done are recorded while others are in flight, so each op is acked on its
+    own. On a stop (quota, credentials, SIGTERM) the calls in flight finish and are recorded;
+    the ones not sent go back to the queue as not attempted."""
+    store, writer, report = push.store, push.writer, push.report
+    first, *rest = items
+    if not _send(push, [first]):
+        _release(store, rest, UNSENT, report.paused_until or push.now, report)
+        return False
+    queue = iter(rest)
+    carry_on = True
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push") as pool:
+        running: dict[Future[Sent], Claimed] = {}
+
+        def submit() -> None:
+            item = next(queue, None)
+            if item is not None:
+                # a copy of this thread's context: the cycle's request bounds (the stop check,
+                # the retry budget) hold on the pool's threads too
+                context = contextvars.copy_context()
+                running[pool.submit(context.run, _attempt, writer, [item])] = item
+
+        for _ in range(workers):
+            submit()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            results = [([running.pop(f)], f.result()) for f in finished]
+            carry_on = _settle(push, results) and carry_on
+            if carry_on and not should_stop():
+                for _ in finished:
+                    submit()
+    unsent = list(queue)
+    if unsent:
+        _release(store, unsent, UNSENT, report.paused_until or push.now, report)
+    return carry_on and not should_stop()
+
+
+def _settle(push: _Sending, sent: Sequence[tuple[Sequence[Claimed], Sent]]) -> bool:
+    """Record what came back from one or more calls in one transaction: outcomes are acked,
+    retried or dead-lettered; a raised quota or FAIL error releases that call's items and
+    stops the system (``False``); a transient error retries them."""
+    store, writer, report, now = push.store, push.writer, push.report, push.now
+    recorded: list[tuple[Sequence[Claimed], list[Outcome]]] = []
+    stop: BaseException | None = None
+    stopping = False
+    for items, result in sent:
+        if isinstance(result, list):
+            recorded.append((items, result))
+        elif isinstance(result, TransientError):
+            message = redact(str(result))[:500]
+            recorded.append((items, [Outcome(i.op.id, "retry", message) for i in items]))
+        elif isinstance(result, ShutdownRequested):
+            # a writer that cannot say which of its ops were sent: all back, none counted
             _release(store, items, STOPPED, now, report)
-            return
-        except BridgeError as exc:
-            if BridgeError.classify(exc) is not Action.FAIL:
-                raise
-            _release(store, items, str(exc), now + BACKOFF_BASE, report)
-            report.stopped, report.error = redact(str(exc))[:300], exc
-            log.error("%s: push stopped: %s", writer.system, report.stopped)
-            return
+            stopping = True
+        elif isinstance(result, QuotaExhausted) or (
+            isinstance(result, BridgeError) and BridgeError.classify(result) is Action.FAIL
+        ):
+            stop = stop or result
+            _release(store, items, str(result), _resume_at(result, now), report)
+        else:
+            raise result
+    if recorded:
         crash_point("push.after_remote_write")
         with store.write() as conn:
-            _record(conn, writer, items, outcomes, now, report)
+            for items, outcomes in recorded:
+                _record(conn, writer, items, outcomes, now, report)
+        push.done(sum(len(items) for items, _ in recorded))
+    if stop is None:
+        return not stopping
+    if isinstance(stop, QuotaExhausted):
+        until = _resume_at(stop, now)
+        _pause(store, writer.system, until)
+        report.stopped, report.paused_until = "quota exhausted", until
+        log.warning("%s: daily quota spent; pushes wait until %s", writer.system, until)
+    else:
+        assert isinstance(stop, BridgeError)
+        report.stopped, report.error = redact(str(stop))[:300], stop
+        log.error("%s: push stopped: %s", writer.system, report.stopped)
+    return False
+
+
+def _resume_at(exc: BaseException, now: datetime) -> datetime:
+    """When a stopped system's released ops are due again: a spent quota's reset (else an
+    hour), or after one backoff step for anything else."""
+    if isinstance(exc, QuotaExhausted):
+        return exc.reset_at if exc.reset_at and exc.reset_at > now else now + QUOTA_PAUSE
+    return now + BACKOFF_BASE
 
 
 def _with_targets(conn: Connection, ops: Sequence[outbox.Operation]) -> list[Claimed]:
@@ -321,17 +456,34 @@ def _release(
 
 
 def _pause(store: Store, system: str, until: datetime) -> None:
-    """Hold every queued op of ``system`` until ``until`` (no attempt counted)."""
+    """Hold every queued op of ``system`` until ``until`` (no attempt counted), highest
+    priority first after it."""
+    prioritize(store, system, until)
+
+
+PRIORITY_STEP = timedelta(milliseconds=1)
+
+
+def prioritize(store: Store, system: str, at: datetime) -> None:
+    """Order the pending ops of ``system`` due by ``at`` by their ``priority`` (the planner
+    ranks a contact's writes by its band): all stay due at ``at``, the highest a millisecond
+    earlier than the next, each rank in its queue order. The pusher claims by due time, so when
+    a quota leaves room for only part of the queue (known up front, or after a pause), hot
+    leads' writes, tasks and deals go first and the rest keeps its order."""
+    rank = sa.func.coalesce(_outbox.c.payload["priority"].as_integer(), 0)
+    mine = sa.and_(
+        _outbox.c.system == system,
+        _outbox.c.status == outbox.PENDING,
+        _outbox.c.next_attempt_at <= at,
+    )
     with store.write() as conn:
-        conn.execute(
-            sa.update(_outbox)
-            .where(
-                _outbox.c.system == system,
-                _outbox.c.status == outbox.PENDING,
-                _outbox.c.next_attempt_at < until,
+        ranks = sorted(set(conn.execute(sa.select(rank).where(mine).distinct()).scalars()))
+        for earlier, value in enumerate(ranks):  # the lowest rank at `at`, higher ones before
+            conn.execute(
+                sa.update(_outbox)
+                .where(mine, rank == value)
+                .values(next_attempt_at=at - PRIORITY_STEP * earlier)
             )
-            .values(next_attempt_at=until)
-        )
 
 
 def _record(

@@ -21,7 +21,7 @@ Must not: read the clock (``as_of``/``now`` come in), talk to remote systems, or
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +31,7 @@ import numpy as np
 from sqlalchemy.engine import Connection
 
 from scorebridge.crashpoints import crash_point
+from scorebridge.progress import track
 from scorebridge.scoring.batch import BatchInput, BatchResult, score_batch
 from scorebridge.scoring.engine import score
 from scorebridge.scoring.matchers import CompiledRules
@@ -142,13 +143,15 @@ def rescore(
     report = RescoreReport(mode, rules.version, as_of)
     work = _Chunks(rules, as_of, ShapeCache(), report, verify=verify, notify=notify_existing)
     chunks = [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]
-    if verify or store.dialect != "sqlite" or len(chunks) < 2:
-        for chunk in chunks:
-            with store.write() as conn:
-                work.save(conn, work.prepare(conn, chunk))
-            report.chunks += 1
-    else:
-        _pipelined(store, chunks, work)
+    with track("rescore", total=len(ids), unit="contacts") as bar:
+        if verify or store.dialect != "sqlite" or len(chunks) < 2:
+            for chunk in chunks:
+                with store.write() as conn:
+                    work.save(conn, work.prepare(conn, chunk))
+                report.chunks += 1
+                bar.advance(len(chunk))
+        else:
+            _pipelined(store, chunks, work, bar.advance)
     if new_rules:
         with store.write() as conn:
             cursors.set(conn, *RULES_CURSOR, rules.version, as_of)
@@ -159,7 +162,7 @@ def _between_chunks() -> None:
     """Runs after one chunk's commit and before the next chunk's transaction (a test hook)."""
 
 
-def _pipelined(store: Store, chunks: list[I64], work: _Chunks) -> None:
+def _pipelined(store: Store, chunks: list[I64], work: _Chunks, done: Callable[[int], None]) -> None:
     """Save chunk N while another thread reads and scores chunk N+1 (SQLite, whole store).
 
     The halves overlap where they leave the GIL (SQLite steps, NumPy kernels); their Python
@@ -187,6 +190,7 @@ def _pipelined(store: Store, chunks: list[I64], work: _Chunks) -> None:
                     ahead = pool.submit(_read_ahead, store, work, chunks[n + 1])
                 work.save(conn, prepared)
             work.report.chunks += 1
+            done(len(chunk))
 
 
 def _read_ahead(store: Store, work: _Chunks, chunk: I64) -> _Prepared:

@@ -102,6 +102,7 @@ class Bridge:
             self.runtime.clock,
             kind=self.settings.crm.kind,
             overlap=self.settings.pull.overlap,
+            lag=self.settings.pull.commit_lag,
             ignore_properties=[f.name for f in crm_field_specs(self.settings, self.rules)],
         )
         rescore(

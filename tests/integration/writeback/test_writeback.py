@@ -4,6 +4,7 @@ and a crash between HubSpot accepting tasks and the store recording them (issue 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -66,7 +67,8 @@ def test_one_sync_writes_exactly_what_the_engine_computed_and_idle_syncs_write_n
             assert remote.values["sb_band"] == entry["band"]
             zero_seen += entry["total"] == 0
             for key in bridge.rules.groups:
-                assert remote.group_scores[group_ids[mirror.get(key, key)]] == entry["groups"][key]
+                held = remote.group_scores.get(group_ids[mirror.get(key, key)], 0)  # no row: 0
+                assert held == entry["groups"][key]
             stage = state["contacts"][cid].stage
             if stage in ("mql", "sql"):
                 assert stage_names.get(remote.stage_id or 0) == stage.upper()
@@ -166,20 +168,24 @@ def test_a_crash_after_hubspot_accepted_the_tasks_still_leaves_one_task_each(
     bridge.pull_and_plan()
     runtime = bridge.runtime
     crm_writer = bridge.writers[1]
-    with armed("push.after_remote_write"), pytest.raises(InjectedCrash):
+    # recordings 1 and 2: the contact batches, then the first task alone; the crash comes
+    # after the pool's first calls, while others are in flight (they finish, unrecorded)
+    with armed("push.after_remote_write", nth=3), pytest.raises(InjectedCrash):
         push(runtime.store, [crm_writer], bridge.now)
     tasks = [op for op in store_state(bridge)["ops"] if op.op == "crm.task"]
     accepted = bridge.world.sandbox.crms["hubspot"].truth()["tasks"]
-    assert accepted == len(tasks) > 0
-    assert {op.status for op in tasks} == {"in_flight"}  # created remotely, not recorded
+    recorded = sum(1 for op in tasks if op.status == "done")
+    assert recorded < accepted <= len(tasks)  # created remotely, not recorded: the danger
+    assert {op.status for op in tasks if op.status != "done"} == {"in_flight"}
 
     bridge.writers = bridge.make_writers()  # a restarted process
     bridge.sync(minutes=6)  # past the claim's hold
     ops = store_state(bridge)["ops"]
     truth = bridge.world.sandbox.crms["hubspot"].truth()
-    assert truth["tasks"] == accepted
+    assert truth["tasks"] == len(tasks)  # one each: none twice, none lost
     assert {op.status for op in ops} == {"done"}
-    assert all(op.result.get("found") for op in ops if op.op == "crm.task")
+    found = sum(1 for op in ops if op.op == "crm.task" and op.result.get("found"))
+    assert found == accepted - recorded  # looked up, not created again
     assert isinstance(bridge.writers[0], MauticWriter)
 
 
@@ -194,7 +200,9 @@ def test_hubspot_daily_quota_stops_hubspot_only_and_keeps_its_queue(bridge: Brid
     assert crm.paused_until > bridge.now
     ops = store_state(bridge)["ops"]
     assert {(op.status, op.attempts) for op in ops if op.system == "crm"} == {("pending", 0)}
-    assert {op.next_attempt_at for op in ops if op.system == "crm"} == {crm.paused_until}
+    held = {op.next_attempt_at for op in ops if op.system == "crm"}
+    assert max(held) == crm.paused_until  # hot leads' ops a millisecond per band earlier
+    assert max(held) - min(held) < timedelta(seconds=1)
     assert {op.status for op in ops if op.system == "mautic"} == {"done"}
     assert pushed.systems["mautic"].outcomes["ok"] > 0
 

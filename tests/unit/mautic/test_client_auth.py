@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -211,3 +212,40 @@ def test_secrets_in_a_url_never_reach_errors_or_logs(
     assert "tok-SEEN-IN-URL" not in str(info.value)
     assert "tok-SEEN-IN-URL" not in caplog.text
     assert "/api/contacts" in str(info.value)
+
+
+@responses.activate
+def test_a_refused_token_request_is_not_repeated_by_every_thread_of_a_pool(
+    make_mautic: Callable[..., MauticClient],
+) -> None:
+    responses.post(
+        TOKEN_URL,
+        status=400,
+        json={"errors": [{"message": "The client credentials are invalid", "code": 400,
+                          "type": "invalid_client"}]},
+    )  # fmt: skip
+    client = make_mautic(_oauth())
+    with ThreadPoolExecutor(4) as pool:
+        failures = [f.exception() for f in [pool.submit(client.list_users) for _ in range(8)]]
+    assert all(isinstance(f, AuthError) for f in failures)
+    assert len([c for c in responses.calls if c.request.url == TOKEN_URL]) == 1
+
+
+@responses.activate
+def test_a_401_seen_by_a_thread_after_another_renewed_keeps_the_new_token(
+    make_mautic: Callable[..., MauticClient],
+) -> None:
+    responses.post(TOKEN_URL, json=_token("tok-OLD1"))
+    responses.post(TOKEN_URL, json=_token("tok-NEW2"))
+    auth = _oauth()
+    client = make_mautic(auth)
+    responses.get(USERS, json=_users())
+    client.list_users()  # this thread sent tok-OLD1
+    other = ThreadPoolExecutor(1)
+    other.submit(auth.renew, client.http).result()  # another thread's 401: it never sent one
+    assert auth.headers(client.http) == {"Authorization": "Bearer tok-OLD1"}  # kept
+    assert auth.renew(client.http)  # this thread's 401 on tok-OLD1: renewed once
+    assert auth.headers(client.http) == {"Authorization": "Bearer tok-NEW2"}
+    assert auth.renew(client.http)
+    other.shutdown()
+    assert auth.tokens_fetched == 2

@@ -6,22 +6,28 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scorebridge.mautic.contacts_stream import read_contacts
 from scorebridge.mautic.schemas import ContactPage, MauticContact, StatsPage
 from scorebridge.mautic.streams import (
+    GROUP_SET,
     ID_STREAMS,
+    SCOREBRIDGE_EVENT_NAME,
     TIME_STREAMS,
     fmt,
-    read_contacts,
+    group_set_action,
     read_id_stream,
     read_time_stream,
 )
 
 T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+LAG = timedelta(seconds=10)
 
 
 def _matches(row: dict[str, Any], clause: dict[str, Any]) -> bool:
     if clause["expr"] == "orX":
         return any(_matches(row, c) for c in clause["val"])
+    if clause["expr"] == "andX":
+        return all(_matches(row, c) for c in clause["val"])
     value = row.get(clause["col"])
     if value is None:
         return False
@@ -41,6 +47,7 @@ class FakeMautic:
         self.contacts: list[dict[str, Any]] = []
         self.calls = 0
         self.on_call: Any = None
+        self.clock: datetime | None = None  # the Date header of contact pages
 
     def stats(
         self, table: str, *, where: Any = None, order: Any = None, start: int = 0, limit: int = 100
@@ -67,7 +74,9 @@ class FakeMautic:
         rows = [c for c in self.contacts if all(_matches(c, w) for w in where or [])]
         rows.sort(key=lambda c: int(c["id"]))
         page = rows[start : start + limit]
-        return ContactPage(total=len(rows), contacts=[_contact(c) for c in page])
+        return ContactPage(
+            total=len(rows), contacts=[_contact(c) for c in page], server_time=self.clock
+        )
 
 
 def _contact(row: dict[str, Any]) -> MauticContact:
@@ -95,7 +104,7 @@ def drain_contacts(
         source,
         cursor,
         cycle_start=now,
-        overlap=timedelta(minutes=10),
+        commit_lag=LAG,
         backfill_from=datetime(1970, 1, 1, tzinfo=UTC),
         page_size=size,
     ):
@@ -109,7 +118,17 @@ def test_contacts_with_the_same_second_across_page_boundaries_are_each_read_once
     source.contacts = [contact_row(i, T0 - timedelta(days=3), T0) for i in range(1, 8)]
     seen, cursor = drain_contacts(source, "", T0 + timedelta(minutes=1))
     assert seen == [1, 2, 3, 4, 5, 6, 7]
-    assert json.loads(cursor) == {"since": T0.isoformat()}
+    assert json.loads(cursor) == {"ts": T0.isoformat(), "id": 7}
+
+
+def test_an_idle_read_after_a_large_write_back_is_one_request() -> None:
+    source = FakeMautic()
+    source.contacts = [contact_row(i, T0 - timedelta(days=3), T0) for i in range(1, 501)]
+    seen, cursor = drain_contacts(source, "", T0 + timedelta(minutes=1), size=200)
+    assert len(seen) == 500  # the echo of a write-back is read once ...
+    source.calls = 0
+    again, _ = drain_contacts(source, cursor, T0 + timedelta(minutes=1, seconds=5), size=200)
+    assert (again, source.calls) == ([], 1)  # ... and passed: no overlap window to re-read
 
 
 def test_new_contacts_without_date_modified_are_found_through_date_added() -> None:
@@ -119,9 +138,7 @@ def test_new_contacts_without_date_modified_are_found_through_date_added() -> No
     assert seen == [1]
     source.contacts.append(contact_row(2, T0 + timedelta(hours=2), None))
     seen, _ = drain_contacts(source, cursor, T0 + timedelta(hours=3))
-    # The window restarts at the newest server time seen (contact 1's date_added, minus the
-    # overlap), so contact 1 is read again at the boundary: harmless, and the new one is found.
-    assert seen == [1, 2]
+    assert seen == [2]
 
 
 def test_contacts_added_or_modified_while_paging_are_not_lost() -> None:
@@ -138,15 +155,40 @@ def test_contacts_added_or_modified_while_paging_are_not_lost() -> None:
     seen, cursor = drain_contacts(source, "", now)
     assert 6 in seen
     again, _ = drain_contacts(source, cursor, now + timedelta(minutes=5))
-    assert 1 in again, "the contact modified behind the keyset is re-read by the overlap window"
+    assert again == [1], "the contact modified behind the paging is read by the next cycle"
 
 
-def test_the_time_cursor_never_moves_past_the_cycle_start() -> None:
+def test_a_contact_changed_within_the_commit_lag_is_read_again_on_mautics_clock() -> None:
+    source = FakeMautic()
+    source.clock = T0 + timedelta(seconds=5)  # Mautic's clock, well behind ours
+    source.contacts = [
+        contact_row(1, T0 - timedelta(days=1), T0 - timedelta(minutes=1)),
+        contact_row(2, T0 - timedelta(days=1), T0),  # saved 5 s before Mautic answered
+    ]
+    seen, cursor = drain_contacts(source, "", T0 + timedelta(hours=1))
+    assert seen == [1, 2]
+    assert json.loads(cursor) == {"ts": (T0 - LAG + timedelta(seconds=5)).isoformat(), "id": 0}
+    again, _ = drain_contacts(source, cursor, T0 + timedelta(hours=2))
+    assert again == [2]  # a save committing late next to it would have been found too
+
+
+def test_the_cursor_never_moves_past_our_clock_when_mautic_sends_no_date() -> None:
     source = FakeMautic()
     future = T0 + timedelta(minutes=5)  # Mautic's clock runs ahead of ours
     source.contacts = [contact_row(1, future, future)]
     _, cursor = drain_contacts(source, "", T0)
-    assert datetime.fromisoformat(json.loads(cursor)["since"]) == T0
+    assert datetime.fromisoformat(json.loads(cursor)["ts"]) == T0 - LAG
+
+
+def test_a_cursor_of_the_overlap_window_reader_restarts_one_overlap_back() -> None:
+    source = FakeMautic()
+    source.contacts = [
+        contact_row(1, T0 - timedelta(days=1), T0 - timedelta(minutes=20)),
+        contact_row(2, T0 - timedelta(days=1), T0 - timedelta(minutes=5)),
+    ]
+    seen, cursor = drain_contacts(source, json.dumps({"since": T0.isoformat()}), T0)
+    assert seen == [2]
+    assert "ts" in json.loads(cursor)
 
 
 def test_a_crash_inside_a_window_resumes_after_the_last_stored_page() -> None:
@@ -156,14 +198,15 @@ def test_a_crash_inside_a_window_resumes_after_the_last_stored_page() -> None:
         source,
         "",
         cycle_start=T0 + timedelta(minutes=1),
-        overlap=timedelta(minutes=10),
+        commit_lag=LAG,
         backfill_from=datetime(1970, 1, 1, tzinfo=UTC),
         page_size=3,
     )
     first = next(pages)  # stored; then the process dies
-    seen, _ = drain_contacts(source, first.cursor, T0 + timedelta(minutes=2), size=3)
+    seen, cursor = drain_contacts(source, first.cursor, T0 + timedelta(minutes=2), size=3)
     assert [c.id for c in first.contacts] == [1, 2, 3]
     assert seen == [4, 5, 6, 7]
+    assert json.loads(cursor) == {"ts": T0.isoformat(), "id": 7}
 
 
 def point_row(rid: int, lead: int, at: datetime, delta: str = "5") -> dict[str, Any]:
@@ -288,3 +331,20 @@ def test_email_opens_are_read_by_time_because_rows_change_in_place() -> None:
     (event,) = [e for p in pages for e in p.events]
     assert event.kind == "email.open"
     assert event.attributes["seconds_after_send"] == 3.0
+
+
+def test_scorebridge_group_sets_come_back_as_their_own_kind_with_the_value_set() -> None:
+    source = FakeMautic()
+    ours = point_row(2, 7, T0, delta="12") | {
+        "event_name": SCOREBRIDGE_EVENT_NAME,
+        "action_name": group_set_action(15),
+        "group_id": "1",
+    }
+    source.tables["lead_points_change_log"] = [point_row(1, 7, T0) | {"group_id": "1"}, ours]
+    (page,) = read_id_stream(
+        source, ID_STREAMS["points"], "", settle_before=T0, page_size=10, groups={1: "Product A"}
+    )
+    assert [(e.kind, e.attributes.get("value"), e.attributes["group"]) for e in page.events] == [
+        ("mautic.points", None, "Product A"),
+        (GROUP_SET, 15, "Product A"),  # never scored (no rule may name it), kept as a baseline
+    ]

@@ -209,3 +209,14 @@ def test_bulk_fit_agrees_with_one_contact_at_a_time(
     values = [fields.get("f"), None, "", "x@RIVAL.example", "y@rival.example", fields.get("f")]
     assert fit.holds_each(values) == [fit.holds({"f": v}) for v in values]
     assert fit.holds_each(values)[0] is holds
+
+
+def test_a_group_with_an_empty_mautic_group_is_not_mirrored() -> None:
+    rules = ruleset(
+        groups=[{"key": "engagement", "mautic_group": ""}, {"key": "product_a"}],
+        rules=[{"id": "m", "event": "mautic.points", "points": "delta", "group": "from_mautic"}],
+    )
+    assert set(rules.mautic_groups.values()) == {"product_a"}
+    # a point-log row of a Mautic group named like the unmirrored key is no topic of it
+    result = run(rules, [ev("1", "mautic.points", H, delta="5", group="engagement")])
+    assert (result.group_values, result.total_value) == ({"engagement": 0, "product_a": 0}, 5)

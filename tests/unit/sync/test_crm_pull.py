@@ -171,3 +171,18 @@ def test_a_cursor_in_the_future_is_clamped_so_changes_are_read_again(store: Stor
         assert cursors.get(conn, KIND, "contacts") == (
             f'{{"since": "{(NOW + timedelta(minutes=30)).isoformat()}"}}'
         )
+
+
+def test_with_a_lag_the_next_read_starts_where_this_one_ended_but_not_too_recently(
+    store: Store,
+) -> None:
+    lag = timedelta(seconds=30)
+    crm = ScriptedCrm([contact("1", NOW - timedelta(hours=1)), contact("2", NOW - lag / 3)])
+    run(store, crm, lag=lag)
+    run(store, crm, at=NOW + timedelta(minutes=5), lag=lag)
+    # no overlap window: the second read starts at the cursor, which stopped `lag` before the
+    # first pull (contact 2 changed after that and may not have been searchable yet)
+    assert crm.asked[2] == ("contacts", NOW - lag)
+    crm.contacts = [contact("2", NOW - lag / 3)]
+    run(store, crm, at=NOW + timedelta(minutes=10), lag=lag)
+    assert crm.asked[4] == ("contacts", NOW - lag / 3)

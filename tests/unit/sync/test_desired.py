@@ -12,12 +12,14 @@ import sqlalchemy as sa
 
 from scorebridge.config import Settings
 from scorebridge.crm.base import Owner
+from scorebridge.mautic.streams import GROUP_SET
 from scorebridge.scoring import CompiledRules, compile_rules, parse_rules
 from scorebridge.store import Store, open_store
 from scorebridge.store.tables import Contact, Event, Outbox
 from scorebridge.sync.adjust import adjust
 from scorebridge.sync.crm_pull import save_owners
 from scorebridge.sync.desired import dry_run_writes, plan_changes
+from scorebridge.sync.mautic_held import mautic_group_scores
 from scorebridge.sync.push import Claimed, Outcome, push
 from scorebridge.sync.score import rescore
 
@@ -271,3 +273,53 @@ def test_tasks_and_deals_wait_unrendered_until_the_crm_owners_are_known(
         assert plan_changes(store, rules, settings(), NOW).prepared == 1  # now the task
     finally:
         store.close()
+
+
+def test_what_mautic_holds_per_point_group_comes_from_the_pulled_point_log(
+    store: Store,
+) -> None:
+    def point(ext: int, delta: int, group: str, **extra: Any) -> dict[str, Any]:
+        return {"kind": extra.pop("kind", "mautic.points"), "ext": ext, "delta": delta,
+                "group": group, **extra}  # fmt: skip
+
+    def add(mautic_id: int, *rows: dict[str, Any]) -> int:
+        cid = add_lead(store, mautic_id)
+        table = Event.__table__  # type: ignore[attr-defined]
+        with store.write() as conn:
+            for row in rows:
+                conn.execute(
+                    sa.insert(table).values(
+                        source="mautic",
+                        stream="points",
+                        external_id=str(row.pop("ext")),
+                        contact_id=cid,
+                        kind=row.pop("kind"),
+                        occurred_at=NOW,
+                        attributes=row,
+                    )
+                )
+        return cid
+
+    own = add(1, point(5, 3, "Product A"), point(9, 3, "product a"), point(7, 10, "Other"))
+    ours = add(
+        2,
+        point(20, 3, "Product A"),  # before scorebridge's set: overwritten by it
+        point(21, 12, "Product A", kind=GROUP_SET, value=15),
+        point(22, 3, "Product A"),  # a point action after it
+    )
+    pending_echo = add(3, point(30, 4, "Product A", kind=GROUP_SET, value=4))
+    never = add(4)
+    written = {
+        ours: {("mautic", "group:product_a"): "15"},
+        pending_echo: {("mautic", "group:product_a"): "9"},  # its echo is not pulled yet
+    }
+    with store.read() as conn:
+        held = mautic_group_scores(
+            conn, [own, ours, pending_echo, never], {"product_a": "Product A"}, written
+        )
+    assert held == {
+        own: {"product_a": 6},
+        ours: {"product_a": 18},
+        pending_echo: {},  # compared with what was written instead
+        never: {"product_a": 0},
+    }

@@ -80,9 +80,6 @@ class FakeMautic:
         self.calls.append(("create_stage", (name, weight)))
         return MauticStage(id=9, name=name, weight=weight)
 
-    def add_contact_to_stage(self, stage_id: int, contact_id: int) -> None:
-        self.calls.append(("stage", (stage_id, contact_id)))
-
     def list_segments(self) -> list[Segment]:
         return []
 
@@ -209,7 +206,7 @@ def test_stage_segment_tags_and_unknown_targets() -> None:
     assert (status[5][0], status[6][0]) == ("ok", "ok")
     assert status[7] == ("dead", "the contact has no Mautic id")
     assert status[8][0] == "dead"
-    assert ("stage", (2, 5)) in fake.calls
+    assert ("PATCH", [{"id": 5, "stage": 2}]) in fake.calls  # the batch contact edit
     assert ("segment_add", (40, [5, 8])) in fake.calls
     assert ("PATCH", [{"id": 6, "tags": ["hot"]}, {"id": 6, "tags": ["-cold"]}]) in fake.calls
 
@@ -255,10 +252,9 @@ def test_a_stage_of_the_rule_file_missing_in_mautic_is_created_once() -> None:
             claimed(3, "mautic.stage", 6, {"stage": "Customer"}),  # not ours: never invented
         ]
     )
-    assert [o.status for o in outcomes] == ["ok", "ok", "dead"]
+    assert {o.op_id: o.status for o in outcomes} == {1: "ok", 2: "ok", 3: "dead"}
     assert [c for c in fake.calls if c[0] == "create_stage"] == [("create_stage", ("SQL", 20))]
-    assert ("stage", (9, 5)) in fake.calls
-    assert ("stage", (9, 6)) in fake.calls
+    assert ("PATCH", [{"id": 5, "stage": 9}, {"id": 6, "stage": 9}]) in fake.calls
 
 
 def test_a_contact_the_segment_batch_refuses_is_tried_alone_before_it_is_dead_lettered() -> None:

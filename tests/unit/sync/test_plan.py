@@ -16,6 +16,7 @@ from scorebridge.sync.plan import (
     ManualNote,
     PlanConfig,
     TriggerContext,
+    group_fields,
     note_text,
     plan_contact,
     render_deal,
@@ -271,3 +272,45 @@ def test_the_predictive_score_is_written_beside_the_score_when_configured() -> N
     assert ops["crm.update"]["properties"]["scorebridge_win_probability"] == 7
     unknown = {op.op: op.payload for op in plan_contact(contact(), {}, cfg)}
     assert "sb_win_probability" not in unknown["mautic.fields"]["fields"]  # no prediction yet
+
+
+def test_a_point_group_is_set_only_where_mautic_holds_another_score() -> None:
+    d = contact(groups={"product_a": 30, "product_b": 0})
+    cfg = replace(CFG, group_names={"product_a": "Product A", "product_b": "Product B"})
+    same = replace(d, mautic_groups={"product_a": 30, "product_b": 0})
+    assert [op.op for op in plan_contact(same, {}, cfg) if op.op == "mautic.groups"] == []
+    drifted = replace(d, mautic_groups={"product_a": 33, "product_b": 0})  # a point action
+    (op,) = [op for op in plan_contact(drifted, {}, cfg) if op.op == "mautic.groups"]
+    assert op.payload == {"groups": {"Product A": 30}}
+    assert op.written == {"group:product_a": "30"}
+
+
+def test_a_point_group_the_log_does_not_tell_is_compared_with_what_was_written() -> None:
+    d = contact(groups={"product_a": 30}, mautic_groups={})
+    assert "mautic.groups" not in ops_by_kind(d, {(MAUTIC, "group:product_a"): "30"})
+    assert ops_by_kind(d, {(MAUTIC, "group:product_a"): "29"})["mautic.groups"] == {
+        "groups": {"Product A": 30}
+    }
+
+
+def test_a_score_that_is_not_a_configured_topic_is_never_mirrored_as_a_point_group() -> None:
+    d = contact(groups={"product_a": 30, "general": 12, "total": 42})
+    ops = ops_by_kind(d, {})
+    assert ops["mautic.groups"] == {"groups": {"Product A": 30}}
+
+
+def test_group_scores_as_fields_travel_with_the_score_fields() -> None:
+    cfg = replace(CFG, group_names={}, group_fields=group_fields(["product_a"]))
+    ops = {op.op: op for op in plan_contact(contact(), {}, cfg)}
+    assert "mautic.groups" not in ops
+    assert ops["mautic.fields"].payload["fields"]["sb_product_a"] == 30
+    assert ops["mautic.fields"].written["field:sb_product_a"] == "30"
+
+
+def test_group_field_aliases_follow_mautics_rules_and_never_collide() -> None:
+    assert group_fields(["product_a", "Région-Nord"]) == {
+        "product_a": "sb_product_a",
+        "Région-Nord": "sb_r_gion_nord",
+    }
+    with pytest.raises(ValueError, match="shorten one key"):
+        group_fields(["a_very_long_topic_group_one", "a_very_long_topic_group_two"])

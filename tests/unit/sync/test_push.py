@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,15 @@ from scorebridge.store import Store, open_store, outbox
 from scorebridge.store.tables import Contact, DeadLetter, Outbox, Written
 from scorebridge.sync.crm_writer import CrmWriter
 from scorebridge.sync.mautic_writer import MauticWriter
-from scorebridge.sync.push import MAX_ATTEMPTS, MAX_WAIT, STOPPED, Claimed, Outcome, push
+from scorebridge.sync.push import (
+    MAX_ATTEMPTS,
+    MAX_WAIT,
+    STOPPED,
+    Claimed,
+    Outcome,
+    prioritize,
+    push,
+)
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -376,13 +385,18 @@ def test_notes_a_push_stopped_by_a_refused_login_had_sent_are_not_sent_twice(
     writer = MauticWriter(mautic, score_field="sb_score", band_field="sb_band")  # type: ignore[arg-type]
     report = push(store, [writer], NOW)
     assert report.systems["mautic"].error is not None  # the sync stops: exit 1
-    assert len(mautic.notes) == 2  # applied, but their outcomes died with the batch
-    assert {r.status for r in rows(store).values()} == {"pending"}
+    assert len(mautic.notes) == 2  # applied before the login was refused
+    statuses = {k: r.status for k, r in rows(store).items()}
+    # each note is recorded as its call comes back (the per-item pool): the refused one waits
+    assert statuses == {
+        "call:1:1:note": "done",
+        "call:2:1:note": "done",
+        "call:3:1:note": "pending",
+    }
     mautic.allowed = 99  # the operator fixed the password
     push(store, [writer], NOW + timedelta(minutes=2))
     assert sorted(n.text.split("\n")[0] for n in mautic.notes) == ["Call 1", "Call 2", "Call 3"]
     results = {k: r.result for k, r in rows(store).items()}
-    assert results["call:1:1:note"] == {"note_id": 1, "found": True}
     assert results["call:3:1:note"] == {"note_id": 3}
 
 
@@ -472,3 +486,91 @@ def test_a_retry_wait_ends_as_soon_as_a_stop_is_requested() -> None:
         client.list_point_groups()
     assert clock.monotonic() <= 2.5, "the 50 s wait was cut short"
     assert len(responses.calls) == 1
+
+
+class PerItem:
+    """A writer whose notes cost one call each: the first ``workers`` pool calls wait for one
+    another (so they must be in flight together); the ``quota_on``-th call says the quota is
+    spent."""
+
+    system = "mautic"
+    batch_size = 100
+    link_kind = ""
+    concurrent_ops = frozenset({"mautic.note"})
+
+    def __init__(self, workers: int, quota_on: int | None = None) -> None:
+        self.workers = workers
+        self.quota_on = quota_on
+        self.barrier = threading.Barrier(workers, timeout=10)
+        self.lock = threading.Lock()
+        self.calls = self.active = self.peak = 0
+        self.sent: list[str] = []
+
+    def write(self, items: Sequence[Claimed]) -> list[Outcome]:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            if 2 <= call <= 1 + self.workers:  # the first call goes alone; then a full pool
+                self.barrier.wait()
+            if call == self.quota_on:
+                raise QuotaExhausted("daily quota spent", system="mautic")
+            with self.lock:
+                self.sent += [i.op.idempotency_key for i in items]
+            return [Outcome(i.op.id, "ok") for i in items]
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def notes(store: Store, n: int) -> list[str]:
+    keys = [f"note:{k}" for k in range(n)]
+    enqueue(store, *((key, "mautic", "mautic.note", 1, {"text": key}) for key in keys))
+    return keys
+
+
+def test_per_item_ops_go_out_over_a_bounded_pool_each_exactly_once(store: Store) -> None:
+    keys = notes(store, 20)
+    writer = PerItem(workers=4)
+    report = push(store, [writer], NOW, workers=4)
+    assert writer.peak == 4  # four in flight at once, never more
+    assert sorted(writer.sent) == sorted(keys)  # each once
+    assert {r.status for r in rows(store).values()} == {"done"}
+    assert report.systems["mautic"].outcomes["ok"] == 20
+
+
+def test_a_quota_spent_mid_pool_keeps_what_was_sent_and_queues_the_rest_unattempted(
+    store: Store,
+) -> None:
+    keys = notes(store, 20)
+    writer = PerItem(workers=4, quota_on=6)
+    report = push(store, [writer], NOW, workers=4)
+    system = report.systems["mautic"]
+    assert system.stopped == "quota exhausted"
+    ops = rows(store)
+    done = {k for k in keys if ops[k].status == "done"}
+    assert done == set(writer.sent)  # every call that went out is recorded
+    assert len(done) >= 5  # the warm-up and the calls in flight with the failing one
+    waiting = [ops[k] for k in keys if k not in done]
+    assert waiting
+    assert {(r.status, r.attempts) for r in waiting} == {("pending", 0)}
+    assert {r.next_attempt_at for r in waiting} == {system.paused_until}
+
+
+def test_prioritized_ops_are_claimed_hot_first_and_in_queue_order_within_a_rank(
+    store: Store,
+) -> None:
+    enqueue(
+        store,
+        *(
+            (key, "crm", "crm.update", 1, {"properties": {}, "priority": rank})
+            for key, rank in (("cold1", 0), ("hot1", 2), ("warm", 1), ("cold2", 0), ("hot2", 2))
+        ),
+        ("old", "crm", "crm.update", 1, {"properties": {}}),  # no priority: the lowest
+    )
+    prioritize(store, "crm", NOW)
+    with store.write() as conn:
+        claimed = outbox.claim_due(conn, "crm", 10, now=NOW)  # every one still due
+    assert [o.idempotency_key for o in claimed] == ["hot1", "hot2", "warm", "cold1", "cold2", "old"]
