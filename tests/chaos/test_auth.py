@@ -50,7 +50,7 @@ def test_a_token_expiring_mid_run_is_renewed_and_the_run_completes(
     chaos: Chaos, clean_state: dict[str, Any]
 ) -> None:
     use_oauth2(chaos)
-    expire_tokens_after(chaos, 60)
+    expire_tokens_after(chaos, 15)
     chaos.sync()
     assert chaos.counts("mautic")[TOKEN_ROUTE] == 2  # the first token, then one renewal
     chaos.converge()
@@ -60,7 +60,7 @@ def test_a_token_expiring_mid_run_is_renewed_and_the_run_completes(
 
 def test_a_failing_renewal_stops_with_an_auth_error_and_no_retry_storm(chaos: Chaos) -> None:
     use_oauth2(chaos)
-    expire_tokens_after(chaos, 60, break_renewal=True)
+    expire_tokens_after(chaos, 15, break_renewal=True)
     failed = chaos.sync(check=False)
     assert failed.code == 1, failed.stderr
     assert "Traceback" not in failed.stderr

@@ -207,6 +207,10 @@ class Capabilities:
     #: how tasks/deals stay unique: "native" (keyed upsert), "lookup" (found again by the key
     #: before each create, as :meth:`CrmAdapter.find_open_task` does), "none"
     task_idempotency: Literal["native", "lookup", "none"] = "lookup"
+    #: requests a new task usually costs (its lookup and the create; projections use it)
+    task_requests: int = 2
+    #: requests a new deal usually costs (its lookup, the contact's open deals, the create)
+    deal_requests: int = 3
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ _outbox = Outbox.__table__  # type: ignore[attr-defined]
 #: ops sent together in one Mautic batch edit of up to 200 contacts (a zero-field apart)
 _MAUTIC_EDITS = {"mautic.fields": "fields", "mautic.stage": "stage", "mautic.tag.add": "tags",
                  "mautic.tag.remove": "tags"}  # fmt: skip
-_PER_ITEM = {"crm.task": 2, "crm.deal": 2, "mautic.note": 1}  # a lookup, then the create
+_PER_ITEM = {"mautic.note": 1}  # the CRM's tasks and deals: its capabilities say
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class Limits:
     mautic_per_hour: int | None = None
     crm_per_10s: int | None = None
     crm_batch: int = 100
+    crm_task_requests: int = 2
+    crm_deal_requests: int = 3
     crm_daily_quota: int | None = None
     crm_daily_remaining: int | None = None
     crm_reset_at: datetime | None = None
@@ -59,6 +61,8 @@ def limits_for(settings: Settings, crm: Any = None) -> Limits:
         mautic_per_hour=settings.mautic.requests_per_hour,
         crm_per_10s=settings.crm.requests_per_10s if on else None,
         crm_batch=crm.capabilities.max_batch if on else 100,
+        crm_task_requests=crm.capabilities.task_requests if on else 2,
+        crm_deal_requests=crm.capabilities.deal_requests if on else 3,
         crm_daily_quota=settings.crm.daily_quota if on else None,
         crm_daily_remaining=usage.daily_remaining if usage is not None else None,
         crm_reset_at=usage.reset_at if usage is not None else None,
@@ -138,9 +142,13 @@ def _is_zero(value: Any) -> bool:
 
 
 def requests_by_op(
-    system: str, ops: Iterable[tuple[str, Mapping[str, Any]]], crm_batch: int = 100
+    system: str, ops: Iterable[tuple[str, Mapping[str, Any]]], limits: Limits | None = None
 ) -> Counter[str]:
     """Requests each kind of ``(op, payload)`` of one system needs (see the module docstring)."""
+    limits = limits or Limits()
+    crm_batch = limits.crm_batch
+    per_item = {**_PER_ITEM, "crm.task": limits.crm_task_requests,
+                "crm.deal": limits.crm_deal_requests}  # fmt: skip
     edits: Counter[str] = Counter()
     segments: dict[str, Counter[str]] = defaultdict(Counter)
     out: Counter[str] = Counter()
@@ -154,10 +162,10 @@ def requests_by_op(
             segments[op][name] += 1
         elif op == "mautic.groups":
             out[op] += len(payload.get("groups") or {})
-        elif op in ("crm.create", "crm.update"):
+        elif op in ("crm.create", "crm.update", "crm.email"):
             edits[op] += 1
         else:
-            out[op] += _PER_ITEM.get(op, 1)
+            out[op] += per_item.get(op, 1)
     for unit, n in edits.items():
         size = crm_batch if unit.startswith("crm.") else MAUTIC_BATCH
         calls = math.ceil(n / size) * (2 if unit.endswith("(zero)") else 1)  # read + PUT
@@ -176,7 +184,7 @@ def project(ops: Iterable[tuple[str, str, Mapping[str, Any]]], limits: Limits) -
     result = Projection(reset_at=limits.crm_reset_at)
     for system, items in by_system.items():
         p = result.systems[system] = SystemProjection(operations=len(items))
-        p.by_op = requests_by_op(system, items, limits.crm_batch)
+        p.by_op = requests_by_op(system, items, limits)
         p.requests = sum(p.by_op.values())
         if system == "mautic" and limits.mautic_per_hour:
             p.limit = f"{limits.mautic_per_hour} requests/hour"

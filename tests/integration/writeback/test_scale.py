@@ -77,14 +77,14 @@ def test_point_groups_are_set_only_where_mautic_holds_another_score(bridge: Brid
         if mautic_id is None:
             continue
         held = before.get(mautic_id, {})
-        for key in bridge.rules.groups:
+        for key in names:  # the mirrored topic groups (not those with mautic_group = "")
             gid = ids_before.get(names[key].casefold())
             differing[key] += entry["groups"][key] != held.get(gid or 0, 0)
         if all(entry["groups"][k] == 0 for k in bridge.rules.groups):
             untouched = mautic_id
     sets = bridge.counts()["mautic"]["POST /api/contacts/{id}/points/groups/{group}/{op}/{value}"]
     assert sets == sum(differing.values())
-    assert sets < len(state["scores"]) * len(bridge.rules.groups) / 2  # most already agree
+    assert sets < len(state["scores"]) * len(names) / 2  # most already agree
     assert untouched is not None
 
     # Mautic's own point action adds 3 to the untouched contact's "Product A" group; our rule
@@ -256,5 +256,13 @@ def test_a_write_back_beyond_the_crm_daily_quota_says_so_first_and_sends_hot_lea
     assert done
     assert waiting
     assert {op.attempts for op in waiting} == {0}  # kept, not counted as failures
-    assert max(op.payload.get("priority", 0) for op in waiting) <= min(done)
+    # within each kind of call (record batches, per-item tasks and deals) the claims went hot
+    # first; a claim's cheap record batch goes out before its tasks, so compare kind by kind
+    for kinds in (("crm.create", "crm.update", "crm.email"), ("crm.task", "crm.deal")):
+        sent = [
+            op.payload.get("priority", 0) for op in ops if op.status == "done" and op.op in kinds
+        ]
+        left = [op.payload.get("priority", 0) for op in waiting if op.op in kinds]
+        if sent and left:
+            assert max(left) <= min(sent), kinds
     assert max(done) == priority(band_rank=2, state=True)  # hot leads went first

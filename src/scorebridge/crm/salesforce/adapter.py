@@ -165,6 +165,9 @@ class SalesforceAdapter:
             supports_upsert=False,
             search_page_size=PAGE_SIZE,
             task_idempotency="lookup",
+            # find by key, open opportunities, the contact's account, the create, the contact
+            # role's lookup and create
+            deal_requests=6,
         )
 
     def usage(self) -> Usage:
