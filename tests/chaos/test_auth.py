@@ -5,8 +5,8 @@ no retry storm against the token endpoint."""
 from typing import Any
 
 import pytest
-from conftest import Chaos, assert_same_remote_state, check_store, remote_state
 
+from conftest import Chaos, assert_same_remote_state, check_store, remote_state
 from scorebridge.sandbox.base import Request, Response
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]

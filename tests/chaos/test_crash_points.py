@@ -4,6 +4,7 @@ the next clean run ends in exactly the state of a run that never crashed."""
 from typing import Any
 
 import pytest
+
 from conftest import Chaos, assert_same_remote_state, check_store, closing_ro, remote_state
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(240)]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from conftest import (
     Chaos,
     assert_every_event_pulled,
@@ -15,7 +16,6 @@ from conftest import (
     closing_ro,
     remote_state,
 )
-
 from scorebridge.sandbox.base import Request, Response
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]

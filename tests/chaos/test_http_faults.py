@@ -8,6 +8,7 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
+
 from conftest import (
     Chaos,
     assert_every_event_pulled,
@@ -16,7 +17,6 @@ from conftest import (
     closing_ro,
     remote_state,
 )
-
 from scorebridge.sandbox.base import Response
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]

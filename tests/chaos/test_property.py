@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Chaos, assert_same_remote_state, check_store, new_chaos, remote_state
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from conftest import Chaos, assert_same_remote_state, check_store, new_chaos, remote_state
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(400)]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import Chaos, assert_same_remote_state, check_store, remote_state
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
