@@ -185,6 +185,7 @@ def _toml_string(value: str) -> str:
 def write_config(path: Path, info: dict[str, Any]) -> None:
     """Write a ``scorebridge.toml`` pointing at the sandbox, secrets in 0600 files beside it."""
     path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
     mautic = info["mautic"]
     password_file = path.with_name(f"{path.stem}.mautic-password")
     _write_private(password_file, mautic["password"] + "\n")

@@ -68,7 +68,7 @@ def test_selected_crms_start_with_fresh_credentials_and_their_own_urls(tmp_path:
             timeout=10,
         )
         assert leads.json()["totalSize"] > 0
-        config = tmp_path / "scorebridge.toml"
+        config = tmp_path / "not-yet" / "scorebridge.toml"  # its directory is made
         write_config(config, info)
         crm = load_config(config).crm  # the first CRM started that [crm] kind accepts
         assert (crm.kind, crm.url, crm.auth) == ("pipedrive", pipedrive["url"], "token")
