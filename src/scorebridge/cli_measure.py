@@ -16,12 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
 
 from scorebridge.clock import utc
-
-_stderr = Console(stderr=True)
+from scorebridge.progress import track
 
 
 def _duration(value: str, flag: str) -> timedelta:
@@ -48,17 +45,27 @@ def _date(value: str | None, flag: str) -> datetime | None:
         ) from None
 
 
+def _settings(path: Path, *, quiet: bool) -> Any:
+    """The configuration, with logging set up as every command sets it (warnings only under
+    ``--json``): progress and warnings on stderr, secrets redacted."""
+    from scorebridge.runtime import open_runtime
+
+    return open_runtime(path, quiet=quiet).settings
+
+
 @contextmanager
 def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on a terminal (stderr); nothing otherwise."""
-    if quiet or not _stderr.is_terminal:
+    """The replay's progress (contacts done of all) as every long step shows it: a bar on a
+    terminal, a log line every few seconds otherwise, nothing when ``quiet`` (``--json``) or
+    ``-q`` (:mod:`scorebridge.progress`)."""
+    if quiet:
         yield None
         return
-    with Progress(console=_stderr, transient=True) as bar:
-        task = bar.add_task(label, total=None)
+    with track(label, unit="contacts") as bar:
 
         def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.total(total)
+            bar.advance(done - bar.done)
 
         yield advance
 
@@ -116,7 +123,6 @@ def register(
         as_json: bool = _JSON,
     ) -> None:
         """Replay the stored history with rule files and judge them against won deals."""
-        from scorebridge.config import load_config
         from scorebridge.measure import rule_files, run_backtest
         from scorebridge.measure_view import print_backtest
         from scorebridge.store.engine import open_store
@@ -126,7 +132,7 @@ def register(
         options = _options(
             start, end, every, window, target_precision=target_precision, max_per_week=max_per_week
         )
-        settings = load_config(config_path())
+        settings = _settings(config_path(), quiet=as_json)
         files = rule_files(settings.scoring.rules, rules, baseline)
         with (
             open_store(settings.store.url) as store,
@@ -154,13 +160,12 @@ def register(
     ) -> None:
         """Which signals predict wins (lift with intervals), and suggested points (a signal
         counts for a snapshot when it happened within the window before it)."""
-        from scorebridge.config import load_config
         from scorebridge.measure import rule_files, run_analysis
         from scorebridge.measure_view import print_analysis
         from scorebridge.store.engine import open_store
 
         options = _options(start, end, every, window)
-        settings = load_config(config_path())
+        settings = _settings(config_path(), quiet=as_json)
         (rule_file,) = rule_files(settings.scoring.rules, rules, None)[:1]
         with (
             open_store(settings.store.url) as store,
@@ -179,13 +184,12 @@ def register(
         """Refit the predictive score now: held-out AUC and calibration, top features, and a
         stored probability for every active lead (written by the next sync when enabled)."""
         from scorebridge.clock import SystemClock
-        from scorebridge.config import load_config
         from scorebridge.measure_view import print_prediction
         from scorebridge.scoring import compile_rules, load_rules
         from scorebridge.store.engine import open_store
         from scorebridge.sync.prediction import refit
 
-        settings = load_config(config_path())
+        settings = _settings(config_path(), quiet=as_json)
         rules = compile_rules(load_rules(settings.scoring.rules))
         with (
             open_store(settings.store.url) as store,
@@ -209,14 +213,13 @@ def register(
     ) -> None:
         """Write one self-contained HTML report: backtest, signals, predictive score, leads."""
         from scorebridge.clock import SystemClock
-        from scorebridge.config import load_config
         from scorebridge.measure import rule_files
         from scorebridge.report.build import build_report
         from scorebridge.report.html import render
         from scorebridge.store.engine import open_store
 
         options = _options(start, end, every, window)
-        settings = load_config(config_path())
+        settings = _settings(config_path(), quiet=False)
         files = rule_files(settings.scoring.rules, rules, baseline)
         with open_store(settings.store.url) as store, _progress("replaying", False) as progress:
             data = build_report(

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import random
 import subprocess
 import sys
@@ -13,7 +15,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from scorebridge import progress
+from scorebridge.cli import app
+from scorebridge.clock import FrozenClock
 from scorebridge.measure import BacktestOptions, rule_files, run_backtest
 from scorebridge.scoring import compile_rules, load_rules
 from scorebridge.store import digests, open_store
@@ -180,3 +186,35 @@ def test_a_candidate_with_errors_reads_exactly_as_in_sync(
     assert tested.returncode == sync.returncode == 2
     assert tested.stderr == sync.stderr
     assert "pricing-page" in tested.stderr
+
+
+class _Slow(FrozenClock):
+    """A replay whose every step takes 3 s (each look at the monotonic clock moves it)."""
+
+    def monotonic(self) -> float:
+        self.advance(3)
+        return super().monotonic()
+
+
+def test_a_long_backtest_logs_its_progress_and_json_keeps_stdout_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = build_store(tmp_path, winners=12)
+    stream = io.StringIO()
+    monkeypatch.setattr(progress, "_config", progress._Config(mode="lines", clock=_Slow(NOW)))
+    handler = logging.StreamHandler(stream)
+    logging.getLogger("scorebridge.progress").addHandler(handler)
+    try:
+        text = CliRunner().invoke(app, ["--config", str(config), "backtest", "--window", "60d"])
+        logged = stream.getvalue()
+        stream.truncate(0)
+        as_json = CliRunner().invoke(
+            app, ["--config", str(config), "backtest", "--window", "60d", "--json"]
+        )
+    finally:
+        logging.getLogger("scorebridge.progress").removeHandler(handler)
+    assert text.exit_code == 0, text.output
+    assert "replaying history: 80/80 contacts" in logged  # the last line, "(done)"
+    assert as_json.exit_code == 0
+    assert stream.getvalue() == ""  # --json: no progress at all
+    json.loads(as_json.stdout)
