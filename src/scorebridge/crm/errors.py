@@ -16,8 +16,13 @@ matching :mod:`scorebridge.errors` class. ``except CrmError as e: e.kind`` and
     not_found         CrmNotFound           TerminalError     SKIP
     conflict          CrmConflict           TerminalError     SKIP   (``existing_id`` if known)
     validation        CrmValidationError    TerminalError     SKIP   (dead-letter the item)
+    not_ready         CrmNotReady           TerminalError     SKIP   (the outbox waits: see below)
     transient         CrmTransientError     TransientError    RETRY  with backoff
     contract          CrmContractError      ContractError     FAIL   (schema drift)
+
+``not_ready`` says the record cannot take this write *yet* and a person will change that (a
+Salesforce Lead gets an Opportunity only once a rep converts it): the outbox keeps the operation
+waiting, without counting attempts, and looks again an hour later (a week at most).
 
 Build them with :func:`crm_error`; ``request_id`` carries the vendor correlation id.
 """
@@ -44,6 +49,7 @@ CrmErrorKind = Literal[
     "not_found",
     "conflict",
     "validation",
+    "not_ready",
     "transient",
     "contract",
 ]
@@ -102,6 +108,13 @@ class CrmValidationError(CrmError, TerminalError):
     kind: CrmErrorKind = "validation"
 
 
+class CrmNotReady(CrmError, TerminalError):
+    """The record cannot take this write until a person acts on it in the CRM (a Salesforce
+    Lead until it is converted): wait, do not count it as a failure."""
+
+    kind: CrmErrorKind = "not_ready"
+
+
 class CrmTransientError(CrmError, TransientError):
     """Timeouts, resets, 5xx: retry with backoff."""
 
@@ -121,6 +134,7 @@ _CLASSES: dict[CrmErrorKind, type[CrmError]] = {
     "not_found": CrmNotFound,
     "conflict": CrmConflict,
     "validation": CrmValidationError,
+    "not_ready": CrmNotReady,
     "transient": CrmTransientError,
     "contract": CrmContractError,
 }

@@ -33,7 +33,9 @@ from scorebridge.crm.base import (
     TaskSpec,
     WriteItem,
 )
+from scorebridge.crm.errors import CrmNotReady
 from scorebridge.errors import ItemResult
+from scorebridge.redaction import redact
 from scorebridge.scoring.matchers import CompiledRules
 from scorebridge.sync.plan import CRM
 from scorebridge.sync.push import Claimed, Outcome, failed, maybe_sent, ok
@@ -41,6 +43,9 @@ from scorebridge.sync.push import Claimed, Outcome, failed, maybe_sent, ok
 CLAIM = 500
 """Ops per claim: several API batches, so the creates of a cycle and the tasks waiting for
 them usually travel together (the adapter still sends at most ``max_batch`` per call)."""
+NOT_READY_WAIT = timedelta(hours=1)
+"""How often a deal the CRM cannot open yet (a Salesforce Lead not converted) is looked at
+again: one lookup an hour per waiting lead, a week at most."""
 HOT_AGAIN_DUE = timedelta(days=1)
 """When a "Hot again" task is due if the op carries no rendered task."""
 
@@ -234,6 +239,8 @@ class CrmWriter:
                 contact_id=crm_id,
             )
             return ok(item, deal_id=self.adapter.create_deal(spec))
+        except CrmNotReady as exc:
+            return Outcome(item.op.id, "wait", redact(str(exc))[:500], wait=NOT_READY_WAIT)
         except Exception as exc:  # noqa: BLE001
             return failed(item, exc)
 

@@ -72,8 +72,9 @@ _outbox = Outbox.__table__  # type: ignore[attr-defined]
 
 Status = Literal["ok", "retry", "wait", "dead", "released"]
 """``wait``: not sent, because what it needs is not there yet (the contact is not in the CRM, the
-task text is not rendered): back to pending without counting a failed attempt, and dead-lettered
-only once it has waited :data:`MAX_WAIT` (a contact that never reaches the CRM)."""
+task text is not rendered, a Salesforce Lead is not converted): back to pending without counting
+a failed attempt (looked at again after the outcome's ``wait``), and dead-lettered only once it
+has waited :data:`MAX_WAIT` (a contact that never reaches the CRM, a lead nobody converts)."""
 MAX_WAIT = timedelta(days=7)
 STOPPED = "stop requested before it was sent"
 """The ``last_error`` of an operation put back by a stop request."""
@@ -106,6 +107,8 @@ class Outcome:
     message: str = ""
     result: Mapping[str, Any] = field(default_factory=dict)
     link: str | None = None
+    wait: timedelta = BACKOFF_BASE
+    """How long a ``wait`` outcome waits before the next look."""
 
 
 class Writer(Protocol):
@@ -517,7 +520,7 @@ def _record(
                 report.outcomes["dead"] += 1
             else:
                 outbox.retry_later(
-                    conn, item.op.id, outcome.message, now + BACKOFF_BASE, count_attempt=False
+                    conn, item.op.id, outcome.message, now + outcome.wait, count_attempt=False
                 )
         else:
             attempts = item.op.attempts + 1

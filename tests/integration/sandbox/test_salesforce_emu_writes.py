@@ -242,3 +242,40 @@ def test_all_or_none_limits_and_injected_lock_failures(force: Force) -> None:
     read = force.call("GET", "/composite/sobjects/Lead", ids=f"{results[0].get('id')},"
                       "00QDn0000000999AAA", fields="Id,LastName")  # fmt: skip
     assert read.json()[1] is None
+
+
+def test_a_rep_converts_a_lead_into_a_contact_on_its_companys_account(force: Force) -> None:
+    """Lead conversion as the UI and ``Database.convertLead`` leave it (Salesforce Help, "Convert
+    Leads"): a Contact with the Lead's name, e-mail and owner on an Account named after the
+    Company (reused when one exists), the Lead read-only with its conversion fields."""
+    lead = force.call(
+        "POST",
+        "/sobjects/Lead",
+        {
+            "FirstName": "Siri",
+            "LastName": "Dahl",
+            "Company": "Dahl Marine",
+            "Email": "s@dahl.example",
+        },
+    ).json()["id"]
+    account = force.call("POST", "/sobjects/Account", {"Name": "Dahl Marine"}).json()["id"]
+    made = force.control("leads/convert", {"lead_id": lead})
+    assert made["account_id"] == account
+    assert made["opportunity_id"] is None
+    contact = force.call("GET", f"/sobjects/Contact/{made['contact_id']}").json()
+    assert (contact["FirstName"], contact["LastName"], contact["Email"]) == (
+        "Siri", "Dahl", "s@dahl.example",
+    )  # fmt: skip
+    assert contact["AccountId"] == account
+    row = force.query(
+        "SELECT IsConverted, ConvertedContactId, ConvertedAccountId, Status FROM Lead "
+        f"WHERE Id = '{lead}'"
+    )["records"][0]
+    assert (row["IsConverted"], row["ConvertedContactId"], row["ConvertedAccountId"]) == (
+        True, made["contact_id"], account,
+    )  # fmt: skip
+    again = requests.post(f"{force.url}/_sandbox/leads/convert", json={"lead_id": lead}, timeout=10)
+    assert again.status_code == 400
+    assert again.json()[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+    edit = force.call("PATCH", f"/sobjects/Lead/{lead}", {"Title": "CEO"})
+    assert edit.status_code == 400  # a converted Lead is read-only

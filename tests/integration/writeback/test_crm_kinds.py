@@ -60,15 +60,16 @@ def kind_bridge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Brid
     world.sandbox.stop()
 
 
-def _make_converted_contacts_hot(bridge: Bridge) -> None:
-    """Buying behaviour for three people Salesforce holds as Contacts (converted Leads), so the
-    world surely has hot leads an Opportunity can be opened for, whatever its generated day."""
+def _make_hot(bridge: Bridge, *, converted: bool) -> list[int]:
+    """Buying behaviour for three people Salesforce holds as Contacts (converted Leads), or as
+    open Leads, so the world surely has such hot leads whatever its generated day; their Mautic
+    ids."""
     sandbox = bridge.world.sandbox
     with sandbox.servers["salesforce"].lock:
         emails = sorted(
             str(r["Email"]).lower()
             for r in sandbox.crms["salesforce"].org.rows("Lead")
-            if r["IsConverted"] and r.get("Email")
+            if bool(r["IsConverted"]) == converted and r.get("Email")
         )
     with sandbox.servers["mautic"].lock:
         by_email = {
@@ -76,7 +77,7 @@ def _make_converted_contacts_hot(bridge: Bridge) -> None:
             for c in sandbox.mautic.state.contacts.values()
         }
     people = [by_email[e] for e in emails if e in by_email][:3]
-    assert people, "the world has converted Leads that are also Mautic contacts"
+    assert people, f"the world has {'converted' if converted else 'open'} Leads in Mautic"
     at = (bridge.now - timedelta(hours=2)).isoformat()
     events = [
         {"contact_id": person, "at": at, **event}
@@ -89,6 +90,7 @@ def _make_converted_contacts_hot(bridge: Bridge) -> None:
     ]
     mautic = bridge.world.info["mautic"]["url"]
     requests.post(f"{mautic}/_sandbox/events", json=events, timeout=10).raise_for_status()
+    return people
 
 
 def _adapter(bridge: Bridge) -> CrmAdapter:
@@ -127,7 +129,7 @@ def test_a_sync_writes_scores_tasks_and_deals_and_idle_syncs_write_nothing(
     kind = bridge.settings.crm.kind
     seeded = demo_probe.crm_counts(bridge.world.sandbox, kind)
     if kind == "salesforce":
-        _make_converted_contacts_hot(bridge)
+        _make_hot(bridge, converted=True)
     _, pushed = bridge.sync()
     assert pushed.systems["crm"].outcomes["ok"] > 0
     bridge.sync(minutes=1)  # a task whose contact was created in the same claim goes now
@@ -163,7 +165,10 @@ def test_a_sync_writes_scores_tasks_and_deals_and_idle_syncs_write_nothing(
         ]
         assert on_contacts
         assert {op.status for op in on_contacts} <= {"done"}
-        assert {op.status for op in deals if op not in on_contacts} <= {"dead"}
+        for op in deals:  # a hot Lead's deal waits for its conversion, counting no failure
+            if op not in on_contacts:
+                assert (op.status, op.attempts) == ("pending", 0)
+                assert "is not converted" in op.last_error
         assert now["deals"] - seeded["deals"] == len({op.idempotency_key for op in on_contacts})
     before = bridge.counts()
     for _ in range(2):
@@ -174,6 +179,37 @@ def test_a_sync_writes_scores_tasks_and_deals_and_idle_syncs_write_nothing(
 
 def _target(state: dict[str, Any], op: Any) -> str:
     return next(c.crm_id for c in state["contacts"] if c.id == op.contact_id) or ""
+
+
+@pytest.mark.parametrize("kind_bridge", ["salesforce"], indirect=True)
+def test_a_hot_leads_deal_waits_until_a_rep_converts_the_lead_then_opens(
+    kind_bridge: Bridge,
+) -> None:
+    bridge = kind_bridge
+    people = set(_make_hot(bridge, converted=False))
+    bridge.sync()
+    bridge.sync(minutes=1)
+    state = _store(bridge)
+    lead_of = {c.id: c.crm_id for c in state["contacts"] if c.mautic_id in people}
+    waiting = [op for op in state["ops"] if op.op == "crm.deal" and op.contact_id in lead_of]
+    assert waiting, "the hot open Leads fired their deal trigger"
+    assert {(op.status, op.attempts) for op in waiting} == {("pending", 0)}
+    org = bridge.world.sandbox.crms["salesforce"].org
+    opportunities = len(list(org.rows("Opportunity")))
+    bridge.sync(minutes=90)  # looked at again after an hour: still a Lead, still waiting
+    assert len(list(org.rows("Opportunity"))) == opportunities
+    lead = lead_of[waiting[0].contact_id]
+    url = bridge.world.info["salesforce"]["url"]
+    made = requests.post(f"{url}/_sandbox/leads/convert", json={"lead_id": lead}, timeout=10)
+    made.raise_for_status()
+    contact_id = made.json()["contact_id"]
+    bridge.sync(minutes=90)  # the CRM pull sees the conversion; the deal opens on the Contact
+    after = {op.id: op for op in _store(bridge)["ops"]}
+    assert after[waiting[0].id].status == "done"
+    roles = [r for r in org.rows("OpportunityContactRole") if r["ContactId"] == contact_id]
+    assert len(roles) == 1  # one Opportunity, on the Contact the Lead became
+    assert len(list(org.rows("Opportunity"))) == opportunities + 1
+    assert {(after[op.id].status, after[op.id].attempts) for op in waiting[1:]} <= {("pending", 0)}
 
 
 def test_an_e_mail_changed_in_mautic_moves_in_the_crm_without_a_duplicate(

@@ -31,6 +31,7 @@ EXPECTED = {
     "not_found": (TerminalError, Action.SKIP),
     "conflict": (TerminalError, Action.SKIP),
     "validation": (TerminalError, Action.SKIP),
+    "not_ready": (TerminalError, Action.SKIP),
     "transient": (TransientError, Action.RETRY),
     "contract": (ContractError, Action.FAIL),
 }

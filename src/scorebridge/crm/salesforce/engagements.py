@@ -12,7 +12,8 @@ Finding uses SOQL on the records themselves (consistent the moment a write retur
 the person's ``WhoId`` and the marker (closed ones count), an Opportunity by its unique key
 field — Salesforce refuses a second one with the same key (``DUPLICATE_VALUE``), which
 :meth:`Engagements.create_deal` answers with the existing id. An unconverted Lead gets no
-Opportunity: Salesforce links opportunities to Contacts, and only a rep converts a Lead.
+Opportunity: Salesforce links opportunities to Contacts, and only a rep converts a Lead
+(``not_ready``: the deal waits for the conversion).
 Salesforce has no pipelines here: every Opportunity is in pipeline ``default``.
 Must not: decide whether to create (the caller calls find first) or retry a create blindly.
 """
@@ -102,10 +103,9 @@ class Engagements:
         object_name, contact_id = self.people.target(spec.contact_id)
         if object_name != m.CONTACT:
             raise crm_error(
-                "validation",
+                "not_ready",
                 f"Lead {spec.contact_id} is not converted: Salesforce opens opportunities for "
-                "Contacts; a rep converts the lead (the deal can be replayed from the "
-                "dead-letter store then)",
+                "Contacts; the deal opens once a rep converts the lead",
                 system=SYSTEM,
             )
         account = self._account_of(contact_id)

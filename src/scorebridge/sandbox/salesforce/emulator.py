@@ -13,6 +13,8 @@ routes under ``/_sandbox/``:
   ``can_manage_permissions``, ``query_locator_idle_seconds``; POST also takes
   ``"clear_usage": true``
 - ``POST /_sandbox/sessions/expire``  every session ends now
+- ``POST /_sandbox/leads/convert``  ``{lead_id, opportunity_name?}``: a rep converts the Lead
+  (:mod:`.conversion`); the ids of the Contact, Account (and Opportunity) it made
 - ``POST /_sandbox/jwt``      ``{}``: the private key (PEM) of the connected app's certificate,
   generated on first call, with the claims to use; ``{"certificate": PEM}`` installs your own
 
@@ -32,6 +34,7 @@ from scorebridge.sandbox.control import ControlTable, dispatch, item_failures, s
 from scorebridge.sandbox.routes import RouteTable
 from scorebridge.sandbox.salesforce import composite, errors, rsa, sobjects, tooling
 from scorebridge.sandbox.salesforce.auth import LOGIN_AUDIENCES, Auth, AuthSettings
+from scorebridge.sandbox.salesforce.conversion import convert_lead
 from scorebridge.sandbox.salesforce.cursors import Cursors
 from scorebridge.sandbox.salesforce.limits import DEFAULT_DAILY, ApiUsage
 from scorebridge.sandbox.salesforce.loader import (
@@ -84,6 +87,7 @@ class SalesforceEmulator:
                 200, {"expired": self.auth.end_sessions()}
             ),
             ("POST", "jwt"): self._jwt,
+            ("POST", "leads/convert"): self._convert,
         }
 
     # -- Emulator protocol --------------------------------------------------------------------
@@ -132,8 +136,19 @@ class SalesforceEmulator:
         return errors.server_error(status)
 
     def control(self, request: Request) -> Response:
-        """``/_sandbox/seed``, ``truth``, ``settings``, ``sessions/expire``, ``jwt``."""
+        """``/_sandbox/seed``, ``truth``, ``settings``, ``sessions/expire``, ``leads/convert``,
+        ``jwt``."""
         return dispatch(self._control, request)
+
+    def _convert(self, request: Request) -> Response:
+        body = request.json() or {}
+        try:
+            made = convert_lead(
+                self.org, str(body.get("lead_id")), opportunity_name=body.get("opportunity_name")
+            )
+        except errors.ApiError as exc:
+            return exc.response()
+        return Response(200, made)
 
     def reset(self) -> None:
         """An empty org (its fixed setup only), settings as at start, no open session or query
