@@ -5,7 +5,12 @@ which persons each system knows (Mautic, the CRM, both, with an occasional e-mai
 the closed CRM deals whose outcome follows intent. The behaviour of each person comes from
 :mod:`scorebridge.sandbox.seed_activity`; the pools from :mod:`scorebridge.sandbox.names`.
 Pure: the same arguments always give the same world (one ``random.Random(seed)``, no global
-random, no clock, no I/O). It must not know how any emulator stores the world.
+random, no clock, no I/O). It must not know how any emulator stores the world. ``now`` only moves
+the world in time: it is generated as of :data:`CANONICAL_NOW` and every instant is shifted by
+``now - CANONICAL_NOW`` (whole seconds), so the same seed gives the same people and the same
+behaviour at whatever hour or weekday it is made (the draws of one generation depend on how the
+window falls on days and office hours; before, a world made at 16:00 was not the one made at
+15:00, and tests that named a seed's traits depended on the clock).
 
 Story persons (fixed ids, fixed histories, not in the CRM; data in
 :mod:`scorebridge.sandbox.seed_stories`) that tests and the demo can name; they are the seed
@@ -33,6 +38,7 @@ from __future__ import annotations
 import math
 import random
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import accumulate
@@ -78,6 +84,10 @@ _PERSONA_CUM = tuple(accumulate(w for _, w in _PERSONAS))
 _FREEMAIL_CUM = tuple(accumulate(w for _, w in FREEMAIL))
 _POSITION_CUM = tuple(accumulate(share for _, _, share in POSITIONS))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The instant every world is generated at before it is moved to its ``now`` (the instant the
+#: measuring tests' worlds are pinned to, so their worlds are exactly the ones they were written
+#: against).
+CANONICAL_NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 #: The intent from which a person is in the market (a steady world gives them a decision date).
 IN_MARKET = 0.4
 _ASCII = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "ł": "l", "ð": "d", "þ": "th"})
@@ -102,7 +112,27 @@ def generate_world(
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
     now = now.astimezone(UTC)
-    return _Builder(random.Random(seed), contacts, days, now, steady).build(seed)
+    world = _Builder(random.Random(seed), contacts, days, CANONICAL_NOW, steady).build(seed)
+    return _moved(world, now)
+
+
+def _moved(world: World, now: datetime) -> World:
+    """``world`` (generated as of :data:`CANONICAL_NOW`) with every instant shifted so that it
+    ends at ``now`` (by whole seconds: activities stay at or before ``now``)."""
+    shift = timedelta(seconds=math.floor(now.timestamp() - CANONICAL_NOW.timestamp()))
+    return World(
+        world.seed,
+        now,
+        world.days,
+        world.users,
+        world.companies,
+        [replace(p, created_at=p.created_at + shift) for p in world.persons],
+        [replace(a, at=a.at + shift) for a in world.activities],
+        [
+            replace(d, created_at=d.created_at + shift, closed_at=d.closed_at + shift)
+            for d in world.deals
+        ],
+    )
 
 
 class _Builder:

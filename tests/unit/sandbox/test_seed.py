@@ -37,6 +37,30 @@ def test_same_arguments_give_the_same_world() -> None:
     assert other.activities != first.activities
 
 
+def test_the_hour_and_the_weekday_only_move_the_world_in_time() -> None:
+    """A world made at 16:37 on a Sunday is the one made at 15:00 on a Monday, moved: the same
+    people, the same behaviour at the same distance from ``now`` (tests that name a seed's
+    traits must not depend on the clock)."""
+
+    def relative(world: World) -> tuple[object, ...]:
+        return (
+            [
+                (p.email, p.crm_email, p.in_crm, p.intent, world.now - p.created_at)
+                for p in world.persons
+            ],  # fmt: skip
+            [(a.person_id, a.kind, a.attrs, world.now - a.at) for a in world.activities],
+            [(d.person_id, d.won, world.now - d.closed_at) for d in world.deals],
+        )
+
+    sunday = generate_world(
+        contacts=300, days=20, seed=3, now=datetime(2026, 12, 6, 16, 37, tzinfo=UTC)
+    )
+    monday = generate_world(
+        contacts=300, days=20, seed=3, now=datetime(2026, 12, 14, 15, 0, tzinfo=UTC)
+    )
+    assert relative(sunday) == relative(monday)
+
+
 def test_ids_are_dense_and_counts_follow_the_arguments(large: World) -> None:
     assert [p.id for p in large.persons] == list(range(1, 4001))
     assert [c.id for c in large.companies] == list(range(1, 1001))
