@@ -5,7 +5,7 @@ control route ``POST /_sandbox/leads/convert``).
 What a conversion leaves (Salesforce Help, "Convert Leads"; ``LeadConvert`` in the Apex reference):
 an Account named after the Lead's ``Company`` (an existing Account of that name is reused, as the
 UI proposes it), a Contact with the Lead's name, e-mail, phone, title, address and owner on that
-Account, and, when asked, an Opportunity with the Contact as its primary contact role; the Lead
+Account, and, when asked, an Opportunity (not offered here: scorebridge opens its own); the Lead
 becomes read-only with ``IsConverted``, ``ConvertedDate``, ``ConvertedContactId``,
 ``ConvertedAccountId``, ``ConvertedOpportunityId`` and the converted status. Knows nothing about
 HTTP.
@@ -33,9 +33,9 @@ CONTACT_FIELDS = {
 }
 
 
-def convert_lead(org: Org, lead_id: str, *, opportunity_name: str | None = None) -> dict[str, Any]:
-    """Convert the Lead ``lead_id``; the ids of what was made (``opportunity_id`` is ``None``
-    unless ``opportunity_name`` asks for one). A converted or unknown Lead is an error."""
+def convert_lead(org: Org, lead_id: str) -> dict[str, Any]:
+    """Convert the Lead ``lead_id`` without an Opportunity (the convert dialog's "Don't create an
+    opportunity"); the ids of what was made. A converted or unknown Lead is an error."""
     found = org.find(lead_id)
     if found is None or found[0].name != "Lead":
         raise errors.bad("INVALID_ID_FIELD", f"no Lead with id {lead_id}")
@@ -50,38 +50,20 @@ def convert_lead(org: Org, lead_id: str, *, opportunity_name: str | None = None)
         at=now,
         check=False,
     )
-    opportunity_id = None
-    if opportunity_name:
-        opportunity = org.create(
-            org.objects["Opportunity"],
-            {
-                "Name": opportunity_name,
-                "StageName": "Prospecting",
-                "CloseDate": now.date().isoformat(),
-                "AccountId": account_id,
-                "ContactId": contact["Id"],
-                "OwnerId": lead.get("OwnerId"),
-            },
-            at=now,
-            check=False,
-        )
-        role = {"OpportunityId": opportunity["Id"], "ContactId": contact["Id"], "IsPrimary": True}
-        org.create(org.objects["OpportunityContactRole"], role, at=now, check=False)
-        opportunity_id = opportunity["Id"]
     lead.update(
         Status=CONVERTED_STATUS,
         IsConverted=True,
         ConvertedDate=now.date().isoformat(),
         ConvertedContactId=contact["Id"],
         ConvertedAccountId=account_id,
-        ConvertedOpportunityId=opportunity_id,
+        ConvertedOpportunityId=None,
     )
     org.touch(lead, now)
     return {
         "lead_id": lead_id,
         "contact_id": contact["Id"],
         "account_id": account_id,
-        "opportunity_id": opportunity_id,
+        "opportunity_id": None,
     }
 
 

@@ -13,8 +13,8 @@ routes under ``/_sandbox/``:
   ``can_manage_permissions``, ``query_locator_idle_seconds``; POST also takes
   ``"clear_usage": true``
 - ``POST /_sandbox/sessions/expire``  every session ends now
-- ``POST /_sandbox/leads/convert``  ``{lead_id, opportunity_name?}``: a rep converts the Lead
-  (:mod:`.conversion`); the ids of the Contact, Account (and Opportunity) it made
+- ``POST /_sandbox/leads/convert``  ``{lead_id}``: a rep converts the Lead (:mod:`.conversion`);
+  the ids of the Contact and Account it made
 - ``POST /_sandbox/jwt``      ``{}``: the private key (PEM) of the connected app's certificate,
   generated on first call, with the claims to use; ``{"certificate": PEM}`` installs your own
 
@@ -141,11 +141,8 @@ class SalesforceEmulator:
         return dispatch(self._control, request)
 
     def _convert(self, request: Request) -> Response:
-        body = request.json() or {}
         try:
-            made = convert_lead(
-                self.org, str(body.get("lead_id")), opportunity_name=body.get("opportunity_name")
-            )
+            made = convert_lead(self.org, str((request.json() or {}).get("lead_id")))
         except errors.ApiError as exc:
             return exc.response()
         return Response(200, made)
